@@ -1,0 +1,219 @@
+// Package sqlite implements engram's stores on an embedded SQLite file
+// through modernc.org/sqlite (pure Go, no cgo). One connection writes and a
+// pool of read-only connections read, so WAL readers never wait for the
+// writer and writers never see SQLITE_BUSY from each other.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"runtime"
+	"time"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/migrate"
+	"github.com/pressly/goose/v3"
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure a Store. Zero values take the defaults.
+type Options struct {
+	// Readers is the size of the read pool (default: max(4, GOMAXPROCS)).
+	Readers int
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// process, such as an `engram tenant create` beside a running server
+	// (default 10s).
+	BusyTimeout time.Duration
+	// Clock gives the time (default time.Now).
+	Clock engram.Clock
+}
+
+// Store is engram's store on SQLite.
+type Store struct {
+	write *sql.DB
+	read  *sql.DB
+	now   engram.Clock
+	mig   *migrate.Runner
+}
+
+var _ engram.Store = (*Store)(nil)
+var _ engram.Migrator = (*Store)(nil)
+
+// Open opens (creating if needed) the SQLite database at path.
+func Open(ctx context.Context, path string, opt Options) (*Store, error) {
+	if opt.Readers <= 0 {
+		opt.Readers = max(4, runtime.GOMAXPROCS(0))
+	}
+	if opt.BusyTimeout <= 0 {
+		opt.BusyTimeout = 10 * time.Second
+	}
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" +
+		fmt.Sprintf("_pragma=busy_timeout(%d)", opt.BusyTimeout.Milliseconds()) +
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-16000)"
+	// The writer sets WAL first, so readers open an existing WAL database.
+	// BEGIN IMMEDIATE takes the write lock at the start of a transaction,
+	// so a transaction never fails half way to upgrade its lock.
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, err
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, err
+	}
+	r.SetMaxOpenConns(opt.Readers)
+	r.SetMaxIdleConns(opt.Readers)
+	sub, _ := fs.Sub(migrations, "migrations")
+	mig, err := migrate.New(goose.DialectSQLite3, w, sub)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, err
+	}
+	return &Store{write: w, read: r, now: opt.Clock, mig: mig}, nil
+}
+
+// Engine returns "sqlite".
+func (s *Store) Engine() string { return "sqlite" }
+
+// Ping checks both pools.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.read.PingContext(ctx); err != nil {
+		return engram.Errorf(engram.EUnavailable, "database unavailable")
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (s *Store) Close() error {
+	return errors.Join(s.read.Close(), s.write.Close())
+}
+
+// PoolStats returns the writer's and the readers' pool statistics.
+func (s *Store) PoolStats() (writer, readers sql.DBStats) {
+	return s.write.Stats(), s.read.Stats()
+}
+
+// MigrateUp applies pending migrations.
+func (s *Store) MigrateUp(ctx context.Context) ([]string, error) { return s.mig.Up(ctx) }
+
+// MigrateDown rolls back the newest migration.
+func (s *Store) MigrateDown(ctx context.Context) (string, error) { return s.mig.Down(ctx) }
+
+// MigrationStatus lists the migrations.
+func (s *Store) MigrationStatus(ctx context.Context) ([]engram.MigrationState, error) {
+	return s.mig.Status(ctx)
+}
+
+// MigrationsPending reports whether a migration is not applied.
+func (s *Store) MigrationsPending(ctx context.Context) (bool, error) { return s.mig.Pending(ctx) }
+
+// nowText returns the clock's time in the stored text form.
+func (s *Store) nowText() string { return fmtTime(s.now()) }
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// exec, query and queryRow send one statement and record it, under its
+// operation name, in the request's statement count.
+func exec(ctx context.Context, q querier, op, query string, args ...any) (sql.Result, error) {
+	start := time.Now()
+	res, err := q.ExecContext(ctx, query, args...)
+	engram.RecordStatement(ctx, op, time.Since(start), err)
+	return res, translate(err)
+}
+
+func query(ctx context.Context, q querier, op, query string, args ...any) (*sql.Rows, error) {
+	start := time.Now()
+	rows, err := q.QueryContext(ctx, query, args...)
+	engram.RecordStatement(ctx, op, time.Since(start), err)
+	return rows, translate(err)
+}
+
+func queryRow(ctx context.Context, q querier, op, query string, args ...any) *sql.Row {
+	start := time.Now()
+	row := q.QueryRowContext(ctx, query, args...)
+	engram.RecordStatement(ctx, op, time.Since(start), row.Err())
+	return row
+}
+
+// inTx runs fn in one write transaction: committed when fn returns nil,
+// rolled back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.Commit())
+}
+
+// translate maps driver errors to engram's codes. Context errors pass
+// through so callers can tell a cancelled request.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return &engram.Error{Code: engram.EConflict, Message: "a record with the same key already exists"}
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return &engram.Error{Code: engram.EInvalid, Message: "connector_id: the referenced connector does not exist"}
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_BUSY_SNAPSHOT:
+			return &engram.Error{Code: engram.EUnavailable, Message: "the database is busy; retry shortly"}
+		}
+	}
+	return err
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+const timeFormat = "2006-01-02T15:04:05.000000Z"
+
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func parseTimePtr(s sql.NullString) *time.Time {
+	if !s.Valid {
+		return nil
+	}
+	t := parseTime(s.String)
+	return &t
+}
+
+// isNoRows reports whether err means a statement found no row.
+func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }

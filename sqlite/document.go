@@ -1,0 +1,237 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strings"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
+)
+
+// CreateDocuments inserts all documents in one statement and all their
+// chunks in a second, each expanding one JSON parameter with json_each.
+func (s *Store) CreateDocuments(ctx context.Context, tenantID string, docs []engram.PreparedDocument) error {
+	docsJSON, chunksJSON, nChunks, err := rows.DocumentsJSON(docs)
+	if err != nil {
+		return err
+	}
+	now := s.nowText()
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		if _, err := exec(ctx, tx, "documents.create",
+			`INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, source_url,
+			        title, content, content_hash, metadata, sender, sender_email, recipients,
+			        source_created_at, source_updated_at, chunk_count, created_at, updated_at)
+			 SELECT ?1, d.value->>'id', d.value->>'connector_id', d.value->>'external_id',
+			        d.value->>'source_type', d.value->>'source_url', d.value->>'title', d.value->>'content',
+			        d.value->>'content_hash', d.value->>'metadata', d.value->>'sender', d.value->>'sender_email',
+			        d.value->>'recipients', d.value->>'source_created_at', d.value->>'source_updated_at',
+			        d.value->>'chunk_count', ?2, ?2
+			   FROM json_each(?3) AS d`, tenantID, now, string(docsJSON)); err != nil {
+			return err
+		}
+		if nChunks == 0 {
+			return nil
+		}
+		_, err := exec(ctx, tx, "chunks.create",
+			`INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
+			 SELECT ?1, c.value->>'document_id', c.value->>'chunk_index', c.value->>'content', c.value->>'token_count'
+			   FROM json_each(?2) AS c`, tenantID, string(chunksJSON))
+		return err
+	})
+}
+
+// listColumns are the columns of a list item: everything but content.
+const listColumns = `id, connector_id, external_id, source_type, source_url, title, content_hash,
+	metadata, sender, sender_email, recipients, source_created_at, source_updated_at, status,
+	classification, classification_confidence, classification_reason, rejection_reason,
+	user_confirmed, user_confirmed_at, chunk_count, created_at, updated_at, is_deleted, deleted_at`
+
+// fullColumns adds content.
+const fullColumns = listColumns + `, content`
+
+type scanner interface{ Scan(dest ...any) error }
+
+// scanDocument reads a row of listColumns (and content when withContent).
+func scanDocument(r scanner, withContent bool) (engram.Document, error) {
+	var d engram.Document
+	var connectorID, externalID, srcCreated, srcUpdated, confirmedAt, deletedAt sql.NullString
+	var conf sql.NullFloat64
+	var metadata, recipients, createdAt, updatedAt, status, class string
+	var content sql.NullString
+	dest := []any{&d.ID, &connectorID, &externalID, &d.SourceType, &d.SourceURL, &d.Title, &d.ContentHash,
+		&metadata, &d.Sender, &d.SenderEmail, &recipients, &srcCreated, &srcUpdated, &status,
+		&class, &conf, &d.ClassificationReason, &d.RejectionReason,
+		&d.UserConfirmed, &confirmedAt, &d.ChunkCount, &createdAt, &updatedAt, &d.IsDeleted, &deletedAt}
+	if withContent {
+		dest = append(dest, &content)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return d, err
+	}
+	if connectorID.Valid {
+		d.ConnectorID = &connectorID.String
+	}
+	if externalID.Valid {
+		d.ExternalID = &externalID.String
+	}
+	if conf.Valid {
+		d.ClassificationConfidence = &conf.Float64
+	}
+	if withContent {
+		d.Content = &content.String
+	}
+	d.Status = engram.DocumentStatus(status)
+	d.Classification = engram.Classification(class)
+	d.Metadata = json.RawMessage(metadata)
+	_ = json.Unmarshal([]byte(recipients), &d.Recipients)
+	d.SourceCreatedAt = parseTimePtr(srcCreated)
+	d.SourceUpdatedAt = parseTimePtr(srcUpdated)
+	d.UserConfirmedAt = parseTimePtr(confirmedAt)
+	d.DeletedAt = parseTimePtr(deletedAt)
+	d.CreatedAt = parseTime(createdAt)
+	d.UpdatedAt = parseTime(updatedAt)
+	return d, nil
+}
+
+// ListDocuments returns one keyset (or offset) page, reading limit+1 rows
+// to learn whether there is more, plus one count when asked.
+func (s *Store) ListDocuments(ctx context.Context, tenantID string, f engram.DocumentFilter) (engram.DocumentPage, error) {
+	where, args := documentWhere(tenantID, f)
+	col := string(f.Sort)
+	order := col + " ASC, id ASC"
+	if f.Desc {
+		order = col + " DESC, id DESC"
+	}
+	pageWhere, pageArgs := where, args
+	if f.Cursor != nil {
+		cond, cargs := keysetCondition(f.Sort, f.Desc, f.Cursor)
+		pageWhere += " AND " + cond
+		pageArgs = append(append([]any{}, args...), cargs...)
+	}
+	q := `SELECT ` + listColumns + ` FROM documents WHERE ` + pageWhere + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
+	pageArgs = append(pageArgs, f.Limit+1, f.Offset)
+	rs, err := query(ctx, s.read, "documents.list", q, pageArgs...)
+	if err != nil {
+		return engram.DocumentPage{}, err
+	}
+	defer rs.Close()
+	page := engram.DocumentPage{Documents: []engram.Document{}}
+	for rs.Next() {
+		d, err := scanDocument(rs, false)
+		if err != nil {
+			return page, err
+		}
+		page.Documents = append(page.Documents, d)
+	}
+	if err := rs.Err(); err != nil {
+		return page, translate(err)
+	}
+	if len(page.Documents) > f.Limit {
+		page.HasMore = true
+		page.Documents = page.Documents[:f.Limit]
+		page.NextCursor = engram.CursorFor(page.Documents[f.Limit-1], f.Sort, f.Desc).Encode()
+	}
+	if f.IncludeTotal {
+		var n int
+		if err := queryRow(ctx, s.read, "documents.count", `SELECT count(*) FROM documents WHERE `+where, args...).Scan(&n); err != nil {
+			return page, translate(err)
+		}
+		page.Total = &n
+	}
+	return page, nil
+}
+
+// documentWhere builds the filter part of a list query. Only fixed column
+// names appear in the text; every value is a bound parameter.
+func documentWhere(tenantID string, f engram.DocumentFilter) (string, []any) {
+	conds := []string{"tenant_id = ?", "is_deleted = 0"}
+	args := []any{tenantID}
+	add := func(cond string, v any) {
+		conds = append(conds, cond)
+		args = append(args, v)
+	}
+	if f.Status != nil {
+		add("status = ?", string(*f.Status))
+	}
+	if f.Classification != nil {
+		add("classification = ?", string(*f.Classification))
+	}
+	if f.NeedsReview {
+		conds = append(conds, "status = 'classified'", "user_confirmed = 0")
+	}
+	if f.SourceType != nil {
+		add("source_type = ?", *f.SourceType)
+	}
+	if f.ConnectorID != nil {
+		add("connector_id = ?", *f.ConnectorID)
+	}
+	if f.CreatedAfter != nil {
+		add("created_at >= ?", fmtTime(*f.CreatedAfter))
+	}
+	if f.CreatedBefore != nil {
+		add("created_at < ?", fmtTime(*f.CreatedBefore))
+	}
+	return strings.Join(conds, " AND "), args
+}
+
+// keysetCondition selects the rows after the cursor. NULL sorts as the
+// smallest value (SQLite's own order), so an ascending list has its NULLs
+// first and a descending list has them last.
+func keysetCondition(sort engram.DocumentSort, desc bool, c *engram.Cursor) (string, []any) {
+	col := string(sort)
+	var v any
+	if c.Value != nil {
+		switch sort {
+		case engram.SortCreatedAt, engram.SortSourceCreatedAt:
+			v = fmtTime(c.TimeValue())
+		case engram.SortConfidence:
+			v = c.FloatValue()
+		default:
+			v = *c.Value
+		}
+	}
+	switch {
+	case !desc && c.Value != nil:
+		return "(" + col + " > ? OR (" + col + " = ? AND id > ?))", []any{v, v, c.ID}
+	case !desc:
+		return "(" + col + " IS NOT NULL OR id > ?)", []any{c.ID}
+	case c.Value != nil && sort.Nullable():
+		return "(" + col + " < ? OR (" + col + " = ? AND id < ?) OR " + col + " IS NULL)", []any{v, v, c.ID}
+	case c.Value != nil:
+		return "(" + col + " < ? OR (" + col + " = ? AND id < ?))", []any{v, v, c.ID}
+	default:
+		return "(" + col + " IS NULL AND id < ?)", []any{c.ID}
+	}
+}
+
+// GetDocument reads one document with its content.
+func (s *Store) GetDocument(ctx context.Context, tenantID, id string, includeDeleted bool) (engram.Document, error) {
+	q := `SELECT ` + fullColumns + ` FROM documents WHERE tenant_id = ? AND id = ?`
+	if !includeDeleted {
+		q += ` AND is_deleted = 0`
+	}
+	d, err := scanDocument(queryRow(ctx, s.read, "documents.get", q, tenantID, id), true)
+	if isNoRows(err) {
+		return d, engram.Errorf(engram.ENotFound, "document %s not found", id)
+	}
+	return d, translate(err)
+}
+
+// UpdateDocument changes title and metadata in one statement.
+func (s *Store) UpdateDocument(ctx context.Context, tenantID, id string, p engram.DocumentPatch) (engram.Document, error) {
+	var d engram.Document
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		d, err = scanDocument(queryRow(ctx, tx, "documents.update",
+			`UPDATE documents SET title = coalesce(?, title), metadata = coalesce(?, metadata), updated_at = ?
+			  WHERE tenant_id = ? AND id = ? AND is_deleted = 0
+			 RETURNING `+fullColumns, p.Title, p.MetadataJSON, s.nowText(), tenantID, id), true)
+		if isNoRows(err) {
+			return engram.Errorf(engram.ENotFound, "document %s not found", id)
+		}
+		return translate(err)
+	})
+	return d, err
+}

@@ -1,0 +1,56 @@
+package sqlite
+
+import (
+	"context"
+	"testing"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/storetest"
+)
+
+// inspector reads rows straight from the database for the conformance
+// suite.
+type inspector struct{ s *Store }
+
+// NewInspector returns the conformance suite's view into s.
+func NewInspector(s *Store) storetest.Inspector { return inspector{s} }
+
+func (in inspector) count(t testing.TB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := in.s.read.QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("inspect: %v", err)
+	}
+	return n
+}
+
+func (in inspector) ChunkRows(t testing.TB, tenantID, docID string) int {
+	return in.count(t, `SELECT count(*) FROM document_chunks WHERE tenant_id = ? AND document_id = ?`, tenantID, docID)
+}
+
+func (in inspector) DocumentRows(t testing.TB, tenantID string) int {
+	return in.count(t, `SELECT count(*) FROM documents WHERE tenant_id = ?`, tenantID)
+}
+
+func (in inspector) TombstoneRows(t testing.TB, tenantID string) int {
+	return in.count(t, `SELECT count(*) FROM deleted_documents WHERE tenant_id = ?`, tenantID)
+}
+
+func (in inspector) AuditRows(t testing.TB, tenantID, action string) (int, int) {
+	n := in.count(t, `SELECT count(*) FROM audit_log WHERE tenant_id = ? AND action = ?`, tenantID, action)
+	if n == 0 {
+		return 0, 0
+	}
+	return n, in.count(t, `SELECT target_count FROM audit_log WHERE tenant_id = ? AND action = ? ORDER BY at DESC, id DESC LIMIT 1`, tenantID, action)
+}
+
+func (in inspector) InsertConnector(t testing.TB, tenantID string) string {
+	t.Helper()
+	id := engram.NewID()
+	now := in.s.nowText()
+	if _, err := in.s.write.Exec(`INSERT INTO connectors (tenant_id, id, type, name, created_at, updated_at) VALUES (?, ?, 'push', 'test', ?, ?)`,
+		tenantID, id, now, now); err != nil {
+		t.Fatalf("insert connector: %v", err)
+	}
+	return id
+}
