@@ -3,14 +3,15 @@
 -- blocks writes on a large table; dropping one loses no data.
 -- Nullable sort columns are indexed NULLS FIRST: engram sorts NULL as the
 -- smallest value on both engines, so ascending scans read the index forward
--- and descending scans read it backward.
+-- and descending scans read it backward. Titles sort by code point (COLLATE
+-- "C"), as SQLite sorts them, whatever the database's locale.
 
 -- +goose NO TRANSACTION
 -- +goose Up
 CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_tenant_created ON documents (tenant_id, created_at, id);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_tenant_status ON documents (tenant_id, status, created_at, id);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_tenant_class ON documents (tenant_id, classification, created_at, id);
-CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_tenant_title ON documents (tenant_id, title, id);
+CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_tenant_title ON documents (tenant_id, title COLLATE "C", id);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_tenant_sender_email ON documents (tenant_id, sender_email);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_tenant_source_created ON documents (tenant_id, source_created_at NULLS FIRST, id);
 CREATE INDEX CONCURRENTLY IF NOT EXISTS documents_tenant_confidence ON documents (tenant_id, classification_confidence NULLS FIRST, id);

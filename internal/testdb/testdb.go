@@ -1,0 +1,72 @@
+// Package testdb gives tests fresh databases on every engine: a temporary
+// SQLite file always, and a fresh PostgreSQL schema when TEST_DATABASE_URL
+// is set. With ENGRAM_REQUIRE_POSTGRES=1 a missing PostgreSQL fails the
+// test instead of skipping it.
+package testdb
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/sqlite"
+)
+
+// Store is a store that can also run its migrations.
+type Store interface {
+	engram.Store
+	engram.Migrator
+}
+
+// Engine opens fresh, migrated stores of one kind.
+type Engine struct {
+	Name string
+	// Open returns a new empty migrated store, closed at the end of t.
+	Open func(t testing.TB) Store
+}
+
+// Engines returns every engine available to this test run.
+func Engines(t testing.TB) []Engine {
+	out := []Engine{{Name: "sqlite", Open: OpenSQLite}}
+	if pg, ok := postgresEngine(t); ok {
+		out = append(out, pg)
+	}
+	return out
+}
+
+// ForEachEngine runs fn as a parallel subtest per engine with a fresh store.
+func ForEachEngine(t *testing.T, fn func(t *testing.T, s Store)) {
+	for _, e := range Engines(t) {
+		t.Run(e.Name, func(t *testing.T) {
+			t.Parallel()
+			fn(t, e.Open(t))
+		})
+	}
+}
+
+// OpenSQLite opens a migrated store on a new temporary file.
+func OpenSQLite(t testing.TB) Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "engram.db")
+	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if _, err := s.MigrateUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// PostgresURL returns TEST_DATABASE_URL, failing the test when it is unset
+// and ENGRAM_REQUIRE_POSTGRES=1, and reporting false otherwise.
+func PostgresURL(t testing.TB) (string, bool) {
+	u := os.Getenv("TEST_DATABASE_URL")
+	if u == "" && os.Getenv("ENGRAM_REQUIRE_POSTGRES") == "1" {
+		t.Fatal("ENGRAM_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
+	}
+	return u, u != ""
+}

@@ -1,0 +1,205 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
+	"github.com/jackc/pgx/v5"
+)
+
+// Every bulk write first locks its target rows in id order (one
+// statement). Two bulk requests over the same documents therefore queue
+// behind each other instead of deadlocking, and the later one sees the
+// earlier one's result: the outcome is always one of the two orders.
+
+// lockDocuments locks the tenant's rows among ids, in id order.
+func lockDocuments(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) error {
+	_, err := exec(ctx, tx, "documents.lock",
+		`SELECT 1 FROM documents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+		tenantID, ids)
+	return err
+}
+
+// audit writes the one audit_log row of a destructive or bulk request.
+func (s *Store) audit(ctx context.Context, tx pgx.Tx, tenantID, actor, action string, count int, details map[string]any) error {
+	b, err := json.Marshal(details)
+	if err != nil {
+		return err
+	}
+	_, err = exec(ctx, tx, "audit.insert",
+		`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, action, target_type, target_count, details)
+		 VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, 'document', $6, $7::jsonb)`,
+		tenantID, engram.NewID(), ts(s.now()), actor, action, count, string(b))
+	return err
+}
+
+// collectIDs reads a one-column result of ids into a set.
+func collectIDs(rs pgx.Rows) (map[string]bool, error) {
+	defer rs.Close()
+	found := map[string]bool{}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		found[id] = true
+	}
+	return found, translate(rs.Err())
+}
+
+func withIDs(m map[string]any, ids []string) map[string]any {
+	if m == nil {
+		m = map[string]any{}
+	}
+	m["ids"] = ids
+	return m
+}
+
+// bulkUpdate locks the rows, applies one UPDATE to the live documents
+// among ids, and writes the audit row: three statements. set uses
+// parameters from $4 on; $1 is the time, $2 the tenant, $3 the ids.
+func (s *Store) bulkUpdate(ctx context.Context, tenantID, actor, action string, ids []string, live bool, set string, setArgs []any, extra map[string]any) (engram.BulkResult, error) {
+	var res engram.BulkResult
+	deleted := "NOT is_deleted"
+	if !live {
+		deleted = "is_deleted"
+	}
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockDocuments(ctx, tx, tenantID, ids); err != nil {
+			return err
+		}
+		args := append([]any{ts(s.now()), tenantID, ids}, setArgs...)
+		rs, err := query(ctx, tx, "documents."+action,
+			`UPDATE documents SET `+set+`, updated_at = $1
+			  WHERE tenant_id = $2 AND id = ANY($3::uuid[]) AND `+deleted+` RETURNING id`, args...)
+		if err != nil {
+			return err
+		}
+		found, err := collectIDs(rs)
+		if err != nil {
+			return err
+		}
+		res = engram.BulkResult{Changed: len(found), NotFound: rows.NotFound(ids, found)}
+		return s.audit(ctx, tx, tenantID, actor, "documents."+action, res.Changed, withIDs(extra, ids))
+	})
+	return res, err
+}
+
+// SetClassification records a person's class for the documents.
+func (s *Store) SetClassification(ctx context.Context, tenantID, actor string, ids []string, c engram.Classification) (engram.BulkResult, error) {
+	return s.bulkUpdate(ctx, tenantID, actor, "set_classification", ids, true,
+		`classification = $4, classification_confidence = 1.0, classification_reason = 'set by user',
+		 status = 'confirmed', user_confirmed = true, user_confirmed_at = $1`,
+		[]any{string(c)}, map[string]any{"classification": c})
+}
+
+// ConfirmDocuments marks the documents confirmed by a person.
+func (s *Store) ConfirmDocuments(ctx context.Context, tenantID, actor string, ids []string, c *engram.Classification) (engram.BulkResult, error) {
+	if c != nil {
+		return s.bulkUpdate(ctx, tenantID, actor, "confirm", ids, true,
+			`classification = $4, classification_confidence = 1.0, classification_reason = 'set by user',
+			 status = 'confirmed', user_confirmed = true, user_confirmed_at = $1`,
+			[]any{string(*c)}, map[string]any{"classification": *c})
+	}
+	return s.bulkUpdate(ctx, tenantID, actor, "confirm", ids, true,
+		`status = 'confirmed', user_confirmed = true, user_confirmed_at = $1`, nil, nil)
+}
+
+// RejectDocuments marks the documents rejected by a person.
+func (s *Store) RejectDocuments(ctx context.Context, tenantID, actor string, ids []string, reason string) (engram.BulkResult, error) {
+	return s.bulkUpdate(ctx, tenantID, actor, "reject", ids, true,
+		`status = 'rejected', rejection_reason = $4, user_confirmed = true, user_confirmed_at = $1`,
+		[]any{reason}, map[string]any{"reason": reason})
+}
+
+// RestoreDocuments undoes soft deletes.
+func (s *Store) RestoreDocuments(ctx context.Context, tenantID, actor string, ids []string) (engram.BulkResult, error) {
+	return s.bulkUpdate(ctx, tenantID, actor, "restore", ids, false, `is_deleted = false, deleted_at = NULL`, nil, nil)
+}
+
+// DeleteDocuments soft- or hard-deletes the documents. A hard delete locks
+// the rows, then deletes them (chunks go by cascade) and writes their
+// tombstones in one statement, then writes the audit row: three statements.
+func (s *Store) DeleteDocuments(ctx context.Context, tenantID, actor string, ids []string, hard bool) (engram.BulkResult, error) {
+	if !hard {
+		return s.bulkUpdate(ctx, tenantID, actor, "soft_delete", ids, true, `is_deleted = true, deleted_at = $1`, nil, nil)
+	}
+	var res engram.BulkResult
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if err := lockDocuments(ctx, tx, tenantID, ids); err != nil {
+			return err
+		}
+		var deleted []string
+		var tombstoned int
+		err := queryRow(ctx, tx, "documents.hard_delete",
+			`WITH d AS (
+			     DELETE FROM documents WHERE tenant_id = $1 AND id = ANY($2::uuid[])
+			     RETURNING tenant_id, id, connector_id, external_id, source_type, title),
+			 t AS (
+			     INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title, deleted_at, deleted_by)
+			     SELECT tenant_id, id, connector_id, external_id, source_type, title, $3, nullif($4, '')::uuid
+			       FROM d WHERE connector_id IS NOT NULL AND external_id IS NOT NULL
+			     ON CONFLICT (tenant_id, connector_id, external_id)
+			     DO UPDATE SET deleted_at = excluded.deleted_at, deleted_by = excluded.deleted_by,
+			                   original_title = excluded.original_title
+			     RETURNING 1)
+			 SELECT coalesce(array_agg(d.id::text), '{}'), (SELECT count(*) FROM t) FROM d`,
+			[]any{tenantID, ids, ts(s.now()), actor}, &deleted, &tombstoned)
+		if err != nil {
+			return err
+		}
+		found := make(map[string]bool, len(deleted))
+		for _, id := range deleted {
+			found[id] = true
+		}
+		res = engram.BulkResult{Changed: len(found), Tombstoned: tombstoned, NotFound: rows.NotFound(ids, found)}
+		return s.audit(ctx, tx, tenantID, actor, "documents.hard_delete", res.Changed,
+			withIDs(map[string]any{"tombstoned": tombstoned}, ids))
+	})
+	return res, err
+}
+
+// statsQuery counts everything of the stats panel in one pass over the
+// tenant's rows. It is built once from the fixed lists of statuses and
+// classes; no request value enters its text.
+var statsQuery = func() string {
+	var b strings.Builder
+	b.WriteString(`SELECT count(*) FILTER (WHERE NOT is_deleted)`)
+	for _, st := range engram.DocumentStatuses {
+		b.WriteString(`, count(*) FILTER (WHERE NOT is_deleted AND status = '` + string(st) + `')`)
+	}
+	for _, c := range engram.Classifications {
+		b.WriteString(`, count(*) FILTER (WHERE NOT is_deleted AND classification = '` + string(c) + `')`)
+	}
+	b.WriteString(`, count(*) FILTER (WHERE NOT is_deleted AND status = 'classified' AND NOT user_confirmed)
+	, avg(classification_confidence) FILTER (WHERE NOT is_deleted)
+	, count(*) FILTER (WHERE is_deleted)
+	FROM documents WHERE tenant_id = $1`)
+	return b.String()
+}()
+
+// DocumentStats counts the tenant's documents in one statement.
+func (s *Store) DocumentStats(ctx context.Context, tenantID string) (engram.DocumentStats, error) {
+	st := engram.NewDocumentStats()
+	byStatus := make([]int, len(engram.DocumentStatuses))
+	byClass := make([]int, len(engram.Classifications))
+	dest := []any{&st.Total}
+	for i := range byStatus {
+		dest = append(dest, &byStatus[i])
+	}
+	for i := range byClass {
+		dest = append(dest, &byClass[i])
+	}
+	dest = append(dest, &st.NeedsReview, &st.AverageConfidence, &st.Deleted)
+	err := s.read(ctx, func(c *pgxConn) error {
+		return queryRow(ctx, c, "documents.stats", statsQuery, []any{tenantID}, dest...)
+	})
+	if err != nil {
+		return st, err
+	}
+	st.Fill(byStatus, byClass)
+	return st, nil
+}

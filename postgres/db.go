@@ -1,0 +1,296 @@
+// Package postgres implements engram's stores on PostgreSQL through pgx and
+// pgxpool. Lists of ids are one array parameter (= ANY($n)), batches of rows
+// are one JSON parameter expanded by json_to_recordset, so a request of any
+// size is a fixed number of statements.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/migrate"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure the pool. Zero values take the defaults, which suit a
+// server with a few cores next to a PostgreSQL with max_connections 100.
+type Options struct {
+	MaxConns          int32         // default 15: 10 steady + 5 burst
+	MinConns          int32         // default 2
+	AcquireTimeout    time.Duration // default 30s; past it a request gets 503
+	MaxConnLifetime   time.Duration // default 1h
+	MaxConnIdleTime   time.Duration // default 5m: burst connections go away
+	HealthCheckPeriod time.Duration // default 1m (the pre-ping equivalent)
+	ConnectTimeout    time.Duration // default 10s
+	StatementTimeout  time.Duration // default 30s, set per connection
+	// SearchPath, when set, is the connection's search_path (tests use a
+	// schema of their own).
+	SearchPath string
+	Clock      engram.Clock
+}
+
+func (o *Options) defaults() {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 15
+	}
+	if o.MinConns < 0 || o.MinConns > o.MaxConns {
+		o.MinConns = min(2, o.MaxConns)
+	}
+	set(&o.AcquireTimeout, 30*time.Second)
+	set(&o.MaxConnLifetime, time.Hour)
+	set(&o.MaxConnIdleTime, 5*time.Minute)
+	set(&o.HealthCheckPeriod, time.Minute)
+	set(&o.ConnectTimeout, 10*time.Second)
+	set(&o.StatementTimeout, 30*time.Second)
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+}
+
+// DefaultOptions returns the defaults, for flags to show.
+func DefaultOptions() Options {
+	o := Options{MinConns: -1}
+	o.defaults()
+	return o
+}
+
+// Store is engram's store on PostgreSQL.
+type Store struct {
+	pool           *pgxpool.Pool
+	now            engram.Clock
+	acquireTimeout time.Duration
+	mig            *migrate.Runner
+	sqlDB          *sql.DB
+}
+
+var _ engram.Store = (*Store)(nil)
+var _ engram.Migrator = (*Store)(nil)
+
+// Open connects to the database at url.
+func Open(ctx context.Context, url string, opt Options) (*Store, error) {
+	opt.defaults()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres url: %w", err)
+	}
+	cfg.MaxConns = opt.MaxConns
+	cfg.MinConns = opt.MinConns
+	cfg.MaxConnLifetime = opt.MaxConnLifetime
+	cfg.MaxConnLifetimeJitter = opt.MaxConnLifetime / 10
+	cfg.MaxConnIdleTime = opt.MaxConnIdleTime
+	cfg.HealthCheckPeriod = opt.HealthCheckPeriod
+	cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout
+	rp := cfg.ConnConfig.RuntimeParams
+	rp["statement_timeout"] = fmt.Sprint(opt.StatementTimeout.Milliseconds())
+	rp["jit"] = "off"
+	rp["timezone"] = "UTC"
+	if rp["application_name"] == "" {
+		rp["application_name"] = "engram"
+	}
+	if opt.SearchPath != "" {
+		rp["search_path"] = opt.SearchPath
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, opt.ConnectTimeout)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	sub, _ := fs.Sub(migrations, "migrations")
+	mig, err := migrate.New(goose.DialectPostgres, db, sub)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return &Store{pool: pool, now: opt.Clock, acquireTimeout: opt.AcquireTimeout, mig: mig, sqlDB: db}, nil
+}
+
+// Engine returns "postgres".
+func (s *Store) Engine() string { return "postgres" }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	if err := c.Ping(ctx); err != nil {
+		return engram.Errorf(engram.EUnavailable, "database unavailable")
+	}
+	return nil
+}
+
+// Close closes the pool.
+func (s *Store) Close() error {
+	s.sqlDB.Close()
+	s.pool.Close()
+	return nil
+}
+
+// Pool exposes the pool for metrics.
+func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// MigrateUp applies pending migrations.
+func (s *Store) MigrateUp(ctx context.Context) ([]string, error) { return s.mig.Up(ctx) }
+
+// MigrateDown rolls back the newest migration.
+func (s *Store) MigrateDown(ctx context.Context) (string, error) { return s.mig.Down(ctx) }
+
+// MigrationStatus lists the migrations.
+func (s *Store) MigrationStatus(ctx context.Context) ([]engram.MigrationState, error) {
+	return s.mig.Status(ctx)
+}
+
+// MigrationsPending reports whether a migration is not applied.
+func (s *Store) MigrationsPending(ctx context.Context) (bool, error) { return s.mig.Pending(ctx) }
+
+// acquire takes a connection, waiting at most the acquire timeout: a pool
+// under pressure answers unavailable quickly instead of queueing requests
+// until their clients give up.
+func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	actx, cancel := context.WithTimeout(ctx, s.acquireTimeout)
+	defer cancel()
+	c, err := s.pool.Acquire(actx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, context.DeadlineExceeded) {
+			return nil, engram.Errorf(engram.EUnavailable, "all database connections are busy; retry shortly")
+		}
+		return nil, translate(err)
+	}
+	return c, nil
+}
+
+// querier is what a connection and a transaction both offer.
+type querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+// exec and query send one statement and record it under its operation name
+// in the request's statement count.
+func exec(ctx context.Context, q querier, op, sql string, args ...any) (pgconn.CommandTag, error) {
+	start := time.Now()
+	tag, err := q.Exec(ctx, sql, args...)
+	engram.RecordStatement(ctx, op, time.Since(start), err)
+	return tag, translate(err)
+}
+
+func query(ctx context.Context, q querier, op, sql string, args ...any) (pgx.Rows, error) {
+	start := time.Now()
+	rows, err := q.Query(ctx, sql, args...)
+	engram.RecordStatement(ctx, op, time.Since(start), err)
+	return rows, translate(err)
+}
+
+// queryRow runs a one-row statement and scans it, timing both.
+func queryRow(ctx context.Context, q querier, op, sql string, args []any, dest ...any) error {
+	start := time.Now()
+	err := q.QueryRow(ctx, sql, args...).Scan(dest...)
+	rec := err
+	if errors.Is(err, pgx.ErrNoRows) {
+		rec = nil
+	}
+	engram.RecordStatement(ctx, op, time.Since(start), rec)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return err
+	}
+	return translate(err)
+}
+
+// read runs fn on a pooled connection outside a transaction.
+func (s *Store) read(ctx context.Context, fn func(c *pgxConn) error) error {
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	return fn(c)
+}
+
+// inTx runs fn in one transaction: committed when fn returns nil, rolled
+// back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Release()
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.Commit(ctx))
+}
+
+// translate maps driver errors to engram's codes. Context errors pass
+// through so callers can tell a cancelled request.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return &engram.Error{Code: engram.EConflict, Message: "a record with the same key already exists"}
+		case "23503":
+			return &engram.Error{Code: engram.EInvalid, Message: "connector_id: the referenced connector does not exist"}
+		case "57014":
+			return &engram.Error{Code: engram.EUnavailable, Message: "the database statement took too long and was cancelled"}
+		case "40P01", "40001", "55P03", "53300":
+			return &engram.Error{Code: engram.EUnavailable, Message: "the database is busy; retry shortly"}
+		}
+		return err
+	}
+	if pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return &engram.Error{Code: engram.EUnavailable, Message: "database unavailable; retry shortly"}
+	}
+	return err
+}
+
+// isNoRows reports whether err means a statement found no row.
+func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
+
+// ts truncates a time to PostgreSQL's microsecond precision, in UTC.
+func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// pgxConn is a pooled connection.
+type pgxConn = pgxpool.Conn
+
+// Migrations returns the embedded migration files.
+func Migrations() fs.FS {
+	sub, _ := fs.Sub(migrations, "migrations")
+	return sub
+}

@@ -1,0 +1,266 @@
+package postgres
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
+	"github.com/jackc/pgx/v5"
+)
+
+// CreateDocuments inserts all documents in one statement and all their
+// chunks in a second, each from one JSON parameter.
+func (s *Store) CreateDocuments(ctx context.Context, tenantID string, docs []engram.PreparedDocument) error {
+	docsJSON, chunksJSON, nChunks, err := rows.DocumentsJSON(docs)
+	if err != nil {
+		return err
+	}
+	now := ts(s.now())
+	return s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := exec(ctx, tx, "documents.create",
+			`INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, source_url,
+			        title, content, content_hash, metadata, sender, sender_email, recipients,
+			        source_created_at, source_updated_at, chunk_count, created_at, updated_at)
+			 SELECT $1, d.id, d.connector_id, d.external_id, d.source_type, d.source_url, d.title, d.content,
+			        d.content_hash, d.metadata::jsonb, d.sender, d.sender_email, d.recipients::jsonb,
+			        d.source_created_at, d.source_updated_at, d.chunk_count, $2, $2
+			   FROM json_to_recordset($3::json) AS d(id uuid, connector_id uuid, external_id text,
+			        source_type text, source_url text, title text, content text, content_hash text,
+			        metadata text, sender text, sender_email text, recipients text,
+			        source_created_at timestamptz, source_updated_at timestamptz, chunk_count integer)`,
+			tenantID, now, string(docsJSON)); err != nil {
+			return err
+		}
+		if nChunks == 0 {
+			return nil
+		}
+		_, err := exec(ctx, tx, "chunks.create",
+			`INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
+			 SELECT $1, c.document_id, c.chunk_index, c.content, c.token_count
+			   FROM json_to_recordset($2::json) AS c(document_id uuid, chunk_index integer, content text, token_count integer)`,
+			tenantID, string(chunksJSON))
+		return err
+	})
+}
+
+// listColumns are the columns of a list item: everything but content.
+const listColumns = `id, connector_id, external_id, source_type, source_url, title, content_hash,
+	metadata, sender, sender_email, recipients, source_created_at, source_updated_at, status,
+	classification, classification_confidence, classification_reason, rejection_reason,
+	user_confirmed, user_confirmed_at, chunk_count, created_at, updated_at, is_deleted, deleted_at`
+
+// fullColumns adds content.
+const fullColumns = listColumns + `, content`
+
+// scanDocument reads a row of listColumns (and content when withContent).
+func scanDocument(r pgx.Row, withContent bool) (engram.Document, error) {
+	var d engram.Document
+	var metadata, recipients []byte
+	var status, class string
+	dest := []any{&d.ID, &d.ConnectorID, &d.ExternalID, &d.SourceType, &d.SourceURL, &d.Title, &d.ContentHash,
+		&metadata, &d.Sender, &d.SenderEmail, &recipients, &d.SourceCreatedAt, &d.SourceUpdatedAt, &status,
+		&class, &d.ClassificationConfidence, &d.ClassificationReason, &d.RejectionReason,
+		&d.UserConfirmed, &d.UserConfirmedAt, &d.ChunkCount, &d.CreatedAt, &d.UpdatedAt, &d.IsDeleted, &d.DeletedAt}
+	var content string
+	if withContent {
+		dest = append(dest, &content)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return d, err
+	}
+	if withContent {
+		d.Content = &content
+	}
+	d.Status = engram.DocumentStatus(status)
+	d.Classification = engram.Classification(class)
+	// jsonb prints with spaces after separators; clients get the same
+	// compact text on both engines.
+	var compact bytes.Buffer
+	if json.Compact(&compact, metadata) == nil {
+		metadata = compact.Bytes()
+	}
+	d.Metadata = json.RawMessage(metadata)
+	_ = json.Unmarshal(recipients, &d.Recipients)
+	for _, t := range []*time.Time{d.SourceCreatedAt, d.SourceUpdatedAt, d.UserConfirmedAt, d.DeletedAt, &d.CreatedAt, &d.UpdatedAt} {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
+	return d, nil
+}
+
+// sortExpr is the ORDER BY expression of a sort key. Titles compare by code
+// point (COLLATE "C"), as on SQLite, and as the title index is built.
+func sortExpr(s engram.DocumentSort) string {
+	if s == engram.SortTitle {
+		return `title COLLATE "C"`
+	}
+	return string(s)
+}
+
+// args numbers bound parameters as they are added.
+type args []any
+
+func (a *args) add(v any) string {
+	*a = append(*a, v)
+	return "$" + strconv.Itoa(len(*a))
+}
+
+// ListDocuments returns one keyset (or offset) page, reading limit+1 rows
+// to learn whether there is more, plus one count when asked.
+func (s *Store) ListDocuments(ctx context.Context, tenantID string, f engram.DocumentFilter) (engram.DocumentPage, error) {
+	var a args
+	where := documentWhere(&a, tenantID, f)
+	countArgs := append(args{}, a...)
+	col := sortExpr(f.Sort)
+	order := col + " ASC NULLS FIRST, id ASC"
+	if f.Desc {
+		order = col + " DESC NULLS LAST, id DESC"
+	}
+	pageWhere := where
+	if f.Cursor != nil {
+		pageWhere += " AND " + keysetCondition(&a, f.Sort, f.Desc, f.Cursor)
+	}
+	q := `SELECT ` + listColumns + ` FROM documents WHERE ` + pageWhere + ` ORDER BY ` + order +
+		` LIMIT ` + a.add(f.Limit+1) + ` OFFSET ` + a.add(f.Offset)
+	page := engram.DocumentPage{Documents: []engram.Document{}}
+	err := s.read(ctx, func(c *pgxConn) error {
+		rs, err := query(ctx, c, "documents.list", q, a...)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			d, err := scanDocument(rs, false)
+			if err != nil {
+				return err
+			}
+			page.Documents = append(page.Documents, d)
+		}
+		if err := rs.Err(); err != nil {
+			return translate(err)
+		}
+		if f.IncludeTotal {
+			var n int
+			if err := queryRow(ctx, c, "documents.count", `SELECT count(*) FROM documents WHERE `+where, countArgs, &n); err != nil {
+				return err
+			}
+			page.Total = &n
+		}
+		return nil
+	})
+	if err != nil {
+		return engram.DocumentPage{}, err
+	}
+	if len(page.Documents) > f.Limit {
+		page.HasMore = true
+		page.Documents = page.Documents[:f.Limit]
+		page.NextCursor = engram.CursorFor(page.Documents[f.Limit-1], f.Sort, f.Desc).Encode()
+	}
+	return page, nil
+}
+
+// documentWhere builds the filter part of a list query. Only fixed column
+// names appear in the text; every value is a bound parameter.
+func documentWhere(a *args, tenantID string, f engram.DocumentFilter) string {
+	conds := []string{"tenant_id = " + a.add(tenantID), "NOT is_deleted"}
+	if f.Status != nil {
+		conds = append(conds, "status = "+a.add(string(*f.Status)))
+	}
+	if f.Classification != nil {
+		conds = append(conds, "classification = "+a.add(string(*f.Classification)))
+	}
+	if f.NeedsReview {
+		conds = append(conds, "status = 'classified'", "NOT user_confirmed")
+	}
+	if f.SourceType != nil {
+		conds = append(conds, "source_type = "+a.add(*f.SourceType))
+	}
+	if f.ConnectorID != nil {
+		conds = append(conds, "connector_id = "+a.add(*f.ConnectorID))
+	}
+	if f.CreatedAfter != nil {
+		conds = append(conds, "created_at >= "+a.add(ts(*f.CreatedAfter)))
+	}
+	if f.CreatedBefore != nil {
+		conds = append(conds, "created_at < "+a.add(ts(*f.CreatedBefore)))
+	}
+	return strings.Join(conds, " AND ")
+}
+
+// keysetCondition selects the rows after the cursor. NULL sorts as the
+// smallest value: first ascending, last descending.
+func keysetCondition(a *args, sort engram.DocumentSort, desc bool, c *engram.Cursor) string {
+	col := sortExpr(sort)
+	var v any
+	if c.Value != nil {
+		switch sort {
+		case engram.SortCreatedAt, engram.SortSourceCreatedAt:
+			v = c.TimeValue()
+		case engram.SortConfidence:
+			v = c.FloatValue()
+		default:
+			v = *c.Value
+		}
+	}
+	id := a.add(c.ID)
+	switch {
+	case !desc && c.Value != nil:
+		p := a.add(v)
+		return "(" + col + " > " + p + " OR (" + col + " = " + p + " AND id > " + id + "))"
+	case !desc:
+		return "(" + col + " IS NOT NULL OR id > " + id + ")"
+	case c.Value != nil && sort.Nullable():
+		p := a.add(v)
+		return "(" + col + " < " + p + " OR (" + col + " = " + p + " AND id < " + id + ") OR " + col + " IS NULL)"
+	case c.Value != nil:
+		p := a.add(v)
+		return "(" + col + " < " + p + " OR (" + col + " = " + p + " AND id < " + id + "))"
+	default:
+		return "(" + col + " IS NULL AND id < " + id + ")"
+	}
+}
+
+// GetDocument reads one document with its content.
+func (s *Store) GetDocument(ctx context.Context, tenantID, id string, includeDeleted bool) (engram.Document, error) {
+	q := `SELECT ` + fullColumns + ` FROM documents WHERE tenant_id = $1 AND id = $2`
+	if !includeDeleted {
+		q += ` AND NOT is_deleted`
+	}
+	var d engram.Document
+	err := s.read(ctx, func(c *pgxConn) error {
+		var err error
+		start := time.Now()
+		d, err = scanDocument(c.QueryRow(ctx, q, tenantID, id), true)
+		engram.RecordStatement(ctx, "documents.get", time.Since(start), nil)
+		if isNoRows(err) {
+			return engram.Errorf(engram.ENotFound, "document %s not found", id)
+		}
+		return translate(err)
+	})
+	return d, err
+}
+
+// UpdateDocument changes title and metadata in one statement.
+func (s *Store) UpdateDocument(ctx context.Context, tenantID, id string, p engram.DocumentPatch) (engram.Document, error) {
+	var d engram.Document
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var err error
+		start := time.Now()
+		d, err = scanDocument(tx.QueryRow(ctx,
+			`UPDATE documents SET title = coalesce($1, title), metadata = coalesce($2::jsonb, metadata), updated_at = $3
+			  WHERE tenant_id = $4 AND id = $5 AND NOT is_deleted
+			 RETURNING `+fullColumns, p.Title, p.MetadataJSON, ts(s.now()), tenantID, id), true)
+		engram.RecordStatement(ctx, "documents.update", time.Since(start), nil)
+		if isNoRows(err) {
+			return engram.Errorf(engram.ENotFound, "document %s not found", id)
+		}
+		return translate(err)
+	})
+	return d, err
+}

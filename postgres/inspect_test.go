@@ -1,0 +1,55 @@
+package postgres
+
+import (
+	"context"
+	"testing"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/storetest"
+)
+
+// inspector reads rows straight from the database for the conformance
+// suite.
+type inspector struct{ s *Store }
+
+// NewInspector returns the conformance suite's view into s.
+func NewInspector(s *Store) storetest.Inspector { return inspector{s} }
+
+func (in inspector) count(t testing.TB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := in.s.pool.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("inspect: %v", err)
+	}
+	return n
+}
+
+func (in inspector) ChunkRows(t testing.TB, tenantID, docID string) int {
+	return in.count(t, `SELECT count(*) FROM document_chunks WHERE tenant_id = $1 AND document_id = $2`, tenantID, docID)
+}
+
+func (in inspector) DocumentRows(t testing.TB, tenantID string) int {
+	return in.count(t, `SELECT count(*) FROM documents WHERE tenant_id = $1`, tenantID)
+}
+
+func (in inspector) TombstoneRows(t testing.TB, tenantID string) int {
+	return in.count(t, `SELECT count(*) FROM deleted_documents WHERE tenant_id = $1`, tenantID)
+}
+
+func (in inspector) AuditRows(t testing.TB, tenantID, action string) (int, int) {
+	n := in.count(t, `SELECT count(*) FROM audit_log WHERE tenant_id = $1 AND action = $2`, tenantID, action)
+	if n == 0 {
+		return 0, 0
+	}
+	return n, in.count(t, `SELECT target_count FROM audit_log WHERE tenant_id = $1 AND action = $2 ORDER BY at DESC, id DESC LIMIT 1`, tenantID, action)
+}
+
+func (in inspector) InsertConnector(t testing.TB, tenantID string) string {
+	t.Helper()
+	id := engram.NewID()
+	if _, err := in.s.pool.Exec(context.Background(),
+		`INSERT INTO connectors (tenant_id, id, type, name) VALUES ($1, $2, 'push', 'test')`, tenantID, id); err != nil {
+		t.Fatalf("insert connector: %v", err)
+	}
+	return id
+}
