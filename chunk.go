@@ -67,10 +67,14 @@ func breakPoint(r []rune, pos, limit int) int {
 			return i + 1
 		}
 	}
-	// Sentence end: terminal punctuation followed by white space.
+	// Sentence end: terminal punctuation followed by white space, or a
+	// full-width terminal mark, which needs none (Chinese, Japanese).
 	for i := limit - 1; i > floor; i-- {
-		if unicode.IsSpace(r[i]) && (r[i-1] == '.' || r[i-1] == '!' || r[i-1] == '?' || r[i-1] == '。') {
+		if unicode.IsSpace(r[i]) && (r[i-1] == '.' || r[i-1] == '!' || r[i-1] == '?') {
 			return i + 1
+		}
+		if r[i-1] == '。' || r[i-1] == '！' || r[i-1] == '？' {
+			return i
 		}
 	}
 	// Word boundary.

@@ -113,6 +113,7 @@ const (
 	MaxDocumentsPerCreate = 1000
 	MaxTitleLen           = 1000
 	MaxContentBytes       = 5 << 20
+	MaxRecipients         = 1000
 )
 
 // PreparedDocument is a validated NewDocument with everything the store
@@ -148,17 +149,35 @@ func PrepareDocuments(docs []NewDocument) ([]PreparedDocument, error) {
 		if len(d.Content) > MaxContentBytes {
 			return nil, Errorf(ETooLarge, "%scontent: at most %d bytes", f, MaxContentBytes)
 		}
-		if !utf8.ValidString(d.Title) || !utf8.ValidString(d.Content) {
-			return nil, Errorf(EInvalid, "%scontent: must be valid UTF-8", f)
+		if len(d.Recipients) > MaxRecipients {
+			return nil, Errorf(EInvalid, "%srecipients: at most %d, got %d", f, MaxRecipients, len(d.Recipients))
 		}
-		if strings.ContainsRune(d.Title, 0) || strings.ContainsRune(d.Content, 0) {
-			return nil, Errorf(EInvalid, "%scontent: must not contain NUL characters", f)
+		fields := []struct {
+			name  string
+			value string
+			max   int
+		}{
+			{"title", d.Title, 0}, {"content", d.Content, 0}, {"source_type", d.SourceType, 50},
+			{"source_url", d.SourceURL, 4096}, {"sender", d.Sender, 500}, {"sender_email", d.SenderEmail, 320},
+		}
+		for j, r := range d.Recipients {
+			fields = append(fields, struct {
+				name  string
+				value string
+				max   int
+			}{"recipients[" + strconv.Itoa(j) + "]", r, 500})
+		}
+		for _, fl := range fields {
+			if fl.max > 0 && len(fl.value) > fl.max {
+				return nil, Errorf(EInvalid, "%s%s: at most %d bytes", f, fl.name, fl.max)
+			}
+			// PostgreSQL text cannot hold NUL; refuse it on both engines.
+			if strings.ContainsRune(fl.value, 0) || !utf8.ValidString(fl.value) {
+				return nil, Errorf(EInvalid, "%s%s: must be valid UTF-8 without NUL characters", f, fl.name)
+			}
 		}
 		if d.SourceType == "" {
 			d.SourceType = "api"
-		}
-		if len(d.SourceType) > 50 {
-			return nil, Errorf(EInvalid, "%ssource_type: at most 50 characters", f)
 		}
 		if d.SenderEmail != "" && !strings.Contains(d.SenderEmail, "@") {
 			return nil, Errorf(EInvalid, "%ssender_email: %q is not an e-mail address", f, d.SenderEmail)

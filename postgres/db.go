@@ -135,7 +135,10 @@ func (s *Store) Engine() string { return "postgres" }
 func (s *Store) Ping(ctx context.Context) error {
 	c, err := s.acquire(ctx)
 	if err != nil {
-		return err
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return engram.Errorf(engram.EUnavailable, "database unavailable")
 	}
 	defer c.Release()
 	if err := c.Ping(ctx); err != nil {

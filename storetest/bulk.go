@@ -255,7 +255,10 @@ func testBulkSemantics(t *testing.T, h Harness) {
 			hard := round%2 == 0
 			wg.Add(2)
 			go func() { defer wg.Done(); conf, confErr = f.s.ConfirmDocuments(ctx, f.tenant.ID, f.key.ID, ids, nil) }()
-			go func() { defer wg.Done(); del, delErr = f.s.DeleteDocuments(ctx, f.tenant.ID, f.key.ID, reversed(ids), hard) }()
+			go func() {
+				defer wg.Done()
+				del, delErr = f.s.DeleteDocuments(ctx, f.tenant.ID, f.key.ID, reversed(ids), hard)
+			}()
 			wg.Wait()
 			if confErr != nil || delErr != nil {
 				t.Fatalf("round %d: confirm error %v, delete error %v", round, confErr, delErr)

@@ -1,0 +1,167 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/engram-kb/engram"
+)
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("migrate", "migrate up|down|status [--db URL]", stderr)
+	var db dbFlags
+	db.register(fs, false)
+	if len(args) == 0 || (args[0] != "up" && args[0] != "down" && args[0] != "status") {
+		return subcommandHelp(fs, args, stdout, "migrate needs one of up, down, status")
+	}
+	action := args[0]
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	s, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	switch action {
+	case "up":
+		applied, err := s.MigrateUp(ctx)
+		for _, name := range applied {
+			fmt.Fprintln(stdout, "applied", name)
+		}
+		if err == nil && len(applied) == 0 {
+			fmt.Fprintln(stdout, "no pending migrations")
+		}
+		return err
+	case "down":
+		name, err := s.MigrateDown(ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "rolled back", name)
+		return nil
+	default:
+		st, err := s.MigrationStatus(ctx)
+		if err != nil {
+			return err
+		}
+		for _, m := range st {
+			state := "pending"
+			if m.Applied {
+				state = "applied"
+				if m.AppliedAt != nil {
+					state += " " + m.AppliedAt.Format("2006-01-02 15:04:05Z")
+				}
+			}
+			fmt.Fprintf(stdout, "%-32s %s\n", m.Name, state)
+		}
+		return nil
+	}
+}
+
+func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("tenant", "tenant create --name NAME [--slug SLUG] [--db URL]", stderr)
+	var db dbFlags
+	db.register(fs, false)
+	name := fs.String("name", "", "the tenant's display name (required)")
+	slug := fs.String("slug", "", "the tenant's slug, lowercase letters, digits and dashes (default: made from the name)")
+	if len(args) == 0 || args[0] != "create" {
+		return subcommandHelp(fs, args, stdout, "tenant needs the subcommand create")
+	}
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *name == "" {
+		fs.Usage()
+		return fmt.Errorf("--name is required")
+	}
+	if *slug == "" {
+		*slug = engram.Slugify(*name)
+	}
+	s, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := ensureMigrated(ctx, s); err != nil {
+		return err
+	}
+	t, key, err := s.CreateTenant(ctx, *name, *slug)
+	if err != nil {
+		return cliError(err)
+	}
+	return writeJSON(stdout, map[string]string{"tenant_id": t.ID, "slug": t.Slug, "api_key": key.Secret})
+}
+
+func apikeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("apikey", "apikey create --tenant SLUG --role admin|member|viewer [--name N] [--db URL]", stderr)
+	var db dbFlags
+	db.register(fs, false)
+	tenant := fs.String("tenant", "", "the tenant's slug (required)")
+	role := fs.String("role", "", "admin, member or viewer (required)")
+	name := fs.String("name", "", "a label for the key")
+	if len(args) == 0 || args[0] != "create" {
+		return subcommandHelp(fs, args, stdout, "apikey needs the subcommand create")
+	}
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *tenant == "" || *role == "" {
+		fs.Usage()
+		return fmt.Errorf("--tenant and --role are required")
+	}
+	s, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := ensureMigrated(ctx, s); err != nil {
+		return err
+	}
+	key, err := s.CreateAPIKey(ctx, *tenant, engram.Role(*role), *name)
+	if err != nil {
+		return cliError(err)
+	}
+	return writeJSON(stdout, map[string]string{"id": key.ID, "api_key": key.Secret, "role": string(key.Role)})
+}
+
+// subcommandHelp prints help when asked for it, else reports the missing
+// subcommand.
+func subcommandHelp(fs *flag.FlagSet, args []string, stdout io.Writer, msg string) error {
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help") {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return nil
+	}
+	fs.Usage()
+	return fmt.Errorf("%s", msg)
+}
+
+// ensureMigrated refuses to work on a database whose schema is behind.
+func ensureMigrated(ctx context.Context, s store) error {
+	pending, err := s.MigrationsPending(ctx)
+	if err != nil {
+		return err
+	}
+	if pending {
+		return fmt.Errorf("the database has pending migrations; run `engram migrate up` (or start `engram serve`) first")
+	}
+	return nil
+}
+
+// cliError shows an engram error's message without its code prefix.
+func cliError(err error) error {
+	if c := engram.ErrorCode(err); c != engram.EInternal {
+		return fmt.Errorf("%s", engram.ErrorMessage(err))
+	}
+	return err
+}

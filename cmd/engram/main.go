@@ -1,0 +1,75 @@
+// Command engram runs the engram team knowledge base: its HTTP API, its
+// migrations and its tenant administration. Only wiring lives here.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "0.1.0-dev"
+
+const usage = `engram — a self-hostable team knowledge base
+
+Usage:
+  engram serve   [--addr 127.0.0.1:8080] [--db URL] [--no-migrate] …
+  engram migrate up|down|status [--db URL]
+  engram tenant create --name NAME [--slug SLUG] [--db URL]
+  engram apikey create --tenant SLUG --role admin|member|viewer [--name N] [--db URL]
+  engram version
+
+The database comes from --db, else DATABASE_URL, else sqlite:engram.db in
+the working directory. postgres://… or postgresql://… selects PostgreSQL;
+sqlite:PATH or a bare file path selects SQLite.
+
+Run "engram COMMAND --help" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "engram:", err)
+		os.Exit(1)
+	}
+}
+
+// errUsage marks a command line that was wrong; the usage was printed.
+var errUsage = errors.New("see --help")
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return migrateCmd(ctx, args[1:], stdout, stderr)
+	case "tenant":
+		return tenantCmd(ctx, args[1:], stdout, stderr)
+	case "apikey":
+		return apikeyCmd(ctx, args[1:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "engram", version)
+		return nil
+	case "help", "-h", "--help", "-help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "engram: unknown command %q\n\n%s", args[0], usage)
+		return errUsage
+	}
+}

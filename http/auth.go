@@ -1,0 +1,63 @@
+package enghttp
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/engram-kb/engram"
+)
+
+// access is what an endpoint requires of the caller's role.
+type access int
+
+const (
+	// canRead admits every role.
+	canRead access = iota
+	// canWrite admits members and admins; viewers get forbidden.
+	canWrite
+)
+
+// handlerFunc is an endpoint: it runs for an authenticated principal and
+// either writes its response and returns nil, or returns the error to
+// answer with.
+type handlerFunc func(w http.ResponseWriter, r *http.Request, p engram.Principal) error
+
+// handle registers an endpoint behind authentication and the role check.
+func (s *Server) handle(pattern string, need access, h handlerFunc) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if need == canWrite && !p.Role.CanWrite() {
+			s.writeError(w, r, engram.Errorf(engram.EForbidden, "this API key has the %s role, which cannot change data; use a member or admin key", p.Role))
+			return
+		}
+		if err := h(w, r, p); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+// authenticate resolves the bearer key of r. The tenant comes from the key
+// alone: no header, query parameter or body field can name another one.
+func (s *Server) authenticate(r *http.Request) (engram.Principal, error) {
+	h := r.Header.Get("Authorization")
+	scheme, secret, _ := strings.Cut(h, " ")
+	secret = strings.TrimSpace(secret)
+	if h == "" {
+		return engram.Principal{}, engram.Errorf(engram.EUnauthorized, "missing API key; send Authorization: Bearer <key>")
+	}
+	// The scheme is case-insensitive (RFC 9110, section 11.1).
+	if !strings.EqualFold(scheme, "Bearer") || secret == "" {
+		return engram.Principal{}, engram.Errorf(engram.EUnauthorized, "malformed Authorization header; send Authorization: Bearer <key>")
+	}
+	p, err := s.store.Authenticate(r.Context(), secret)
+	if err != nil {
+		return engram.Principal{}, err
+	}
+	ri := infoOf(r)
+	ri.tenantID, ri.keyID = p.TenantID, p.KeyID
+	return p, nil
+}
