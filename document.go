@@ -139,71 +139,79 @@ func PrepareDocuments(docs []NewDocument) ([]PreparedDocument, error) {
 	}
 	out := make([]PreparedDocument, len(docs))
 	for i, d := range docs {
-		f := "documents[" + strconv.Itoa(i) + "]."
-		if strings.TrimSpace(d.Title) == "" {
-			return nil, Errorf(EInvalid, "%stitle: must not be empty", f)
+		p, err := prepareDocument("documents["+strconv.Itoa(i)+"].", d)
+		if err != nil {
+			return nil, err
 		}
-		if utf8.RuneCountInString(d.Title) > MaxTitleLen {
-			return nil, Errorf(EInvalid, "%stitle: at most %d characters", f, MaxTitleLen)
-		}
-		if len(d.Content) > MaxContentBytes {
-			return nil, Errorf(ETooLarge, "%scontent: at most %d bytes", f, MaxContentBytes)
-		}
-		if len(d.Recipients) > MaxRecipients {
-			return nil, Errorf(EInvalid, "%srecipients: at most %d, got %d", f, MaxRecipients, len(d.Recipients))
-		}
-		fields := []struct {
+		out[i] = p
+	}
+	return out, nil
+}
+
+// prepareDocument validates one document; f prefixes field names in errors.
+func prepareDocument(f string, d NewDocument) (PreparedDocument, error) {
+	if strings.TrimSpace(d.Title) == "" {
+		return PreparedDocument{}, Errorf(EInvalid, "%stitle: must not be empty", f)
+	}
+	if utf8.RuneCountInString(d.Title) > MaxTitleLen {
+		return PreparedDocument{}, Errorf(EInvalid, "%stitle: at most %d characters", f, MaxTitleLen)
+	}
+	if len(d.Content) > MaxContentBytes {
+		return PreparedDocument{}, Errorf(ETooLarge, "%scontent: at most %d bytes", f, MaxContentBytes)
+	}
+	if len(d.Recipients) > MaxRecipients {
+		return PreparedDocument{}, Errorf(EInvalid, "%srecipients: at most %d, got %d", f, MaxRecipients, len(d.Recipients))
+	}
+	fields := []struct {
+		name  string
+		value string
+		max   int
+	}{
+		{"title", d.Title, 0}, {"content", d.Content, 0}, {"source_type", d.SourceType, 50},
+		{"source_url", d.SourceURL, 4096}, {"sender", d.Sender, 500}, {"sender_email", d.SenderEmail, 320},
+	}
+	for j, r := range d.Recipients {
+		fields = append(fields, struct {
 			name  string
 			value string
 			max   int
-		}{
-			{"title", d.Title, 0}, {"content", d.Content, 0}, {"source_type", d.SourceType, 50},
-			{"source_url", d.SourceURL, 4096}, {"sender", d.Sender, 500}, {"sender_email", d.SenderEmail, 320},
+		}{"recipients[" + strconv.Itoa(j) + "]", r, 500})
+	}
+	for _, fl := range fields {
+		if fl.max > 0 && len(fl.value) > fl.max {
+			return PreparedDocument{}, Errorf(EInvalid, "%s%s: at most %d bytes", f, fl.name, fl.max)
 		}
-		for j, r := range d.Recipients {
-			fields = append(fields, struct {
-				name  string
-				value string
-				max   int
-			}{"recipients[" + strconv.Itoa(j) + "]", r, 500})
-		}
-		for _, fl := range fields {
-			if fl.max > 0 && len(fl.value) > fl.max {
-				return nil, Errorf(EInvalid, "%s%s: at most %d bytes", f, fl.name, fl.max)
-			}
-			// PostgreSQL text cannot hold NUL; refuse it on both engines.
-			if strings.ContainsRune(fl.value, 0) || !utf8.ValidString(fl.value) {
-				return nil, Errorf(EInvalid, "%s%s: must be valid UTF-8 without NUL characters", f, fl.name)
-			}
-		}
-		if d.SourceType == "" {
-			d.SourceType = "api"
-		}
-		if d.SenderEmail != "" && !strings.Contains(d.SenderEmail, "@") {
-			return nil, Errorf(EInvalid, "%ssender_email: %q is not an e-mail address", f, d.SenderEmail)
-		}
-		d.SenderEmail = strings.ToLower(strings.TrimSpace(d.SenderEmail))
-		meta, err := normaliseObject(d.Metadata)
-		if err != nil {
-			return nil, Errorf(EInvalid, "%smetadata: %s", f, err.Message)
-		}
-		if d.Recipients == nil {
-			d.Recipients = []string{}
-		}
-		rec, _ := json.Marshal(d.Recipients)
-		d.SourceCreatedAt = utcPtr(d.SourceCreatedAt)
-		d.SourceUpdatedAt = utcPtr(d.SourceUpdatedAt)
-		sum := sha256.Sum256([]byte(d.Content))
-		out[i] = PreparedDocument{
-			NewDocument:    d,
-			ID:             NewID(),
-			ContentHash:    hex.EncodeToString(sum[:]),
-			Chunks:         SplitChunks(d.Content),
-			MetadataJSON:   meta,
-			RecipientsJSON: string(rec),
+		// PostgreSQL text cannot hold NUL; refuse it on both engines.
+		if strings.ContainsRune(fl.value, 0) || !utf8.ValidString(fl.value) {
+			return PreparedDocument{}, Errorf(EInvalid, "%s%s: must be valid UTF-8 without NUL characters", f, fl.name)
 		}
 	}
-	return out, nil
+	if d.SourceType == "" {
+		d.SourceType = "api"
+	}
+	if d.SenderEmail != "" && !strings.Contains(d.SenderEmail, "@") {
+		return PreparedDocument{}, Errorf(EInvalid, "%ssender_email: %q is not an e-mail address", f, d.SenderEmail)
+	}
+	d.SenderEmail = strings.ToLower(strings.TrimSpace(d.SenderEmail))
+	meta, err := normaliseObject(d.Metadata)
+	if err != nil {
+		return PreparedDocument{}, Errorf(EInvalid, "%smetadata: %s", f, err.Message)
+	}
+	if d.Recipients == nil {
+		d.Recipients = []string{}
+	}
+	rec, _ := json.Marshal(d.Recipients)
+	d.SourceCreatedAt = utcPtr(d.SourceCreatedAt)
+	d.SourceUpdatedAt = utcPtr(d.SourceUpdatedAt)
+	sum := sha256.Sum256([]byte(d.Content))
+	return PreparedDocument{
+		NewDocument:    d,
+		ID:             NewID(),
+		ContentHash:    hex.EncodeToString(sum[:]),
+		Chunks:         SplitChunks(d.Content),
+		MetadataJSON:   meta,
+		RecipientsJSON: string(rec),
+	}, nil
 }
 
 // normaliseObject checks that raw is absent, null or a JSON object and

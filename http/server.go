@@ -95,6 +95,8 @@ func (s *Server) routes() {
 	s.handle("POST /api/documents/bulk/reject", canWrite, s.bulkReject)
 	s.handle("POST /api/documents/bulk/delete", canWrite, s.bulkDelete)
 	s.handle("POST /api/documents/bulk/restore", canWrite, s.bulkRestore)
+
+	s.connectorRoutes()
 }
 
 // health answers without authentication so load balancers can probe it;

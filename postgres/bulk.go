@@ -23,16 +23,22 @@ func lockDocuments(ctx context.Context, tx pgx.Tx, tenantID string, ids []string
 	return err
 }
 
-// audit writes the one audit_log row of a destructive or bulk request.
+// audit writes the one audit_log row of a destructive or bulk request on
+// documents.
 func (s *Store) audit(ctx context.Context, tx pgx.Tx, tenantID, actor, action string, count int, details map[string]any) error {
+	return s.auditTarget(ctx, tx, tenantID, actor, action, "document", count, details)
+}
+
+// auditTarget writes one audit_log row about targets of the given type.
+func (s *Store) auditTarget(ctx context.Context, tx pgx.Tx, tenantID, actor, action, target string, count int, details map[string]any) error {
 	b, err := json.Marshal(details)
 	if err != nil {
 		return err
 	}
 	_, err = exec(ctx, tx, "audit.insert",
 		`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, action, target_type, target_count, details)
-		 VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, 'document', $6, $7::jsonb)`,
-		tenantID, engram.NewID(), ts(s.now()), actor, action, count, string(b))
+		 VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, $6, $7, $8::jsonb)`,
+		tenantID, engram.NewID(), ts(s.now()), actor, action, target, count, string(b))
 	return err
 }
 
@@ -121,14 +127,25 @@ func (s *Store) RestoreDocuments(ctx context.Context, tenantID, actor string, id
 }
 
 // DeleteDocuments soft- or hard-deletes the documents. A hard delete locks
-// the rows, then deletes them (chunks go by cascade) and writes their
-// tombstones in one statement, then writes the audit row: three statements.
+// their connectors and then the rows, deletes them (chunks go by cascade)
+// and writes their tombstones in one statement, then writes the audit row:
+// four statements.
 func (s *Store) DeleteDocuments(ctx context.Context, tenantID, actor string, ids []string, hard bool) (engram.BulkResult, error) {
 	if !hard {
 		return s.bulkUpdate(ctx, tenantID, actor, "soft_delete", ids, true, `is_deleted = true, deleted_at = $1`, nil, nil)
 	}
 	var res engram.BulkResult
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		// Connectors before documents, as SyncBatch does: a sync batch of
+		// the same connector either finished before this delete or waits
+		// for it, so it cannot write a deleted item back.
+		if _, err := exec(ctx, tx, "connectors.lock_for_delete",
+			`SELECT 1 FROM connectors
+			  WHERE tenant_id = $1
+			    AND id IN (SELECT connector_id FROM documents WHERE tenant_id = $1 AND id = ANY($2::uuid[]))
+			  ORDER BY id FOR SHARE`, tenantID, ids); err != nil {
+			return err
+		}
 		if err := lockDocuments(ctx, tx, tenantID, ids); err != nil {
 			return err
 		}

@@ -20,32 +20,46 @@ func (s *Store) CreateDocuments(ctx context.Context, tenantID string, docs []eng
 	if err != nil {
 		return err
 	}
-	now := ts(s.now())
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := exec(ctx, tx, "documents.create",
-			`INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, source_url,
-			        title, content, content_hash, metadata, sender, sender_email, recipients,
-			        source_created_at, source_updated_at, chunk_count, created_at, updated_at)
-			 SELECT $1, d.id, d.connector_id, d.external_id, d.source_type, d.source_url, d.title, d.content,
-			        d.content_hash, d.metadata::jsonb, d.sender, d.sender_email, d.recipients::jsonb,
-			        d.source_created_at, d.source_updated_at, d.chunk_count, $2, $2
-			   FROM json_to_recordset($3::json) AS d(id uuid, connector_id uuid, external_id text,
-			        source_type text, source_url text, title text, content text, content_hash text,
-			        metadata text, sender text, sender_email text, recipients text,
-			        source_created_at timestamptz, source_updated_at timestamptz, chunk_count integer)`,
-			tenantID, now, string(docsJSON)); err != nil {
+		if err := s.insertDocumentRows(ctx, tx, tenantID, docsJSON); err != nil {
 			return err
 		}
 		if nChunks == 0 {
 			return nil
 		}
-		_, err := exec(ctx, tx, "chunks.create",
-			`INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
-			 SELECT $1, c.document_id, c.chunk_index, c.content, c.token_count
-			   FROM json_to_recordset($2::json) AS c(document_id uuid, chunk_index integer, content text, token_count integer)`,
-			tenantID, string(chunksJSON))
-		return err
+		return insertChunks(ctx, tx, tenantID, chunksJSON)
 	})
+}
+
+// insertDocumentRows writes document rows (no chunks): one statement.
+func (s *Store) insertDocumentRows(ctx context.Context, tx pgx.Tx, tenantID string, docsJSON []byte) error {
+	_, err := exec(ctx, tx, "documents.create",
+		`INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, source_url,
+		        title, content, content_hash, metadata, sender, sender_email, recipients,
+		        source_created_at, source_updated_at, chunk_count, created_at, updated_at)
+		 SELECT $1, d.id, d.connector_id, d.external_id, d.source_type, d.source_url, d.title, d.content,
+		        d.content_hash, d.metadata::jsonb, d.sender, d.sender_email, d.recipients::jsonb,
+		        d.source_created_at, d.source_updated_at, d.chunk_count, $2, $2
+		   FROM json_to_recordset($3::json) AS d(`+documentRecord+`)`,
+		tenantID, ts(s.now()), string(docsJSON))
+	return err
+}
+
+// documentRecord is the record shape of rows.DocumentRow for
+// json_to_recordset.
+const documentRecord = `id uuid, connector_id uuid, external_id text,
+	source_type text, source_url text, title text, content text, content_hash text,
+	metadata text, sender text, sender_email text, recipients text,
+	source_created_at timestamptz, source_updated_at timestamptz, chunk_count integer`
+
+// insertChunks writes chunks from one JSON parameter: one statement.
+func insertChunks(ctx context.Context, tx pgx.Tx, tenantID string, chunksJSON []byte) error {
+	_, err := exec(ctx, tx, "chunks.create",
+		`INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
+		 SELECT $1, c.document_id, c.chunk_index, c.content, c.token_count
+		   FROM json_to_recordset($2::json) AS c(document_id uuid, chunk_index integer, content text, token_count integer)`,
+		tenantID, string(chunksJSON))
+	return err
 }
 
 // listColumns are the columns of a list item: everything but content.
@@ -78,13 +92,7 @@ func scanDocument(r pgx.Row, withContent bool) (engram.Document, error) {
 	}
 	d.Status = engram.DocumentStatus(status)
 	d.Classification = engram.Classification(class)
-	// jsonb prints with spaces after separators; clients get the same
-	// compact text on both engines.
-	var compact bytes.Buffer
-	if json.Compact(&compact, metadata) == nil {
-		metadata = compact.Bytes()
-	}
-	d.Metadata = json.RawMessage(metadata)
+	d.Metadata = compactJSON(metadata)
 	_ = json.Unmarshal(recipients, &d.Recipients)
 	for _, t := range []*time.Time{d.SourceCreatedAt, d.SourceUpdatedAt, d.UserConfirmedAt, d.DeletedAt, &d.CreatedAt, &d.UpdatedAt} {
 		if t != nil {
@@ -92,6 +100,16 @@ func scanDocument(r pgx.Row, withContent bool) (engram.Document, error) {
 		}
 	}
 	return d, nil
+}
+
+// compactJSON removes the spaces jsonb prints after separators, so clients
+// get the same compact text on both engines.
+func compactJSON(b []byte) json.RawMessage {
+	var c bytes.Buffer
+	if json.Compact(&c, b) == nil {
+		return c.Bytes()
+	}
+	return b
 }
 
 // sortExpr is the ORDER BY expression of a sort key. Titles compare by code

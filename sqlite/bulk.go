@@ -17,16 +17,22 @@ import (
 // idsIn is the set test for a JSON array of ids bound as one parameter.
 const idsIn = `id IN (SELECT value FROM json_each(?))`
 
-// audit writes the one audit_log row of a destructive or bulk request.
+// audit writes the one audit_log row of a destructive or bulk request on
+// documents.
 func (s *Store) audit(ctx context.Context, tx *sql.Tx, tenantID, actor, action string, count int, details map[string]any) error {
+	return s.auditTarget(ctx, tx, tenantID, actor, action, "document", count, details)
+}
+
+// auditTarget writes one audit_log row about targets of the given type.
+func (s *Store) auditTarget(ctx context.Context, tx *sql.Tx, tenantID, actor, action, target string, count int, details map[string]any) error {
 	b, err := json.Marshal(details)
 	if err != nil {
 		return err
 	}
 	_, err = exec(ctx, tx, "audit.insert",
 		`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, action, target_type, target_count, details)
-		 VALUES (?, ?, ?, nullif(?, ''), ?, 'document', ?, ?)`,
-		tenantID, engram.NewID(), s.nowText(), actor, action, count, string(b))
+		 VALUES (?, ?, ?, nullif(?, ''), ?, ?, ?, ?)`,
+		tenantID, engram.NewID(), s.nowText(), actor, action, target, count, string(b))
 	return err
 }
 

@@ -13,33 +13,48 @@ import (
 // CreateDocuments inserts all documents in one statement and all their
 // chunks in a second, each expanding one JSON parameter with json_each.
 func (s *Store) CreateDocuments(ctx context.Context, tenantID string, docs []engram.PreparedDocument) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		return s.insertDocuments(ctx, tx, tenantID, docs)
+	})
+}
+
+// insertDocuments writes documents and their chunks: two statements.
+func (s *Store) insertDocuments(ctx context.Context, tx *sql.Tx, tenantID string, docs []engram.PreparedDocument) error {
 	docsJSON, chunksJSON, nChunks, err := rows.DocumentsJSON(docs)
 	if err != nil {
 		return err
 	}
-	now := s.nowText()
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := exec(ctx, tx, "documents.create",
-			`INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, source_url,
-			        title, content, content_hash, metadata, sender, sender_email, recipients,
-			        source_created_at, source_updated_at, chunk_count, created_at, updated_at)
-			 SELECT ?1, d.value->>'id', d.value->>'connector_id', d.value->>'external_id',
-			        d.value->>'source_type', d.value->>'source_url', d.value->>'title', d.value->>'content',
-			        d.value->>'content_hash', d.value->>'metadata', d.value->>'sender', d.value->>'sender_email',
-			        d.value->>'recipients', d.value->>'source_created_at', d.value->>'source_updated_at',
-			        d.value->>'chunk_count', ?2, ?2
-			   FROM json_each(?3) AS d`, tenantID, now, string(docsJSON)); err != nil {
-			return err
-		}
-		if nChunks == 0 {
-			return nil
-		}
-		_, err := exec(ctx, tx, "chunks.create",
-			`INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
-			 SELECT ?1, c.value->>'document_id', c.value->>'chunk_index', c.value->>'content', c.value->>'token_count'
-			   FROM json_each(?2) AS c`, tenantID, string(chunksJSON))
+	if err := s.insertDocumentRows(ctx, tx, tenantID, docsJSON); err != nil {
 		return err
-	})
+	}
+	if nChunks == 0 {
+		return nil
+	}
+	return insertChunks(ctx, tx, tenantID, chunksJSON)
+}
+
+// insertDocumentRows writes document rows (no chunks): one statement.
+func (s *Store) insertDocumentRows(ctx context.Context, tx *sql.Tx, tenantID string, docsJSON []byte) error {
+	_, err := exec(ctx, tx, "documents.create",
+		`INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, source_url,
+		        title, content, content_hash, metadata, sender, sender_email, recipients,
+		        source_created_at, source_updated_at, chunk_count, created_at, updated_at)
+		 SELECT ?1, d.value->>'id', d.value->>'connector_id', d.value->>'external_id',
+		        d.value->>'source_type', d.value->>'source_url', d.value->>'title', d.value->>'content',
+		        d.value->>'content_hash', d.value->>'metadata', d.value->>'sender', d.value->>'sender_email',
+		        d.value->>'recipients', d.value->>'source_created_at', d.value->>'source_updated_at',
+		        d.value->>'chunk_count', ?2, ?2
+		   FROM json_each(?3) AS d`, tenantID, s.nowText(), string(docsJSON))
+	return err
+}
+
+// insertChunks writes chunks from one JSON parameter: one statement.
+func insertChunks(ctx context.Context, tx *sql.Tx, tenantID string, chunksJSON []byte) error {
+	_, err := exec(ctx, tx, "chunks.create",
+		`INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
+		 SELECT ?1, c.value->>'document_id', c.value->>'chunk_index', c.value->>'content', c.value->>'token_count'
+		   FROM json_each(?2) AS c`, tenantID, string(chunksJSON))
+	return err
 }
 
 // listColumns are the columns of a list item: everything but content.

@@ -42,6 +42,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("List", func(t *testing.T) { testList(t, h) })
 	t.Run("Bulk", func(t *testing.T) { testBulk(t, h); testBulkSemantics(t, h) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h) })
+	t.Run("Connectors", func(t *testing.T) { testConnectors(t, h) })
 }
 
 // fixture is a store with one tenant.

@@ -60,7 +60,6 @@ type ChunkRow struct {
 // and the number of chunks.
 func DocumentsJSON(docs []engram.PreparedDocument) (docsJSON, chunksJSON []byte, chunks int, err error) {
 	dr := make([]DocumentRow, len(docs))
-	var cr []ChunkRow
 	for i, d := range docs {
 		dr[i] = DocumentRow{
 			ID: d.ID, ConnectorID: d.ConnectorID, ExternalID: d.ExternalID,
@@ -70,17 +69,12 @@ func DocumentsJSON(docs []engram.PreparedDocument) (docsJSON, chunksJSON []byte,
 			SourceCreatedAt: FormatTimePtr(d.SourceCreatedAt), SourceUpdatedAt: FormatTimePtr(d.SourceUpdatedAt),
 			ChunkCount: len(d.Chunks),
 		}
-		for _, c := range d.Chunks {
-			cr = append(cr, ChunkRow{DocumentID: d.ID, Index: c.Index, Content: c.Content, TokenCount: c.TokenCount})
-		}
 	}
 	if docsJSON, err = json.Marshal(dr); err != nil {
 		return nil, nil, 0, err
 	}
-	if chunksJSON, err = json.Marshal(cr); err != nil {
-		return nil, nil, 0, err
-	}
-	return docsJSON, chunksJSON, len(cr), nil
+	chunksJSON, chunks, err = ChunksJSON(docs)
+	return docsJSON, chunksJSON, chunks, err
 }
 
 // IDsJSON returns ids as a JSON array, the form SQLite's json_each reads.
@@ -108,4 +102,16 @@ func SortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ChunksJSON returns the chunks of docs as one JSON array, and their number.
+func ChunksJSON(docs []engram.PreparedDocument) ([]byte, int, error) {
+	var cr []ChunkRow
+	for _, d := range docs {
+		for _, c := range d.Chunks {
+			cr = append(cr, ChunkRow{DocumentID: d.ID, Index: c.Index, Content: c.Content, TokenCount: c.TokenCount})
+		}
+	}
+	b, err := json.Marshal(cr)
+	return b, len(cr), err
 }

@@ -1,0 +1,251 @@
+package engram
+
+import (
+	"context"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ConnectorStatus is whether a connector syncs.
+type ConnectorStatus string
+
+// Connector statuses. A disconnected connector keeps its documents and
+// tombstones but takes no more items.
+const (
+	ConnectorActive       ConnectorStatus = "active"
+	ConnectorPaused       ConnectorStatus = "paused"
+	ConnectorDisconnected ConnectorStatus = "disconnected"
+	ConnectorError        ConnectorStatus = "error"
+)
+
+// Connector is a source of documents: a notes folder, a mail export, or a
+// push endpoint an external tool posts to.
+type Connector struct {
+	ID               string          `json:"id"`
+	Type             string          `json:"type"`
+	Name             string          `json:"name"`
+	Status           ConnectorStatus `json:"status"`
+	Settings         json.RawMessage `json:"settings"`
+	LastSyncAt       *time.Time      `json:"last_sync_at"`
+	LastSyncStatus   *string         `json:"last_sync_status"`
+	LastSyncError    *string         `json:"last_sync_error"`
+	TotalItemsSynced int64           `json:"total_items_synced"`
+	CreatedAt        time.Time       `json:"created_at"`
+	UpdatedAt        time.Time       `json:"updated_at"`
+}
+
+// ConnectorPatch changes a connector. Nil fields stay as they are.
+type ConnectorPatch struct {
+	Name     *string
+	Status   *ConnectorStatus
+	Settings json.RawMessage // already validated for the connector's type
+}
+
+// MaxConnectorName is the longest connector name, in characters.
+const MaxConnectorName = 200
+
+// ValidateConnectorName checks a connector's name.
+func ValidateConnectorName(name string) error {
+	if strings.TrimSpace(name) == "" {
+		return Errorf(EInvalid, "name: must not be empty")
+	}
+	if utf8.RuneCountInString(name) > MaxConnectorName || strings.ContainsRune(name, 0) {
+		return Errorf(EInvalid, "name: at most %d characters, no NUL", MaxConnectorName)
+	}
+	return nil
+}
+
+// SyncCounts is what a sync did, item by item.
+type SyncCounts struct {
+	Created           int `json:"created"`
+	Updated           int `json:"updated"`
+	Unchanged         int `json:"unchanged"`
+	SkippedDeleted    int `json:"skipped_deleted"`
+	SkippedTombstoned int `json:"skipped_tombstoned"`
+	Failed            int `json:"failed"`
+	MissingAtSource   int `json:"missing_at_source"`
+}
+
+// Add adds o to c.
+func (c *SyncCounts) Add(o SyncCounts) {
+	c.Created += o.Created
+	c.Updated += o.Updated
+	c.Unchanged += o.Unchanged
+	c.SkippedDeleted += o.SkippedDeleted
+	c.SkippedTombstoned += o.SkippedTombstoned
+	c.Failed += o.Failed
+	c.MissingAtSource += o.MissingAtSource
+}
+
+// ConnectorStore keeps connectors and runs the sync pipeline.
+type ConnectorStore interface {
+	// CreateConnector adds a connector with validated settings.
+	CreateConnector(ctx context.Context, tenantID, actorKeyID, typ, name string, settings json.RawMessage) (Connector, error)
+	// ListConnectors returns the tenant's connectors, oldest first.
+	ListConnectors(ctx context.Context, tenantID string) ([]Connector, error)
+	// GetConnector returns one connector. Returns not_found.
+	GetConnector(ctx context.Context, tenantID, id string) (Connector, error)
+	// UpdateConnector changes name, status or settings. Returns not_found.
+	UpdateConnector(ctx context.Context, tenantID, actorKeyID, id string, p ConnectorPatch) (Connector, error)
+	// SyncBatch runs one batch of a connector's items through the sync
+	// pipeline in one transaction of a constant number of statements: it
+	// sorts the items into new, changed, unchanged, soft-deleted and
+	// tombstoned with one statement, inserts the new ones, updates the
+	// changed ones, and never brings back a deleted or tombstoned item.
+	// Items must have unique external ids. Returns not_found, or conflict
+	// when the connector is disconnected.
+	SyncBatch(ctx context.Context, tenantID, connectorID string, items []PreparedDocument) (SyncCounts, error)
+}
+
+// Sync limits.
+const (
+	MaxPushItems     = 5000
+	MaxExternalIDLen = 1000
+	DefaultSyncBatch = 500
+)
+
+// PrepareSyncItems validates a connector's items for SyncBatch. In strict
+// mode (the push endpoint) the first bad item is an error naming it; else
+// bad items become failures and are left out. Duplicate external ids keep
+// the first item.
+func PrepareSyncItems(connectorID string, items []SourceItem, strict bool) ([]PreparedDocument, []SourceFailure, error) {
+	out := make([]PreparedDocument, 0, len(items))
+	var failures []SourceFailure
+	seen := make(map[string]int, len(items))
+	for i, it := range items {
+		f := "documents[" + strconv.Itoa(i) + "]."
+		err := checkExternalID(f, it.ExternalID)
+		if err == nil {
+			if first, dup := seen[it.ExternalID]; dup {
+				err = Errorf(EInvalid, "%sexternal_id: %q repeats documents[%d]", f, it.ExternalID, first)
+			}
+		}
+		var p PreparedDocument
+		if err == nil {
+			ext, conn := it.ExternalID, connectorID
+			p, err = prepareDocument(f, NewDocument{
+				Title: it.Title, Content: it.Content, SourceURL: it.SourceURL, Sender: it.Sender,
+				SenderEmail: it.SenderEmail, Recipients: it.Recipients, SourceCreatedAt: it.SourceCreatedAt,
+				SourceUpdatedAt: it.SourceUpdatedAt, Metadata: it.Metadata, ConnectorID: &conn, ExternalID: &ext,
+			})
+		}
+		if err != nil {
+			if strict {
+				return nil, nil, err
+			}
+			failures = append(failures, SourceFailure{Ref: it.ExternalID, Reason: ErrorMessage(err)})
+			continue
+		}
+		seen[it.ExternalID] = i
+		out = append(out, p)
+	}
+	return out, failures, nil
+}
+
+func checkExternalID(f, id string) error {
+	switch {
+	case strings.TrimSpace(id) == "":
+		return Errorf(EInvalid, "%sexternal_id: must not be empty", f)
+	case len(id) > MaxExternalIDLen:
+		return Errorf(EInvalid, "%sexternal_id: at most %d bytes", f, MaxExternalIDLen)
+	case strings.ContainsRune(id, 0) || !utf8.ValidString(id):
+		return Errorf(EInvalid, "%sexternal_id: must be valid UTF-8 without NUL characters", f)
+	}
+	return nil
+}
+
+// SyncState is how the pipeline sorted one incoming item.
+type SyncState int
+
+// Sync states.
+const (
+	SyncNew SyncState = iota
+	SyncChanged
+	SyncUnchanged
+	SyncSoftDeleted
+	SyncTombstoned
+)
+
+// ExistingItem is what the sorting statement found for one incoming item.
+type ExistingItem struct {
+	DocumentID      *string
+	ContentHash     *string
+	Title           *string
+	SourceUpdatedAt *time.Time
+	IsDeleted       bool
+	Tombstoned      bool
+}
+
+// State decides an incoming item's fate. A tombstone wins over
+// everything: what a person deleted stays deleted.
+func (e ExistingItem) State(in PreparedDocument) SyncState {
+	switch {
+	case e.Tombstoned:
+		return SyncTombstoned
+	case e.DocumentID == nil:
+		return SyncNew
+	case e.IsDeleted:
+		return SyncSoftDeleted
+	case *e.ContentHash != in.ContentHash || *e.Title != in.Title || !sameTime(e.SourceUpdatedAt, in.SourceUpdatedAt):
+		return SyncChanged
+	}
+	return SyncUnchanged
+}
+
+func sameTime(a, b *time.Time) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	return a.Equal(*b)
+}
+
+// SyncKeyRow is what the sorting statement reads per incoming item.
+type SyncKeyRow struct {
+	Ord        int    `json:"ord"`
+	ExternalID string `json:"external_id"`
+}
+
+// SyncKeys returns the items' external ids with their positions, as JSON
+// for the sorting statement.
+func SyncKeys(items []PreparedDocument) string {
+	rows := make([]SyncKeyRow, len(items))
+	for i, it := range items {
+		rows[i] = SyncKeyRow{Ord: i, ExternalID: *it.ExternalID}
+	}
+	b, _ := json.Marshal(rows)
+	return string(b)
+}
+
+// SyncPlan is a batch sorted by the pipeline: the documents to insert, the
+// documents to update (their ID is the existing document's), and the
+// counts of everything, including what is left alone.
+type SyncPlan struct {
+	New     []PreparedDocument
+	Changed []PreparedDocument
+	Counts  SyncCounts
+}
+
+// PlanSync sorts items by what the sorting statement found for each
+// (existing[i] belongs to items[i]).
+func PlanSync(items []PreparedDocument, existing []ExistingItem) SyncPlan {
+	var p SyncPlan
+	for i, it := range items {
+		switch existing[i].State(it) {
+		case SyncNew:
+			p.New = append(p.New, it)
+		case SyncChanged:
+			it.ID = *existing[i].DocumentID
+			p.Changed = append(p.Changed, it)
+		case SyncUnchanged:
+			p.Counts.Unchanged++
+		case SyncSoftDeleted:
+			p.Counts.SkippedDeleted++
+		case SyncTombstoned:
+			p.Counts.SkippedTombstoned++
+		}
+	}
+	return p
+}

@@ -1,0 +1,233 @@
+package enghttp
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/connector"
+)
+
+// Connectors ("integrations" in the API). Creating and changing them needs
+// an admin key: a folder or mail connector reads files on the server, so
+// choosing its path is an operator's decision, not every member's.
+
+func (s *Server) connectorRoutes() {
+	s.handle("GET /api/integrations", canRead, s.listConnectors)
+	s.handle("POST /api/integrations", canAdmin, s.createConnector)
+	s.handle("GET /api/integrations/{id}", canRead, s.getConnector)
+	s.handle("PATCH /api/integrations/{id}", canAdmin, s.patchConnector)
+	s.handle("DELETE /api/integrations/{id}", canAdmin, s.deleteConnector)
+	s.handle("POST /api/integrations/{id}/documents", canWrite, s.pushDocuments)
+}
+
+type connectorResponse struct {
+	Success     bool             `json:"success"`
+	Integration engram.Connector `json:"integration"`
+}
+
+func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	list, err := s.store.ListConnectors(r.Context(), p.TenantID)
+	if err != nil {
+		return err
+	}
+	return s.respond(w, r, http.StatusOK, struct {
+		Success      bool               `json:"success"`
+		Integrations []engram.Connector `json:"integrations"`
+	}{true, list})
+}
+
+func (s *Server) createConnector(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	var body struct {
+		Type     *string         `json:"type"`
+		Name     *string         `json:"name"`
+		Settings json.RawMessage `json:"settings"`
+	}
+	if err := decodeBody(r, &body, bodyRequired); err != nil {
+		return err
+	}
+	if body.Type == nil {
+		return engram.Errorf(engram.EInvalid, "type: required; one of %v", connector.Types())
+	}
+	if body.Name == nil {
+		return engram.Errorf(engram.EInvalid, "name: required")
+	}
+	if err := engram.ValidateConnectorName(*body.Name); err != nil {
+		return err
+	}
+	settings, err := connector.ValidateSettings(*body.Type, body.Settings)
+	if err != nil {
+		return err
+	}
+	c, err := s.store.CreateConnector(r.Context(), p.TenantID, p.KeyID, *body.Type, *body.Name, settings)
+	if err != nil {
+		return err
+	}
+	return s.respond(w, r, http.StatusCreated, connectorResponse{true, c})
+}
+
+func (s *Server) getConnector(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	c, err := s.store.GetConnector(r.Context(), p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	return s.respond(w, r, http.StatusOK, connectorResponse{true, c})
+}
+
+// connectorStatuses are the statuses a person may set; error is engram's.
+var connectorStatuses = []engram.ConnectorStatus{engram.ConnectorActive, engram.ConnectorPaused, engram.ConnectorDisconnected}
+
+func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	var body struct {
+		Name     *string         `json:"name"`
+		Status   *string         `json:"status"`
+		Settings json.RawMessage `json:"settings"`
+	}
+	if err := decodeBody(r, &body, bodyRequired); err != nil {
+		return err
+	}
+	var patch engram.ConnectorPatch
+	if body.Name == nil && body.Status == nil && body.Settings == nil {
+		return engram.Errorf(engram.EInvalid, "body: nothing to change; give name, status and/or settings")
+	}
+	if body.Name != nil {
+		if err := engram.ValidateConnectorName(*body.Name); err != nil {
+			return err
+		}
+		patch.Name = body.Name
+	}
+	if body.Status != nil {
+		st, err := parseEnum("status", *body.Status, connectorStatuses)
+		if err != nil {
+			return err
+		}
+		patch.Status = &st
+	}
+	if body.Settings != nil {
+		// Settings are checked against the connector's own type.
+		c, err := s.store.GetConnector(r.Context(), p.TenantID, id)
+		if err != nil {
+			return err
+		}
+		if patch.Settings, err = connector.ValidateSettings(c.Type, body.Settings); err != nil {
+			return err
+		}
+	}
+	c, err := s.store.UpdateConnector(r.Context(), p.TenantID, p.KeyID, id, patch)
+	if err != nil {
+		return err
+	}
+	return s.respond(w, r, http.StatusOK, connectorResponse{true, c})
+}
+
+// deleteConnector disconnects: the connector keeps its documents and its
+// tombstones, so reconnecting it never re-imports what was deleted.
+func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	q, err := parseQuery(r, "delete_documents")
+	if err != nil {
+		return err
+	}
+	if del, err := q.boolean("delete_documents", false); err != nil {
+		return err
+	} else if del {
+		return engram.Errorf(engram.EInvalid, "delete_documents: not available yet; disconnect first, then delete the connector's documents with POST /api/documents/bulk/delete")
+	}
+	st := engram.ConnectorDisconnected
+	c, err := s.store.UpdateConnector(r.Context(), p.TenantID, p.KeyID, id, engram.ConnectorPatch{Status: &st})
+	if err != nil {
+		return err
+	}
+	return s.respond(w, r, http.StatusOK, connectorResponse{true, c})
+}
+
+// pushItem is one item of POST /api/integrations/{id}/documents.
+type pushItem struct {
+	ExternalID      string          `json:"external_id"`
+	Title           string          `json:"title"`
+	Content         string          `json:"content"`
+	SourceURL       string          `json:"source_url"`
+	Sender          string          `json:"sender"`
+	SenderEmail     string          `json:"sender_email"`
+	Recipients      []string        `json:"recipients"`
+	SourceCreatedAt *string         `json:"source_created_at"`
+	SourceUpdatedAt *string         `json:"source_updated_at"`
+	Metadata        json.RawMessage `json:"metadata"`
+}
+
+// pushDocuments runs a push connector's batch through the sync pipeline,
+// in one transaction, and reports what happened to each kind of item.
+func (s *Server) pushDocuments(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	var body struct {
+		Documents []pushItem `json:"documents"`
+	}
+	if err := decodeBody(r, &body, bodyRequired); err != nil {
+		return err
+	}
+	if n := len(body.Documents); n == 0 || n > engram.MaxPushItems {
+		return engram.Errorf(engram.EInvalid, "documents: 1 to %d items per request, got %d", engram.MaxPushItems, n)
+	}
+	c, err := s.store.GetConnector(r.Context(), p.TenantID, id)
+	if err != nil {
+		return err
+	}
+	if c.Type != connector.Push {
+		return engram.Errorf(engram.EInvalid, "integration %s is a %s connector; only push connectors take posted documents", id, c.Type)
+	}
+	items := make([]engram.SourceItem, len(body.Documents))
+	for i, in := range body.Documents {
+		f := "documents[" + strconv.Itoa(i) + "]."
+		it := engram.SourceItem{ExternalID: in.ExternalID, Title: in.Title, Content: in.Content, SourceURL: in.SourceURL,
+			Sender: in.Sender, SenderEmail: in.SenderEmail, Recipients: in.Recipients, Metadata: in.Metadata}
+		if it.SourceCreatedAt, err = optionalTime(f+"source_created_at", in.SourceCreatedAt); err != nil {
+			return err
+		}
+		if it.SourceUpdatedAt, err = optionalTime(f+"source_updated_at", in.SourceUpdatedAt); err != nil {
+			return err
+		}
+		items[i] = it
+	}
+	prepared, _, err := engram.PrepareSyncItems(id, items, true)
+	if err != nil {
+		return err
+	}
+	counts, err := s.store.SyncBatch(r.Context(), p.TenantID, id, prepared)
+	if err != nil {
+		return err
+	}
+	return s.respond(w, r, http.StatusOK, struct {
+		Success bool              `json:"success"`
+		Report  engram.SyncCounts `json:"report"`
+	}{true, counts})
+}

@@ -1,0 +1,247 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
+)
+
+const connectorColumns = `id, type, name, status, settings, last_sync_at, last_sync_status, last_sync_error,
+	total_items_synced, created_at, updated_at`
+
+func scanConnector(r scanner) (engram.Connector, error) {
+	var c engram.Connector
+	var status, settings, created, updated string
+	var lastAt, lastStatus, lastErr sql.NullString
+	if err := r.Scan(&c.ID, &c.Type, &c.Name, &status, &settings, &lastAt, &lastStatus, &lastErr,
+		&c.TotalItemsSynced, &created, &updated); err != nil {
+		return c, err
+	}
+	c.Status = engram.ConnectorStatus(status)
+	c.Settings = json.RawMessage(settings)
+	c.LastSyncAt = parseTimePtr(lastAt)
+	if lastStatus.Valid {
+		c.LastSyncStatus = &lastStatus.String
+	}
+	if lastErr.Valid {
+		c.LastSyncError = &lastErr.String
+	}
+	c.CreatedAt, c.UpdatedAt = parseTime(created), parseTime(updated)
+	return c, nil
+}
+
+// CreateConnector adds a connector and its audit row.
+func (s *Store) CreateConnector(ctx context.Context, tenantID, actor, typ, name string, settings json.RawMessage) (engram.Connector, error) {
+	var c engram.Connector
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		now := s.nowText()
+		var err error
+		c, err = scanConnector(queryRow(ctx, tx, "connectors.create",
+			`INSERT INTO connectors (tenant_id, id, type, name, status, settings, created_at, updated_at)
+			 VALUES (?, ?, ?, ?, 'active', ?, ?, ?) RETURNING `+connectorColumns,
+			tenantID, engram.NewID(), typ, name, string(settings), now, now))
+		if err != nil {
+			return translate(err)
+		}
+		return s.auditTarget(ctx, tx, tenantID, actor, "connectors.create", "connector", 1, map[string]any{"id": c.ID, "type": typ})
+	})
+	return c, err
+}
+
+// ListConnectors returns the tenant's connectors, oldest first.
+func (s *Store) ListConnectors(ctx context.Context, tenantID string) ([]engram.Connector, error) {
+	rs, err := query(ctx, s.read, "connectors.list",
+		`SELECT `+connectorColumns+` FROM connectors WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []engram.Connector{}
+	for rs.Next() {
+		c, err := scanConnector(rs)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, translate(rs.Err())
+}
+
+// GetConnector returns one connector.
+func (s *Store) GetConnector(ctx context.Context, tenantID, id string) (engram.Connector, error) {
+	c, err := scanConnector(queryRow(ctx, s.read, "connectors.get",
+		`SELECT `+connectorColumns+` FROM connectors WHERE tenant_id = ? AND id = ?`, tenantID, id))
+	if isNoRows(err) {
+		return c, engram.Errorf(engram.ENotFound, "integration %s not found", id)
+	}
+	return c, translate(err)
+}
+
+// UpdateConnector changes name, status or settings in one statement.
+func (s *Store) UpdateConnector(ctx context.Context, tenantID, actor, id string, p engram.ConnectorPatch) (engram.Connector, error) {
+	var c engram.Connector
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var status, settings *string
+		if p.Status != nil {
+			st := string(*p.Status)
+			status = &st
+		}
+		if p.Settings != nil {
+			st := string(p.Settings)
+			settings = &st
+		}
+		var err error
+		c, err = scanConnector(queryRow(ctx, tx, "connectors.update",
+			`UPDATE connectors SET name = coalesce(?, name), status = coalesce(?, status),
+			        settings = coalesce(?, settings), updated_at = ?
+			  WHERE tenant_id = ? AND id = ? RETURNING `+connectorColumns,
+			p.Name, status, settings, s.nowText(), tenantID, id))
+		if isNoRows(err) {
+			return engram.Errorf(engram.ENotFound, "integration %s not found", id)
+		}
+		if err != nil {
+			return translate(err)
+		}
+		if p.Status != nil && *p.Status == engram.ConnectorDisconnected {
+			return s.auditTarget(ctx, tx, tenantID, actor, "connectors.disconnect", "connector", 1, map[string]any{"id": id})
+		}
+		return nil
+	})
+	return c, err
+}
+
+// SyncBatch runs one batch through the pipeline. SQLite has one writer, so
+// the whole batch, from sorting to writing, sees no other write: a hard
+// delete either committed before the sort (and its tombstone is seen) or
+// runs after the batch (and deletes what the batch wrote).
+func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, items []engram.PreparedDocument) (engram.SyncCounts, error) {
+	var counts engram.SyncCounts
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		var status string
+		err := queryRow(ctx, tx, "connectors.sync_check",
+			`SELECT status FROM connectors WHERE tenant_id = ? AND id = ?`, tenantID, connectorID).Scan(&status)
+		if isNoRows(err) {
+			return engram.Errorf(engram.ENotFound, "integration %s not found", connectorID)
+		}
+		if err != nil {
+			return translate(err)
+		}
+		if status == string(engram.ConnectorDisconnected) {
+			return engram.Errorf(engram.EConflict, "integration %s is disconnected; reconnect it before syncing", connectorID)
+		}
+		existing, err := sortItems(ctx, tx, tenantID, connectorID, items)
+		if err != nil {
+			return err
+		}
+		plan := engram.PlanSync(items, existing)
+		counts = plan.Counts
+		if len(plan.New) > 0 {
+			docsJSON, _, _, err := rows.DocumentsJSON(plan.New)
+			if err != nil {
+				return err
+			}
+			if err := s.insertDocumentRows(ctx, tx, tenantID, docsJSON); err != nil {
+				return err
+			}
+			counts.Created = len(plan.New)
+		}
+		if len(plan.Changed) > 0 {
+			if counts.Updated, err = s.updateChanged(ctx, tx, tenantID, plan.Changed); err != nil {
+				return err
+			}
+		}
+		chunksJSON, n, err := rows.ChunksJSON(append(plan.New, plan.Changed...))
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			if err := insertChunks(ctx, tx, tenantID, chunksJSON); err != nil {
+				return err
+			}
+		}
+		_, err = exec(ctx, tx, "connectors.sync_progress",
+			`UPDATE connectors SET total_items_synced = total_items_synced + ?, last_sync_at = ?, updated_at = ?
+			  WHERE tenant_id = ? AND id = ?`,
+			counts.Created+counts.Updated, s.nowText(), s.nowText(), tenantID, connectorID)
+		return err
+	})
+	return counts, err
+}
+
+// sortItems finds, in one statement, each incoming item's document and
+// tombstone by (tenant, connector, external id): an anti-join on the
+// unique keys, never a load of all known ids.
+func sortItems(ctx context.Context, tx *sql.Tx, tenantID, connectorID string, items []engram.PreparedDocument) ([]engram.ExistingItem, error) {
+	rs, err := query(ctx, tx, "sync.sort",
+		`WITH i AS MATERIALIZED (SELECT value->>'ord' AS ord, value->>'external_id' AS ext FROM json_each(?3))
+		 SELECT i.ord, d.id, d.content_hash, d.title, d.source_updated_at, coalesce(d.is_deleted, 0), t.id IS NOT NULL
+		   FROM i
+		   LEFT JOIN documents d ON d.tenant_id = ?1 AND d.connector_id = ?2 AND d.external_id = i.ext
+		   LEFT JOIN deleted_documents t ON t.tenant_id = ?1 AND t.connector_id = ?2 AND t.external_id = i.ext`,
+		tenantID, connectorID, engram.SyncKeys(items))
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := make([]engram.ExistingItem, len(items))
+	for rs.Next() {
+		var ord int
+		var e engram.ExistingItem
+		var id, hash, title, updated sql.NullString
+		if err := rs.Scan(&ord, &id, &hash, &title, &updated, &e.IsDeleted, &e.Tombstoned); err != nil {
+			return nil, err
+		}
+		if id.Valid {
+			e.DocumentID, e.ContentHash, e.Title = &id.String, &hash.String, &title.String
+			e.SourceUpdatedAt = parseTimePtr(updated)
+		}
+		out[ord] = e
+	}
+	return out, translate(rs.Err())
+}
+
+// updateChanged replaces content, chunks and fields of changed documents:
+// one statement drops their chunks, one rewrites the rows. A document goes
+// back to pending for classification unless a person decided on it.
+func (s *Store) updateChanged(ctx context.Context, tx *sql.Tx, tenantID string, changed []engram.PreparedDocument) (int, error) {
+	ids := make([]string, len(changed))
+	for i, d := range changed {
+		ids[i] = d.ID
+	}
+	if _, err := exec(ctx, tx, "chunks.delete_changed",
+		`DELETE FROM document_chunks WHERE tenant_id = ? AND document_id IN (SELECT value FROM json_each(?))`,
+		tenantID, rows.IDsJSON(ids)); err != nil {
+		return 0, err
+	}
+	docsJSON, _, _, err := rows.DocumentsJSON(changed)
+	if err != nil {
+		return 0, err
+	}
+	res, err := exec(ctx, tx, "documents.sync_update",
+		`WITH r AS MATERIALIZED (
+		     SELECT value->>'id' AS id, value->>'title' AS title, value->>'content' AS content,
+		            value->>'content_hash' AS content_hash, value->>'metadata' AS metadata,
+		            value->>'sender' AS sender, value->>'sender_email' AS sender_email,
+		            value->>'recipients' AS recipients, value->>'source_url' AS source_url,
+		            value->>'source_created_at' AS source_created_at,
+		            value->>'source_updated_at' AS source_updated_at, value->>'chunk_count' AS chunk_count
+		       FROM json_each(?2))
+		 UPDATE documents
+		    SET title = r.title, content = r.content, content_hash = r.content_hash, metadata = r.metadata,
+		        sender = r.sender, sender_email = r.sender_email, recipients = r.recipients,
+		        source_url = r.source_url, source_created_at = r.source_created_at,
+		        source_updated_at = r.source_updated_at, chunk_count = r.chunk_count,
+		        status = CASE WHEN documents.user_confirmed = 1 THEN documents.status ELSE 'pending' END,
+		        updated_at = ?1
+		   FROM r
+		  WHERE documents.tenant_id = ?3 AND documents.id = r.id AND documents.is_deleted = 0`,
+		s.nowText(), string(docsJSON), tenantID)
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

@@ -1,0 +1,224 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/engram-kb/engram"
+)
+
+// syncItems makes n source items with external ids prefix-0.. and the
+// given content version.
+func syncItems(t testing.TB, connectorID, prefix string, n int, version string) []engram.PreparedDocument {
+	t.Helper()
+	items := make([]engram.SourceItem, n)
+	for i := range items {
+		items[i] = engram.SourceItem{
+			ExternalID: fmt.Sprintf("%s-%d", prefix, i),
+			Title:      fmt.Sprintf("note %d", i),
+			Content:    fmt.Sprintf("Body of note %d, version %s.", i, version),
+		}
+	}
+	p, failures, err := engram.PrepareSyncItems(connectorID, items, true)
+	if err != nil || len(failures) > 0 {
+		t.Fatalf("prepare sync items: %v %v", err, failures)
+	}
+	return p
+}
+
+func testConnectors(t *testing.T, h Harness) {
+	t.Run("CRUD", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, h)
+		ctx := context.Background()
+		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "CRM export", json.RawMessage(`{}`))
+		if err != nil || c.Type != "push" || c.Status != engram.ConnectorActive || c.Name != "CRM export" {
+			t.Fatalf("create = %+v, %v", c, err)
+		}
+		list, err := f.s.ListConnectors(ctx, f.tenant.ID)
+		if err != nil || len(list) != 1 || list[0].ID != c.ID {
+			t.Fatalf("list = %+v, %v", list, err)
+		}
+		name, st := "CRM", engram.ConnectorDisconnected
+		u, err := f.s.UpdateConnector(ctx, f.tenant.ID, f.key.ID, c.ID, engram.ConnectorPatch{Name: &name, Status: &st})
+		if err != nil || u.Name != "CRM" || u.Status != st {
+			t.Fatalf("update = %+v, %v", u, err)
+		}
+		if n, _ := f.in.AuditRows(t, f.tenant.ID, "connectors.disconnect"); n != 1 {
+			t.Fatalf("disconnect audit rows = %d", n)
+		}
+		_, err = f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "x", 1, "1"))
+		wantCode(t, err, engram.EConflict)
+		_, err = f.s.GetConnector(ctx, f.tenant.ID, engram.NewID())
+		wantCode(t, err, engram.ENotFound)
+
+		// Another tenant sees none of it.
+		b, _, err := f.s.CreateTenant(ctx, "Other", "other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.GetConnector(ctx, b.ID, c.ID); engram.ErrorCode(err) != engram.ENotFound {
+			t.Fatalf("B reads A's connector: %v", err)
+		}
+		if _, err := f.s.UpdateConnector(ctx, b.ID, "", c.ID, engram.ConnectorPatch{Name: &name}); engram.ErrorCode(err) != engram.ENotFound {
+			t.Fatalf("B updates A's connector: %v", err)
+		}
+		if _, err := f.s.SyncBatch(ctx, b.ID, c.ID, syncItems(t, c.ID, "x", 1, "1")); engram.ErrorCode(err) != engram.ENotFound {
+			t.Fatalf("B syncs into A's connector: %v", err)
+		}
+		if l, _ := f.s.ListConnectors(ctx, b.ID); len(l) != 0 {
+			t.Fatalf("B lists %d connectors", len(l))
+		}
+	})
+
+	t.Run("Pipeline", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, h)
+		ctx := context.Background()
+		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "notes", json.RawMessage(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "n", 10, "1"))
+		if err != nil || first != (engram.SyncCounts{Created: 10}) {
+			t.Fatalf("first sync = %+v, %v", first, err)
+		}
+		again, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "n", 10, "1"))
+		if err != nil || again != (engram.SyncCounts{Unchanged: 10}) {
+			t.Fatalf("second sync = %+v, %v", again, err)
+		}
+		if got := f.in.DocumentRows(t, f.tenant.ID); got != 10 {
+			t.Fatalf("documents after two syncs = %d, want 10", got)
+		}
+		pg, _ := f.s.ListDocuments(ctx, f.tenant.ID, engram.DocumentFilter{Sort: engram.SortTitle, Limit: 200})
+		byTitle := map[string]engram.Document{}
+		for _, d := range pg.Documents {
+			byTitle[d.Title] = d
+		}
+		// A person confirms note 1, soft-deletes note 2, hard-deletes note 3.
+		if _, err := f.s.ConfirmDocuments(ctx, f.tenant.ID, f.key.ID, []string{byTitle["note 1"].ID}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.DeleteDocuments(ctx, f.tenant.ID, f.key.ID, []string{byTitle["note 2"].ID}, false); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := f.s.DeleteDocuments(ctx, f.tenant.ID, f.key.ID, []string{byTitle["note 3"].ID}, true); err != nil || r.Tombstoned != 1 {
+			t.Fatalf("hard delete = %+v, %v", r, err)
+		}
+		// Version 2 of every note: 7 change, 1 soft-deleted, 1 tombstoned.
+		ctx2, st := counted()
+		third, err := f.s.SyncBatch(ctx2, f.tenant.ID, c.ID, syncItems(t, c.ID, "n", 10, "2"))
+		want := engram.SyncCounts{Updated: 8, SkippedDeleted: 1, SkippedTombstoned: 1}
+		if err != nil || third != want {
+			t.Fatalf("changed sync = %+v, %v; want %+v", third, err, want)
+		}
+		t.Logf("sync batch with updates: %d statements", st.Count())
+		d1 := get(t, f, byTitle["note 1"].ID)
+		if d1.Status != engram.StatusConfirmed || *d1.Content != "Body of note 1, version 2." {
+			t.Fatalf("confirmed document after change = %+v", d1)
+		}
+		if d0 := get(t, f, byTitle["note 0"].ID); d0.Status != engram.StatusPending || *d0.Content != "Body of note 0, version 2." {
+			t.Fatalf("changed document = %+v", d0)
+		}
+		if got := f.in.ChunkRows(t, f.tenant.ID, byTitle["note 0"].ID); got != 1 {
+			t.Fatalf("chunks of a changed document = %d, want 1", got)
+		}
+		if d2, err := f.s.GetDocument(ctx, f.tenant.ID, byTitle["note 2"].ID, true); err != nil || !d2.IsDeleted || *d2.Content != "Body of note 2, version 1." {
+			t.Fatalf("soft-deleted document after sync = %+v, %v", d2, err)
+		}
+		if got := f.in.DocumentRows(t, f.tenant.ID); got != 9 {
+			t.Fatalf("document rows = %d, want 9 (note 3 stays deleted)", got)
+		}
+		cn, _ := f.s.GetConnector(ctx, f.tenant.ID, c.ID)
+		if cn.TotalItemsSynced != 18 || cn.LastSyncAt == nil {
+			t.Fatalf("connector after syncs = %+v", cn)
+		}
+	})
+
+	t.Run("ConstantStatements", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, h)
+		ctx := context.Background()
+		counts := []int{}
+		for _, n := range []int{2, 100, 1000} {
+			c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", fmt.Sprint("c", n), json.RawMessage(`{}`))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "a", n/2, "1")); err != nil {
+				t.Fatal(err)
+			}
+			// Half known and changed, half new: every statement runs.
+			items := append(syncItems(t, c.ID, "a", n/2, "2"), syncItems(t, c.ID, "b", n/2, "1")...)
+			cctx, st := counted()
+			got, err := f.s.SyncBatch(cctx, f.tenant.ID, c.ID, items)
+			if err != nil || got.Created != n/2 || got.Updated != n/2 {
+				t.Fatalf("sync of %d = %+v, %v", n, got, err)
+			}
+			counts = append(counts, st.Count())
+		}
+		if counts[0] != counts[1] || counts[1] != counts[2] || counts[0] > 7 {
+			t.Fatalf("statements per sync batch at 2/100/1000 items = %v, want equal and at most 7", counts)
+		}
+		t.Logf("statements per sync batch: %d", counts[0])
+	})
+
+	t.Run("NoResurrection", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, h)
+		ctx := context.Background()
+		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "race", json.RawMessage(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resurrected := 0
+		for round := 0; round < 15; round++ {
+			prefix := fmt.Sprint("r", round)
+			if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, prefix, 50, "1")); err != nil {
+				t.Fatal(err)
+			}
+			pg, err := f.s.ListDocuments(ctx, f.tenant.ID, engram.DocumentFilter{Sort: engram.SortCreatedAt, Desc: true, Limit: 50})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids := make([]string, len(pg.Documents))
+			for i, d := range pg.Documents {
+				ids[i] = d.ID
+			}
+			// A changed version syncs while a person hard-deletes them all.
+			var wg sync.WaitGroup
+			var syncErr, delErr error
+			wg.Add(2)
+			go func() {
+				defer wg.Done()
+				_, syncErr = f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, prefix, 50, "2"))
+			}()
+			go func() {
+				defer wg.Done()
+				_, delErr = f.s.DeleteDocuments(ctx, f.tenant.ID, f.key.ID, ids, true)
+			}()
+			wg.Wait()
+			if syncErr != nil || delErr != nil {
+				t.Fatalf("round %d: sync %v, delete %v", round, syncErr, delErr)
+			}
+			// And the next scheduled sync runs after both.
+			after, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, prefix, 50, "3"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resurrected += after.Created + after.Updated + after.Unchanged
+			if after.SkippedTombstoned != 50 {
+				t.Fatalf("round %d: after the delete the sync saw %+v, want 50 tombstoned", round, after)
+			}
+		}
+		if resurrected != 0 || f.in.DocumentRows(t, f.tenant.ID) != 0 {
+			t.Fatalf("%d documents came back; %d rows left", resurrected, f.in.DocumentRows(t, f.tenant.ID))
+		}
+		if got := f.in.TombstoneRows(t, f.tenant.ID); got != 15*50 {
+			t.Fatalf("tombstones = %d, want %d", got, 15*50)
+		}
+	})
+}
