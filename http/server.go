@@ -32,6 +32,15 @@ type Config struct {
 	Version string
 	// MaxBodyBytes bounds request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// ObserveRequest, when set, is told of every request: its route
+	// pattern (never the path, so ids do not become labels), method,
+	// status and duration. Metrics hang off it.
+	ObserveRequest func(route, method string, status int, d time.Duration)
+	// SlowRequest logs requests slower than this at warn (0: never).
+	SlowRequest time.Duration
+	// Ready, when set, decides GET /readyz beyond a database ping (for
+	// example: are the migrations current?).
+	Ready func(ctx context.Context) error
 }
 
 // Server is engram's HTTP API. It implements http.Handler.
@@ -42,6 +51,9 @@ type Server struct {
 	version    string
 	maxBody    int64
 	mux        *http.ServeMux
+	observe    func(route, method string, status int, d time.Duration)
+	slow       time.Duration
+	ready      func(ctx context.Context) error
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -57,6 +69,9 @@ func NewServer(cfg Config) *Server {
 		version:    cfg.Version,
 		maxBody:    cfg.MaxBodyBytes,
 		mux:        http.NewServeMux(),
+		observe:    cfg.ObserveRequest,
+		slow:       cfg.SlowRequest,
+		ready:      cfg.Ready,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -73,6 +88,7 @@ func NewServer(cfg Config) *Server {
 // their order here does not matter; the tests check it anyway.
 func (s *Server) routes() {
 	s.mux.HandleFunc("GET /api/health", s.health)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
 
 	s.handle("POST /api/documents", canWrite, s.createDocuments)
 	s.handle("GET /api/documents", canRead, s.listDocuments)
@@ -112,6 +128,35 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 		Database string `json:"database"`
 		Version  string `json:"version"`
 	}{true, "ok", s.store.Engine(), s.version})
+}
+
+// readyz answers 200 when the database answers and the server's Ready
+// check (migrations current) passes, 503 otherwise: load balancers send
+// traffic only to instances that can serve it.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if err := s.store.Ping(r.Context()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if s.ready != nil {
+		if err := s.ready(r.Context()); err != nil {
+			s.log.Warn("not ready", "request_id", infoOf(r).id, "error", err.Error())
+			s.writeError(w, r, engram.Errorf(engram.EUnavailable, "not ready: %s", engram.ErrorMessage(err)))
+			return
+		}
+	}
+	_ = s.respond(w, r, http.StatusOK, struct {
+		Success bool   `json:"success"`
+		Status  string `json:"status"`
+	}{true, "ready"})
+}
+
+// RequestID returns the id of the request ctx belongs to, or "".
+func RequestID(ctx context.Context) string {
+	if ri, ok := ctx.Value(infoKey{}).(*requestInfo); ok {
+		return ri.id
+	}
+	return ""
 }
 
 // requestInfo is what the middleware and the handlers share about one
@@ -220,6 +265,14 @@ func (s *Server) logAccess(r *http.Request, rw *responseWriter, ri *requestInfo,
 	}
 	if ri.tenantID != "" {
 		attrs = append(attrs, "tenant_id", ri.tenantID, "key_id", ri.keyID)
+	}
+	d := time.Since(start)
+	if s.observe != nil {
+		s.observe(r.Pattern, r.Method, status, d)
+	}
+	if s.slow > 0 && d > s.slow {
+		s.log.Warn("slow request", attrs...)
+		return
 	}
 	s.log.Info("request", attrs...)
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"sync/atomic"
 	"time"
 
 	"github.com/engram-kb/engram"
@@ -79,6 +80,10 @@ type Store struct {
 	acquireTimeout time.Duration
 	mig            *migrate.Runner
 	sqlDB          *sql.DB
+	// waiting and timeouts count acquires in progress and acquires that
+	// gave up; pgxpool does not report either.
+	waiting  atomic.Int64
+	timeouts atomic.Int64
 }
 
 var _ engram.Store = (*Store)(nil)
@@ -154,8 +159,18 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// Pool exposes the pool for metrics.
+// Pool exposes the pool, for tests that hold its connections.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+
+// PoolStats reports the pool.
+func (s *Store) PoolStats() []engram.PoolStats {
+	st := s.pool.Stat()
+	return []engram.PoolStats{{
+		Name: "postgres", Acquired: int(st.AcquiredConns()), Idle: int(st.IdleConns()), Total: int(st.TotalConns()),
+		Max: int(st.MaxConns()), Waiting: int(s.waiting.Load()), AcquireCount: st.AcquireCount(),
+		AcquireWait: st.AcquireDuration(), AcquireTimeouts: s.timeouts.Load(),
+	}}
+}
 
 // MigrateUp applies pending migrations.
 func (s *Store) MigrateUp(ctx context.Context) ([]string, error) { return s.mig.Up(ctx) }
@@ -177,12 +192,15 @@ func (s *Store) MigrationsPending(ctx context.Context) (bool, error) { return s.
 func (s *Store) acquire(ctx context.Context) (*pgxpool.Conn, error) {
 	actx, cancel := context.WithTimeout(ctx, s.acquireTimeout)
 	defer cancel()
+	s.waiting.Add(1)
 	c, err := s.pool.Acquire(actx)
+	s.waiting.Add(-1)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, context.DeadlineExceeded) {
+			s.timeouts.Add(1)
 			return nil, engram.Errorf(engram.EUnavailable, "all database connections are busy; retry shortly")
 		}
 		return nil, translate(err)

@@ -109,9 +109,13 @@ func (s *Store) Close() error {
 	return errors.Join(s.read.Close(), s.write.Close())
 }
 
-// PoolStats returns the writer's and the readers' pool statistics.
-func (s *Store) PoolStats() (writer, readers sql.DBStats) {
-	return s.write.Stats(), s.read.Stats()
+// PoolStats reports the writer's and the readers' pools.
+func (s *Store) PoolStats() []engram.PoolStats {
+	conv := func(name string, st sql.DBStats) engram.PoolStats {
+		return engram.PoolStats{Name: name, Acquired: st.InUse, Idle: st.Idle, Total: st.OpenConnections,
+			Max: st.MaxOpenConnections, AcquireCount: st.WaitCount, AcquireWait: st.WaitDuration}
+	}
+	return []engram.PoolStats{conv("sqlite_writer", s.write.Stats()), conv("sqlite_readers", s.read.Stats())}
 }
 
 // MigrateUp applies pending migrations.

@@ -26,6 +26,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logLevel := fs.String("log-level", env("ENGRAM_LOG_LEVEL", "info"), "debug, info, warn or error (ENGRAM_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("ENGRAM_LOG_FORMAT", "auto"), "json, text, or auto: text on a terminal, else json (ENGRAM_LOG_FORMAT)")
 	shutdown := fs.Duration("shutdown-timeout", envDuration("ENGRAM_SHUTDOWN_TIMEOUT", 30*time.Second), "on SIGTERM, wait this long for requests in flight (ENGRAM_SHUTDOWN_TIMEOUT)")
+	var obs observeFlags
+	obs.register(fs)
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help") {
 		fs.SetOutput(stdout)
 	}
@@ -66,8 +68,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
+	m := obs.install(logger, s)
+	api := enghttp.NewServer(enghttp.Config{
+		Store: s, Classifier: classify.New(), Logger: logger, Version: version,
+		ObserveRequest: m.ObserveRequest, SlowRequest: obs.slowRequest,
+		Ready: func(ctx context.Context) error { return migrationsCurrent(ctx, s) },
+	})
+	stopSide, err := obs.serveSide(logger, m)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	defer stopSide()
 	srv := &http.Server{
-		Handler:           enghttp.NewServer(enghttp.Config{Store: s, Classifier: classify.New(), Logger: logger, Version: version}),
+		Handler:           obs.handler(api, m),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      5 * time.Minute,
@@ -92,6 +106,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	logger.Info("stopped")
+	return nil
+}
+
+// migrationsCurrent is the readiness check: a server whose schema is
+// behind its code must not take traffic.
+func migrationsCurrent(ctx context.Context, s store) error {
+	pending, err := s.MigrationsPending(ctx)
+	if err != nil {
+		return err
+	}
+	if pending {
+		return engram.Errorf(engram.EUnavailable, "migrations are pending")
+	}
 	return nil
 }
 

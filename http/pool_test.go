@@ -1,0 +1,96 @@
+package enghttp_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/classify"
+	enghttp "github.com/engram-kb/engram/http"
+	"github.com/engram-kb/engram/internal/testdb"
+	"github.com/engram-kb/engram/postgres"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// TestPoolPressure holds both connections of a pool of two while 50
+// requests arrive: each gets 503 unavailable with Retry-After instead of
+// queueing, and the server serves again as soon as the connections are
+// back. A client that gives up stops waiting for a connection too.
+func TestPoolPressure(t *testing.T) {
+	t.Parallel()
+	base, ok := testdb.PostgresURL(t)
+	if !ok {
+		t.Skip("pool pressure is a PostgreSQL behaviour; TEST_DATABASE_URL is not set")
+	}
+	s := testdb.OpenPostgres(t, base, postgres.Options{MaxConns: 2, MinConns: 0, AcquireTimeout: 300 * time.Millisecond}).(*postgres.Store)
+	_, key, err := s.CreateTenant(context.Background(), "Acme", "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{store: s}
+	e.srv = newTestServer(t, enghttp.Config{Store: s, Classifier: classify.New()})
+
+	// Warm the key's last_used_at, so a request needs no write.
+	e.call(t, "GET", "/api/documents", key.Secret, nil).want(t, 200, "")
+
+	held := holdAll(t, s.Pool(), 2)
+	var wg sync.WaitGroup
+	results := make([]result, 50)
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i] = e.call(t, "GET", "/api/documents", key.Secret, nil)
+		}(i)
+	}
+	wg.Wait()
+	for i, r := range results {
+		r.want(t, http.StatusServiceUnavailable, engram.EUnavailable, "busy")
+		if r.Header.Get("Retry-After") == "" {
+			t.Fatalf("request %d: 503 without Retry-After", i)
+		}
+	}
+	if st := s.PoolStats()[0]; st.AcquireTimeouts < 50 || st.Waiting != 0 {
+		t.Fatalf("pool stats after the burst = %+v", st)
+	}
+
+	// A client that disconnects while waiting leaves the queue at once.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.srv.URL+"/api/documents", nil)
+	req.Header.Set("Authorization", "Bearer "+key.Secret)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	cancel()
+
+	for _, c := range held {
+		c.Release()
+	}
+	e.call(t, "GET", "/api/documents", key.Secret, nil).want(t, 200, "")
+	if st := s.PoolStats()[0]; st.Waiting != 0 {
+		t.Fatalf("requests still waiting after the pressure ended: %+v", st)
+	}
+}
+
+func holdAll(t *testing.T, p *pgxpool.Pool, n int) []*pgxpool.Conn {
+	t.Helper()
+	out := make([]*pgxpool.Conn, n)
+	for i := range out {
+		c, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i] = c
+	}
+	return out
+}
+
+func newTestServer(t *testing.T, cfg enghttp.Config) *httptest.Server {
+	srv := httptest.NewServer(enghttp.NewServer(cfg))
+	t.Cleanup(srv.Close)
+	return srv
+}
