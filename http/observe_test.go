@@ -38,4 +38,3 @@ func TestReadyz(t *testing.T) {
 		e.call(t, "GET", "/readyz", "", nil).want(t, 503, "unavailable")
 	})
 }
-
