@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/rows"
@@ -29,14 +28,6 @@ func scanConnector(r pgx.Row) (engram.Connector, error) {
 		c.LastSyncAt = &t
 	}
 	return c, nil
-}
-
-// oneRow runs a statement returning one row, timed and counted.
-func oneRow[T any](ctx context.Context, q querier, op, sql string, scan func(pgx.Row) (T, error), args ...any) (T, error) {
-	start := time.Now()
-	v, err := scan(q.QueryRow(ctx, sql, args...))
-	engram.RecordStatement(ctx, op, time.Since(start), nil)
-	return v, err
 }
 
 // CreateConnector adds a connector and its audit row.

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/capture"
 	"github.com/engram-kb/engram/internal/migrate"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -218,6 +219,7 @@ type querier interface {
 // exec and query send one statement and record it under its operation name
 // in the request's statement count.
 func exec(ctx context.Context, q querier, op, sql string, args ...any) (pgconn.CommandTag, error) {
+	capture.Record(ctx, op, sql, args)
 	start := time.Now()
 	tag, err := q.Exec(ctx, sql, args...)
 	engram.RecordStatement(ctx, op, time.Since(start), err)
@@ -225,6 +227,7 @@ func exec(ctx context.Context, q querier, op, sql string, args ...any) (pgconn.C
 }
 
 func query(ctx context.Context, q querier, op, sql string, args ...any) (pgx.Rows, error) {
+	capture.Record(ctx, op, sql, args)
 	start := time.Now()
 	rows, err := q.Query(ctx, sql, args...)
 	engram.RecordStatement(ctx, op, time.Since(start), err)
@@ -233,6 +236,7 @@ func query(ctx context.Context, q querier, op, sql string, args ...any) (pgx.Row
 
 // queryRow runs a one-row statement and scans it, timing both.
 func queryRow(ctx context.Context, q querier, op, sql string, args []any, dest ...any) error {
+	capture.Record(ctx, op, sql, args)
 	start := time.Now()
 	err := q.QueryRow(ctx, sql, args...).Scan(dest...)
 	rec := err
@@ -244,6 +248,20 @@ func queryRow(ctx context.Context, q querier, op, sql string, args []any, dest .
 		return err
 	}
 	return translate(err)
+}
+
+// oneRow runs a statement returning one row and scans it with scan, timed
+// and counted.
+func oneRow[T any](ctx context.Context, q querier, op, sql string, scan func(pgx.Row) (T, error), args ...any) (T, error) {
+	capture.Record(ctx, op, sql, args)
+	start := time.Now()
+	v, err := scan(q.QueryRow(ctx, sql, args...))
+	rec := err
+	if errors.Is(err, pgx.ErrNoRows) {
+		rec = nil
+	}
+	engram.RecordStatement(ctx, op, time.Since(start), rec)
+	return v, err
 }
 
 // read runs fn on a pooled connection outside a transaction.

@@ -102,6 +102,9 @@ func scanDocument(r pgx.Row, withContent bool) (engram.Document, error) {
 	return d, nil
 }
 
+// scanFull reads a row of fullColumns.
+func scanFull(r pgx.Row) (engram.Document, error) { return scanDocument(r, true) }
+
 // compactJSON removes the spaces jsonb prints after separators, so clients
 // get the same compact text on both engines.
 func compactJSON(b []byte) json.RawMessage {
@@ -253,9 +256,7 @@ func (s *Store) GetDocument(ctx context.Context, tenantID, id string, includeDel
 	var d engram.Document
 	err := s.read(ctx, func(c *pgxConn) error {
 		var err error
-		start := time.Now()
-		d, err = scanDocument(c.QueryRow(ctx, q, tenantID, id), true)
-		engram.RecordStatement(ctx, "documents.get", time.Since(start), nil)
+		d, err = oneRow(ctx, c, "documents.get", q, scanFull, tenantID, id)
 		if isNoRows(err) {
 			return engram.Errorf(engram.ENotFound, "document %s not found", id)
 		}
@@ -269,12 +270,10 @@ func (s *Store) UpdateDocument(ctx context.Context, tenantID, id string, p engra
 	var d engram.Document
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
-		start := time.Now()
-		d, err = scanDocument(tx.QueryRow(ctx,
+		d, err = oneRow(ctx, tx, "documents.update",
 			`UPDATE documents SET title = coalesce($1, title), metadata = coalesce($2::jsonb, metadata), updated_at = $3
 			  WHERE tenant_id = $4 AND id = $5 AND NOT is_deleted
-			 RETURNING `+fullColumns, p.Title, p.MetadataJSON, ts(s.now()), tenantID, id), true)
-		engram.RecordStatement(ctx, "documents.update", time.Since(start), nil)
+			 RETURNING `+fullColumns, scanFull, p.Title, p.MetadataJSON, ts(s.now()), tenantID, id)
 		if isNoRows(err) {
 			return engram.Errorf(engram.ENotFound, "document %s not found", id)
 		}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/capture"
 	"github.com/engram-kb/engram/internal/migrate"
 	"github.com/pressly/goose/v3"
 	sqlite "modernc.org/sqlite"
@@ -145,6 +146,7 @@ type querier interface {
 // exec, query and queryRow send one statement and record it, under its
 // operation name, in the request's statement count.
 func exec(ctx context.Context, q querier, op, query string, args ...any) (sql.Result, error) {
+	capture.Record(ctx, op, query, args)
 	start := time.Now()
 	res, err := q.ExecContext(ctx, query, args...)
 	engram.RecordStatement(ctx, op, time.Since(start), err)
@@ -152,6 +154,7 @@ func exec(ctx context.Context, q querier, op, query string, args ...any) (sql.Re
 }
 
 func query(ctx context.Context, q querier, op, query string, args ...any) (*sql.Rows, error) {
+	capture.Record(ctx, op, query, args)
 	start := time.Now()
 	rows, err := q.QueryContext(ctx, query, args...)
 	engram.RecordStatement(ctx, op, time.Since(start), err)
@@ -159,6 +162,7 @@ func query(ctx context.Context, q querier, op, query string, args ...any) (*sql.
 }
 
 func queryRow(ctx context.Context, q querier, op, query string, args ...any) *sql.Row {
+	capture.Record(ctx, op, query, args)
 	start := time.Now()
 	row := q.QueryRowContext(ctx, query, args...)
 	engram.RecordStatement(ctx, op, time.Since(start), row.Err())

@@ -1,0 +1,39 @@
+package postgres_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// seed writes n documents for a tenant straight in SQL (the plan test needs
+// volume, not realism): half of them from the connector, one chunk each,
+// and n/4 tombstones.
+func seed(t *testing.T, pool *pgxpool.Pool, tenantID, connectorID string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	for _, q := range []string{
+		`INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash,
+		        sender_email, source_created_at, status, classification, classification_confidence, user_confirmed,
+		        chunk_count, created_at, updated_at, is_deleted)
+		 SELECT $1, gen_random_uuid(),
+		        CASE WHEN g % 2 = 0 THEN $2::uuid END, CASE WHEN g % 2 = 0 THEN 'ext-' || g END,
+		        (ARRAY['mail', 'folder', 'api'])[1 + g % 3], 'doc ' || g, 'content of document ' || g, md5(g::text),
+		        'user' || (g % 500) || '@example.com',
+		        CASE WHEN g % 4 <> 0 THEN now() - make_interval(hours => g % 5000) END,
+		        (ARRAY['pending', 'classified', 'confirmed', 'rejected', 'processing', 'archived'])[1 + g % 6],
+		        (ARRAY['work', 'personal', 'spam', 'unknown'])[1 + g % 4],
+		        CASE WHEN g % 5 <> 0 THEN (g % 100) / 100.0 END, g % 7 = 0, 1,
+		        now() - make_interval(secs => g), now(), g % 50 = 0
+		   FROM generate_series(1, $3::int) AS g`,
+		`INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
+		 SELECT tenant_id, id, 0, content, 4 FROM documents WHERE tenant_id = $1 AND $2::uuid IS NOT NULL AND $3::int > 0`,
+		`INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title, deleted_at)
+		 SELECT $1, gen_random_uuid(), $2, 'gone-' || g, 'mail', 'gone', now() FROM generate_series(1, $3::int / 4) AS g`,
+	} {
+		if _, err := pool.Exec(ctx, q, tenantID, connectorID, n); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+	}
+}
