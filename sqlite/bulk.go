@@ -122,11 +122,14 @@ func (s *Store) DeleteDocuments(ctx context.Context, tenantID, actor string, ids
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		idsJSON := rows.IDsJSON(ids)
 		now := s.nowText()
+		// The unary + keeps SQLite from answering "connector_id IS NOT
+		// NULL" with a range over every connector document of the tenant;
+		// the ids must drive the look-up, through the primary key.
 		t, err := exec(ctx, tx, "tombstones.write",
 			`INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title, deleted_at, deleted_by)
 			 SELECT tenant_id, id, connector_id, external_id, source_type, title, ?, nullif(?, '')
 			   FROM documents
-			  WHERE tenant_id = ? AND `+idsIn+` AND connector_id IS NOT NULL AND external_id IS NOT NULL
+			  WHERE tenant_id = ? AND `+idsIn+` AND +connector_id IS NOT NULL AND +external_id IS NOT NULL
 			 ON CONFLICT (tenant_id, connector_id, external_id)
 			 DO UPDATE SET deleted_at = excluded.deleted_at, deleted_by = excluded.deleted_by,
 			               original_title = excluded.original_title`,

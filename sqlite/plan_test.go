@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/engram-kb/engram/internal/capture"
@@ -19,6 +20,11 @@ import (
 // scan of a json_each virtual table ("… VIRTUAL TABLE …"), of a
 // materialised CTE named i or r, or a covering-index scan ("… USING …").
 var fullScan = regexp.MustCompile(`^SCAN (\w+)$`)
+
+// tenantRange matches a look-up of documents by tenant alone, or by
+// tenant and a range: right for a list with LIMIT, wrong for a statement
+// that is given its ids, which must go through the primary key.
+var tenantRange = regexp.MustCompile(`^SEARCH (documents|d) USING (COVERING )?INDEX \w+ \(tenant_id=\?( AND \w+[<>]\?)?\)$`)
 
 // cteNames are the materialised CTEs the store's statements scan on purpose
 // (the incoming batch, never a table).
@@ -70,6 +76,9 @@ func TestPlansUseIndexes(t *testing.T) {
 		for _, detail := range explain(t, raw, st.SQL, st.Args) {
 			if m := fullScan.FindStringSubmatch(detail); m != nil && !cteNames[m[1]] {
 				t.Errorf("%s: %q\n%s", st.Op, detail, st.SQL)
+			}
+			if strings.Contains(st.SQL, "json_each") && tenantRange.MatchString(detail) {
+				t.Errorf("%s reads a whole tenant's documents although it is given ids: %q\n%s", st.Op, detail, st.SQL)
 			}
 		}
 		checked++

@@ -1,0 +1,266 @@
+// Package bench measures engram against two yardsticks in the same run:
+// the naive baseline (the predecessor's one-SELECT-one-write-one-commit per
+// document) and the raw-SQL floor (the single hand-written statement, sent
+// straight through the driver). engram itself is measured end to end,
+// through a real HTTP server on loopback.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/classify"
+	enghttp "github.com/engram-kb/engram/http"
+)
+
+// Reference is an engine's pair of yardsticks (postgres.Reference,
+// sqlite.Reference).
+type Reference interface {
+	NaiveConfirm(ctx context.Context, tenantID string, ids []string) error
+	FloorConfirm(ctx context.Context, tenantID string, ids []string) error
+	NaiveHardDelete(ctx context.Context, tenantID string, ids []string) error
+	FloorHardDelete(ctx context.Context, tenantID string, ids []string) error
+	NaiveStats(ctx context.Context, tenantID string) error
+	FloorStats(ctx context.Context, tenantID string) error
+}
+
+// Config says what to measure.
+type Config struct {
+	Store engram.Store
+	Ref   Reference
+	// Background is how many documents the tenant holds besides each
+	// operation's targets.
+	Background int
+	// Runs is how many times each measurement is repeated (median shown).
+	Runs int
+	// Sizes are the numbers of ids the bulk operations are measured at.
+	Sizes []int
+	// BaselineMax caps the naive baseline's size: past it, a per-document
+	// loop takes minutes and says nothing new.
+	BaselineMax int
+	// Logf reports progress.
+	Logf func(format string, args ...any)
+}
+
+// Sample is the spread of one measurement over its runs, in milliseconds.
+type Sample struct {
+	Median float64 `json:"median_ms"`
+	Min    float64 `json:"min_ms"`
+	Max    float64 `json:"max_ms"`
+}
+
+// Result is one operation at one size.
+type Result struct {
+	Op       string  `json:"op"`
+	N        int     `json:"n"`
+	Engram   Sample  `json:"engram"`
+	Baseline *Sample `json:"baseline,omitempty"`
+	Floor    *Sample `json:"floor,omitempty"`
+}
+
+// Report is a whole run.
+type Report struct {
+	Engine     string    `json:"engine"`
+	Background int       `json:"background_documents"`
+	Runs       int       `json:"runs"`
+	At         time.Time `json:"at"`
+	Results    []Result  `json:"results"`
+}
+
+// runner holds what one bench run shares.
+type runner struct {
+	cfg    Config
+	tenant string
+	key    string
+	conn   string
+	base   string
+	client *http.Client
+}
+
+// Run seeds a fresh tenant and measures every operation.
+func Run(ctx context.Context, cfg Config) (Report, error) {
+	if cfg.Logf == nil {
+		cfg.Logf = func(string, ...any) {}
+	}
+	rep := Report{Engine: cfg.Store.Engine(), Background: cfg.Background, Runs: cfg.Runs, At: time.Now().UTC()}
+	slug := "bench-" + engram.NewID()[24:]
+	tn, key, err := cfg.Store.CreateTenant(ctx, "Bench", slug)
+	if err != nil {
+		return rep, err
+	}
+	conn, err := cfg.Store.CreateConnector(ctx, tn.ID, key.ID, "push", "bench", json.RawMessage(`{}`))
+	if err != nil {
+		return rep, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return rep, err
+	}
+	srv := &http.Server{Handler: enghttp.NewServer(enghttp.Config{Store: cfg.Store, Classifier: classify.New()})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	r := &runner{cfg: cfg, tenant: tn.ID, key: key.Secret, conn: conn.ID, base: "http://" + ln.Addr().String(), client: &http.Client{}}
+
+	cfg.Logf("seeding %d background documents", cfg.Background)
+	if _, err := r.seed(ctx, cfg.Background); err != nil {
+		return rep, err
+	}
+	for _, op := range []struct {
+		name            string
+		engram          func(ids []string) error
+		baseline, floor func(ctx context.Context, tenantID string, ids []string) error
+	}{
+		{"bulk confirm", func(ids []string) error {
+			return r.post("/api/documents/bulk/confirm", map[string]any{"document_ids": ids})
+		}, cfg.Ref.NaiveConfirm, cfg.Ref.FloorConfirm},
+		{"bulk hard delete", func(ids []string) error {
+			return r.post("/api/documents/bulk/delete", map[string]any{"document_ids": ids, "hard": true})
+		}, cfg.Ref.NaiveHardDelete, cfg.Ref.FloorHardDelete},
+	} {
+		for _, n := range cfg.Sizes {
+			res := Result{Op: op.name, N: n}
+			if res.Engram, err = r.measure(ctx, n, op.engram); err != nil {
+				return rep, fmt.Errorf("%s engram: %w", op.name, err)
+			}
+			if n <= cfg.BaselineMax {
+				s, err := r.measure(ctx, n, func(ids []string) error { return op.baseline(ctx, r.tenant, ids) })
+				if err != nil {
+					return rep, fmt.Errorf("%s baseline: %w", op.name, err)
+				}
+				res.Baseline = &s
+			}
+			s, err := r.measure(ctx, n, func(ids []string) error { return op.floor(ctx, r.tenant, ids) })
+			if err != nil {
+				return rep, fmt.Errorf("%s floor: %w", op.name, err)
+			}
+			res.Floor = &s
+			cfg.Logf("%s n=%d: engram %.2f ms", op.name, n, res.Engram.Median)
+			rep.Results = append(rep.Results, res)
+		}
+	}
+	// Stats: no targets; the tenant's whole set is counted.
+	stats := Result{Op: "document stats", N: cfg.Background}
+	if stats.Engram, err = r.repeat(func() error { return r.get("/api/documents/stats") }); err != nil {
+		return rep, err
+	}
+	b, err := r.repeat(func() error { return cfg.Ref.NaiveStats(ctx, r.tenant) })
+	if err != nil {
+		return rep, err
+	}
+	f, err := r.repeat(func() error { return cfg.Ref.FloorStats(ctx, r.tenant) })
+	if err != nil {
+		return rep, err
+	}
+	stats.Baseline, stats.Floor = &b, &f
+	rep.Results = append(rep.Results, stats)
+	// Creating 1,000 documents with their chunks through the API.
+	create := Result{Op: "create 1000 documents", N: 1000}
+	if create.Engram, err = r.repeat(func() error { return r.post("/api/documents", createBody(1000)) }); err != nil {
+		return rep, err
+	}
+	rep.Results = append(rep.Results, create)
+	return rep, nil
+}
+
+// measure times fn over fresh target documents, cfg.Runs times.
+func (r *runner) measure(ctx context.Context, n int, fn func(ids []string) error) (Sample, error) {
+	var times []float64
+	for i := 0; i < r.cfg.Runs; i++ {
+		ids, err := r.seed(ctx, n)
+		if err != nil {
+			return Sample{}, err
+		}
+		start := time.Now()
+		if err := fn(ids); err != nil {
+			return Sample{}, err
+		}
+		times = append(times, float64(time.Since(start).Microseconds())/1000)
+	}
+	return summarize(times), nil
+}
+
+func (r *runner) repeat(fn func() error) (Sample, error) {
+	var times []float64
+	for i := 0; i < r.cfg.Runs; i++ {
+		start := time.Now()
+		if err := fn(); err != nil {
+			return Sample{}, err
+		}
+		times = append(times, float64(time.Since(start).Microseconds())/1000)
+	}
+	return summarize(times), nil
+}
+
+func summarize(ms []float64) Sample {
+	sort.Float64s(ms)
+	return Sample{Median: ms[len(ms)/2], Min: ms[0], Max: ms[len(ms)-1]}
+}
+
+// seed creates n documents through the store (not timed), half of them
+// from the bench's connector so that hard deletes write tombstones.
+func (r *runner) seed(ctx context.Context, n int) ([]string, error) {
+	var ids []string
+	for start := 0; start < n; start += engram.MaxDocumentsPerCreate {
+		batch := min(engram.MaxDocumentsPerCreate, n-start)
+		docs := make([]engram.NewDocument, batch)
+		for i := range docs {
+			docs[i] = engram.NewDocument{Title: fmt.Sprint("bench document ", start+i), Content: "Meeting notes for the quarterly roadmap review.", SourceType: "bench"}
+			if i%2 == 0 {
+				ext := engram.NewID()
+				docs[i].ConnectorID, docs[i].ExternalID = &r.conn, &ext
+			}
+		}
+		p, err := engram.PrepareDocuments(docs)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.cfg.Store.CreateDocuments(ctx, r.tenant, p); err != nil {
+			return nil, err
+		}
+		for _, d := range p {
+			ids = append(ids, d.ID)
+		}
+	}
+	return ids, nil
+}
+
+func createBody(n int) map[string]any {
+	docs := make([]map[string]string, n)
+	for i := range docs {
+		docs[i] = map[string]string{"title": fmt.Sprint("created ", i), "content": "A short note about the release plan."}
+	}
+	return map[string]any{"documents": docs}
+}
+
+func (r *runner) post(path string, body any) error {
+	b, _ := json.Marshal(body)
+	return r.do("POST", path, bytes.NewReader(b))
+}
+
+func (r *runner) get(path string) error { return r.do("GET", path, nil) }
+
+func (r *runner) do(method, path string, body io.Reader) error {
+	req, err := http.NewRequest(method, r.base+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+r.key)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 {
+		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, out)
+	}
+	return nil
+}

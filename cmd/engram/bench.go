@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/engram-kb/engram/bench"
+	"github.com/engram-kb/engram/postgres"
+	"github.com/engram-kb/engram/sqlite"
+)
+
+func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bench", "bench [--db URL] [--background N] [--runs N] [--sizes 10,100,1000,10000] [--out DIR]", stderr)
+	var db dbFlags
+	db.register(fs, false)
+	db.url = "" // no default database: a temporary SQLite file unless --db or DATABASE_URL names one
+	if v := env("DATABASE_URL", ""); v != "" {
+		db.url = v
+	}
+	background := fs.Int("background", 20000, "documents the bench tenant holds besides each operation's targets")
+	runs := fs.Int("runs", 5, "repetitions of each measurement; the median is reported with the spread")
+	sizes := fs.String("sizes", "10,100,1000,10000", "numbers of ids the bulk operations are measured at")
+	baselineMax := fs.Int("baseline-max", 1000, "largest size the naive baseline runs at")
+	out := fs.String("out", "", "directory to write bench-ENGINE.{json,md} and the SVG charts to (default: print only)")
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
+		fs.SetOutput(stdout)
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if db.url == "" {
+		dir, err := os.MkdirTemp("", "engram-bench")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		db.url = "sqlite:" + filepath.Join(dir, "bench.db")
+	}
+	var ns []int
+	for _, f := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 10000 {
+			return fmt.Errorf("--sizes: %q is not a number from 1 to 10000", f)
+		}
+		ns = append(ns, n)
+	}
+	s, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if _, err := s.MigrateUp(ctx); err != nil {
+		return err
+	}
+	var ref bench.Reference
+	switch st := s.(type) {
+	case *postgres.Store:
+		ref = st.Reference()
+	case *sqlite.Store:
+		ref = st.Reference()
+	}
+	rep, err := bench.Run(ctx, bench.Config{Store: s, Ref: ref, Background: *background, Runs: *runs, Sizes: ns,
+		BaselineMax: *baselineMax, Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
+	if err != nil {
+		return err
+	}
+	md := rep.Markdown()
+	fmt.Fprint(stdout, md)
+	if *out == "" {
+		return nil
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return err
+	}
+	js, _ := json.MarshalIndent(rep, "", "  ")
+	files := map[string]string{
+		"bench-" + rep.Engine + ".json":            string(js) + "\n",
+		"bench-" + rep.Engine + ".md":              md,
+		"bench-" + rep.Engine + "-confirm.svg":     rep.SVG("bulk confirm"),
+		"bench-" + rep.Engine + "-hard-delete.svg": rep.SVG("bulk hard delete"),
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(*out, name), []byte(text), 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stderr, "wrote %s/bench-%s.*\n", *out, rep.Engine)
+	return nil
+}
