@@ -49,12 +49,16 @@ func isUTF8Label(label string) bool {
 // plain ASCII are taken as UTF-8 whatever the label says: text in a legacy
 // charset almost never forms valid UTF-8 by chance, while UTF-8 labelled
 // iso-8859-1 (or re-encoded after the fact, as in parts of the SpamAssassin
-// corpus) is common. Text that is neither, under no label or an unknown
-// one, is decoded as windows-1252, the most common legacy charset, which
-// maps every byte.
+// corpus) is common. Invalid bytes in text labelled UTF-8 become U+FFFD;
+// other text under no label, US-ASCII or an unknown label is decoded as
+// windows-1252, the most common legacy charset, which maps every byte.
 func toUTF8(b []byte, label string) string {
 	if utf8.Valid(b) && (isUTF8Label(label) || !isASCII(b)) {
 		return string(b)
+	}
+	if l := strings.ToLower(strings.Trim(strings.TrimSpace(label), `"'`)); l == "utf-8" || l == "utf8" {
+		// Broken UTF-8 is still mostly UTF-8: replace the bad bytes only.
+		return strings.ToValidUTF8(string(b), "\uFFFD")
 	}
 	enc := lookupCharset(label)
 	if enc == nil || isUTF8Label(label) {
