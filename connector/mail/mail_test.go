@@ -73,6 +73,8 @@ func TestMaildirAndFolders(t *testing.T) {
 		".Sent/cur/1003.M4":     msg("sent@x", "hidden folder", "x"),
 		"archive/2002/a.eml":    msg("eml@x", "nested eml", "body"),
 		"archive/2002/noext":    msg("noext@x", "no extension", "body"),
+		"archive/Inbox":         "From a Tue Oct  1 10:00:00 2002\n" + msg("tb@x", "thunderbird mbox", "body"),
+		"archive/00001.7c5333":  "From a Tue Oct  1 10:00:00 2002\n" + msg("sa@x", "spamassassin file", "body"),
 		"archive/tmp/not-mdir":  msg("tmpdir@x", "tmp outside a maildir", "body"),
 		"archive/README":        "This folder holds old mail.\n",
 		"archive/notes.txt":     "Subject-less notes: hello\n\nbody\n",
@@ -85,11 +87,11 @@ func TestMaildirAndFolders(t *testing.T) {
 	for i, it := range items {
 		ids[i] = it.ExternalID
 	}
-	want := []string{"eml@x", "noext@x", "tmpdir@x", "cur@x", "new@x"}
+	want := []string{"sa@x", "eml@x", "noext@x", "tb@x", "tmpdir@x", "cur@x", "new@x"}
 	if !slices.Equal(ids, want) {
 		t.Errorf("ids %q, want %q", ids, want)
 	}
-	folders := map[string]any{"eml@x": "archive/2002", "tmpdir@x": "archive/tmp", "cur@x": nil, "new@x": nil}
+	folders := map[string]any{"eml@x": "archive/2002", "tb@x": "archive/Inbox", "sa@x": "archive", "tmpdir@x": "archive/tmp", "cur@x": nil, "new@x": nil}
 	for id, f := range folders {
 		if m := meta(t, got[id]); m["folder"] != f {
 			t.Errorf("%s: folder %v, want %v", id, m["folder"], f)

@@ -130,10 +130,13 @@ func (r *run) file(p, rel, dir string) error {
 		}
 		return r.message(msg, rel, folderOf(dir))
 	}
-	// An mbox is a folder of its own: Takeout's "Inbox.mbox" is "Inbox".
-	folder := strings.TrimSuffix(rel, path.Ext(rel))
-	if path.Ext(rel) == ".eml" {
-		folder = folderOf(dir) // a single saved message with its "From " line
+	// An mbox is a folder of its own: Takeout's "Inbox.mbox" is "Inbox",
+	// and so is Thunderbird's "Inbox" (no extension). Other names with a
+	// dot ("x.eml", SpamAssassin's "00001.7c53…") are single messages saved
+	// with their "From " line, in their directory's folder.
+	folder := folderOf(dir)
+	if base := path.Base(rel); strings.EqualFold(path.Ext(base), ".mbox") || !strings.Contains(base, ".") {
+		folder = strings.TrimSuffix(rel, path.Ext(base))
 	}
 	mr := newMboxReader(br, MaxMessageBytes)
 	for i := 1; ; i++ {
