@@ -1,0 +1,169 @@
+// Package walk lists the regular files under a directory for the file-based
+// connectors, in a stable order (sorted by name at every level, as
+// filepath.WalkDir reads them).
+//
+// Entries whose names start with a dot (.obsidian, .git, .trash, .DS_Store)
+// are skipped unless Options.Hidden is set: they are tool state, not notes.
+// Symbolic links to files are read as files. Symbolic links to directories
+// are followed when their target lies outside every tree already being
+// walked. A link to a directory that encloses the link (a loop) is reported
+// and skipped; a link into a tree already walked is skipped silently (its
+// files are read under their first path), and one to a directory holding
+// such a tree is reported and skipped: the walk always ends and reads each
+// file once.
+package walk
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// File is one regular file found by Files.
+type File struct {
+	// Rel is the path relative to the root, with forward slashes, through
+	// any followed links.
+	Rel string
+	// Path is the path to open.
+	Path string
+	// Info describes the file (the target, for a link).
+	Info fs.FileInfo
+}
+
+// Options change what Files lists.
+type Options struct {
+	// Hidden lists dot files and descends into dot directories.
+	Hidden bool
+}
+
+// Files calls visit for every regular file under root, in a stable order.
+// Entries that cannot be read are reported through fail with their relative
+// path and skipped. It returns the first error of visit, ctx's error when
+// ctx is cancelled, or an error when root itself cannot be read.
+func Files(ctx context.Context, root string, opt Options, visit func(File) error, fail func(rel string, err error)) error {
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return err
+	}
+	w := &walker{ctx: ctx, opt: opt, visit: visit, fail: fail, roots: []string{real}}
+	return w.walk(real, "")
+}
+
+type walker struct {
+	ctx   context.Context
+	opt   Options
+	visit func(File) error
+	fail  func(string, error)
+	// roots are the real paths of the trees walked so far: the root and
+	// the targets of followed links.
+	roots []string
+}
+
+func (w *walker) walk(dir, prefix string) error {
+	return filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if cerr := w.ctx.Err(); cerr != nil {
+			return cerr
+		}
+		rel := relative(dir, p, prefix)
+		if err != nil {
+			if p == dir && prefix == "" {
+				return err
+			}
+			w.fail(rel, err)
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if p == dir {
+			return nil
+		}
+		if !w.opt.Hidden && strings.HasPrefix(d.Name(), ".") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		switch {
+		case d.IsDir():
+			return nil
+		case d.Type()&fs.ModeSymlink != 0:
+			return w.link(p, rel)
+		case d.Type().IsRegular():
+			info, err := d.Info()
+			if err != nil {
+				w.fail(rel, err)
+				return nil
+			}
+			return w.visitFile(File{Rel: rel, Path: p, Info: info})
+		}
+		return nil // devices, sockets, pipes: never notes or messages
+	})
+}
+
+// visitFile calls visit, making sure a fs.SkipDir or fs.SkipAll from it
+// cannot be mistaken for a walk instruction.
+func (w *walker) visitFile(f File) error {
+	err := w.visit(f)
+	if errors.Is(err, fs.SkipDir) || errors.Is(err, fs.SkipAll) {
+		return &os.PathError{Op: "visit", Path: f.Rel, Err: err}
+	}
+	return err
+}
+
+func (w *walker) link(p, rel string) error {
+	target, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		w.fail(rel, errors.New("broken symbolic link"))
+		return nil
+	}
+	info, err := os.Stat(target)
+	if err != nil {
+		w.fail(rel, err)
+		return nil
+	}
+	if info.Mode().IsRegular() {
+		return w.visitFile(File{Rel: rel, Path: p, Info: info})
+	}
+	if !info.IsDir() {
+		return nil
+	}
+	if within(filepath.Dir(p), target) {
+		w.fail(rel, errors.New("symbolic link to a directory that encloses it (a loop); skipped"))
+		return nil
+	}
+	for _, r := range w.roots {
+		if within(target, r) {
+			return nil
+		}
+		if within(r, target) {
+			w.fail(rel, errors.New("symbolic link to a directory that holds one already read through another path; skipped"))
+			return nil
+		}
+	}
+	w.roots = append(w.roots, target)
+	return w.walk(target, rel)
+}
+
+// within reports whether path p is dir or inside it.
+func within(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, strings.TrimSuffix(dir, string(filepath.Separator))+string(filepath.Separator))
+}
+
+func relative(dir, p, prefix string) string {
+	r, err := filepath.Rel(dir, p)
+	if err != nil {
+		r = p
+	}
+	r = filepath.ToSlash(r)
+	if prefix == "" {
+		return r
+	}
+	if r == "." {
+		return prefix
+	}
+	return prefix + "/" + r
+}

@@ -1,0 +1,196 @@
+package mail
+
+import (
+	"bytes"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/mail"
+	"net/textproto"
+	"regexp"
+	"strings"
+)
+
+// Bounds on a message's MIME tree, so that a hostile message cannot make
+// the walk deep or long.
+const (
+	maxDepth           = 20
+	maxParts           = 1000
+	maxAttachmentNames = 20
+)
+
+// text kinds, in order of preference for multipart/alternative.
+const (
+	kindNone = iota
+	kindHTML
+	kindPlain
+)
+
+// content is what a message's MIME tree gave.
+type content struct {
+	text            string
+	hasAttachments  bool
+	attachmentNames []string
+	parts           int
+}
+
+// extract reads the body of a message with header h: the text/plain parts,
+// else the HTML parts turned into text, and the attachments' names.
+func extract(h textproto.MIMEHeader, body []byte) content {
+	var c content
+	text, _ := c.node(h, body, 0)
+	c.text = strings.TrimSpace(text)
+	return c
+}
+
+// node returns the text of one MIME entity and its kind.
+func (c *content) node(h textproto.MIMEHeader, body []byte, depth int) (string, int) {
+	c.parts++
+	media, params := mediaType(h.Get("Content-Type"))
+	disposition, dparams, _ := mime.ParseMediaType(h.Get("Content-Disposition"))
+	name := dparams["filename"]
+	if name == "" {
+		name = params["name"]
+	}
+	// Names are often RFC 2047-encoded, which RFC 2231 does not allow but
+	// every client writes.
+	name = headerText(name, params["charset"])
+	attachment := disposition == "attachment" || (name != "" && depth > 0)
+
+	switch {
+	case strings.HasPrefix(media, "multipart/") && depth < maxDepth:
+		return c.multipart(media, params["boundary"], body, depth)
+	case media == "message/rfc822" && !attachment && depth < maxDepth:
+		return c.forwarded(decodeTransfer(h, body), depth)
+	case attachment || (media != "text/plain" && media != "text/html"):
+		if attachment || name != "" {
+			c.hasAttachments = true
+			if name != "" && len(c.attachmentNames) < maxAttachmentNames {
+				c.attachmentNames = append(c.attachmentNames, name)
+			}
+		}
+		return "", kindNone
+	}
+	data := decodeTransfer(h, body)
+	charset := params["charset"]
+	if media == "text/html" {
+		if charset == "" {
+			charset = metaCharset(data)
+		}
+		return htmlToText(toUTF8(data, charset)), kindHTML
+	}
+	return toUTF8(data, charset), kindPlain
+}
+
+// multipart reads the parts of a multipart entity. In multipart/alternative
+// the plain text version wins over the HTML one; in every other kind
+// (mixed, related, signed, …) the texts of the parts are joined.
+func (c *content) multipart(media, boundary string, body []byte, depth int) (string, int) {
+	if boundary == "" {
+		return toUTF8(body, ""), kindPlain
+	}
+	r := multipart.NewReader(bytes.NewReader(body), boundary)
+	var texts []string
+	kinds := []int{}
+	for c.parts < maxParts {
+		// NextRawPart, unlike NextPart, leaves quoted-printable alone so
+		// that every part is decoded the same lenient way.
+		p, err := r.NextRawPart()
+		if err != nil {
+			break // the end, or a broken tail: keep the parts read so far
+		}
+		data, _ := io.ReadAll(p)
+		if t, k := c.node(p.Header, data, depth+1); strings.TrimSpace(t) != "" {
+			texts = append(texts, strings.TrimSpace(t))
+			kinds = append(kinds, k)
+		}
+	}
+	if len(texts) == 0 {
+		return "", kindNone
+	}
+	if media == "multipart/alternative" {
+		for _, want := range []int{kindPlain, kindHTML} {
+			for i, k := range kinds {
+				if k == want {
+					return texts[i], k
+				}
+			}
+		}
+	}
+	best := kindNone
+	for _, k := range kinds {
+		best = max(best, k)
+	}
+	return strings.Join(texts, "\n\n"), best
+}
+
+// forwarded reads an inline message/rfc822 part (a forwarded message or a
+// digest entry): its subject and sender head its text.
+func (c *content) forwarded(raw []byte, depth int) (string, int) {
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		return "", kindNone
+	}
+	body, _ := io.ReadAll(m.Body)
+	_, params := mediaType(m.Header.Get("Content-Type"))
+	var head strings.Builder
+	for _, k := range []string{"From", "Date", "Subject"} {
+		if v := m.Header.Get(k); v != "" {
+			head.WriteString(k + ": " + headerText(v, params["charset"]) + "\n")
+		}
+	}
+	text, kind := c.node(textproto.MIMEHeader(m.Header), body, depth+1)
+	return head.String() + "\n" + text, kind
+}
+
+// mediaType parses a Content-Type leniently: a value mime.ParseMediaType
+// rejects still gives its type and charset. A missing type is text/plain,
+// as RFC 2045 says.
+func mediaType(v string) (string, map[string]string) {
+	if strings.TrimSpace(v) == "" {
+		return "text/plain", map[string]string{}
+	}
+	media, params, err := mime.ParseMediaType(v)
+	if err == nil {
+		return media, params
+	}
+	media = strings.ToLower(strings.TrimSpace(strings.Split(v, ";")[0]))
+	params = map[string]string{}
+	for key, re := range paramRes {
+		if m := re.FindStringSubmatch(v); m != nil {
+			params[key] = strings.TrimSpace(m[1])
+		}
+	}
+	if !strings.Contains(media, "/") {
+		media = "text/plain"
+	}
+	return media, params
+}
+
+var paramRes = map[string]*regexp.Regexp{
+	"charset":  regexp.MustCompile(`(?i)\bcharset\s*=\s*"?([^";\s]+)`),
+	"boundary": regexp.MustCompile(`(?i)\bboundary\s*=\s*"?([^";]+)`),
+	"name":     regexp.MustCompile(`(?i)\bname\s*=\s*"?([^";]+)`),
+}
+
+// decodeTransfer undoes the Content-Transfer-Encoding of a body.
+func decodeTransfer(h textproto.MIMEHeader, body []byte) []byte {
+	switch strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))) {
+	case "base64":
+		return decodeBase64(body)
+	case "quoted-printable":
+		return decodeQuotedPrintable(body)
+	}
+	return body
+}
+
+var metaCharsetRe = regexp.MustCompile(`(?i)<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9_.:-]+)`)
+
+// metaCharset finds the charset an HTML body declares in a <meta> tag near
+// its start, for HTML parts whose MIME header names none.
+func metaCharset(b []byte) string {
+	if m := metaCharsetRe.FindSubmatch(b[:min(len(b), 4096)]); m != nil {
+		return string(m[1])
+	}
+	return ""
+}

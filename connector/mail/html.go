@@ -1,0 +1,92 @@
+package mail
+
+import (
+	"strings"
+
+	"golang.org/x/net/html"
+	"golang.org/x/net/html/atom"
+)
+
+// htmlToText turns an HTML body into plain text: script, style, head and
+// other invisible elements are dropped, block elements and <br> become line
+// breaks, entities are decoded, runs of blanks become one space and runs of
+// blank lines one blank line. It is for reading and search, not layout.
+func htmlToText(s string) string {
+	z := html.NewTokenizer(strings.NewReader(s))
+	var b strings.Builder
+	skip := 0 // depth inside elements whose text is not shown
+	for {
+		tt := z.Next()
+		switch tt {
+		case html.ErrorToken:
+			// io.EOF, or a read error a strings.Reader never gives: either
+			// way the text so far is all there is.
+			return tidy(b.String())
+		case html.TextToken:
+			if skip == 0 {
+				b.Write(z.Text())
+			}
+		case html.StartTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			if hidden[a] && tt == html.StartTagToken {
+				skip++
+			}
+			if a == atom.Br || a == atom.Hr || block[a] {
+				b.WriteByte('\n')
+			}
+			if a == atom.Li {
+				b.WriteString("- ")
+			}
+			if a == atom.Td || a == atom.Th {
+				b.WriteByte(' ')
+			}
+		case html.EndTagToken:
+			name, _ := z.TagName()
+			a := atom.Lookup(name)
+			if hidden[a] && skip > 0 {
+				skip--
+			}
+			if block[a] {
+				b.WriteByte('\n')
+			}
+		}
+	}
+}
+
+// hidden elements hold no visible text.
+var hidden = map[atom.Atom]bool{
+	atom.Script: true, atom.Style: true, atom.Head: true, atom.Title: true,
+	atom.Noscript: true, atom.Template: true, atom.Iframe: true, atom.Object: true,
+	atom.Svg: true,
+}
+
+// block elements start and end a line.
+var block = map[atom.Atom]bool{
+	atom.P: true, atom.Div: true, atom.Tr: true, atom.Li: true, atom.Ul: true,
+	atom.Ol: true, atom.Table: true, atom.H1: true, atom.H2: true, atom.H3: true,
+	atom.H4: true, atom.H5: true, atom.H6: true, atom.Blockquote: true,
+	atom.Pre: true, atom.Section: true, atom.Article: true, atom.Header: true,
+	atom.Footer: true, atom.Center: true, atom.Dl: true, atom.Dt: true,
+	atom.Dd: true, atom.Form: true, atom.Address: true, atom.Body: true,
+}
+
+// tidy collapses blanks within lines and blank lines between them.
+func tidy(s string) string {
+	var b strings.Builder
+	blank := true // no blank lines at the start
+	for line := range strings.Lines(s) {
+		line = strings.Join(strings.Fields(strings.ReplaceAll(line, "\u00a0", " ")), " ")
+		if line == "" {
+			if !blank {
+				b.WriteByte('\n')
+			}
+			blank = true
+			continue
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+		blank = false
+	}
+	return strings.TrimRight(b.String(), "\n")
+}

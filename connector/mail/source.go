@@ -1,0 +1,231 @@
+package mail
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/connector/internal/sanitize"
+	"github.com/engram-kb/engram/connector/internal/walk"
+)
+
+// Source reads mail files. Each message is one item:
+//   - ExternalID is the Message-ID without angle brackets. A message
+//     without one gets "sha256:" and a hash of its Date, From, Subject and
+//     text, the same on every run. Real mailboxes hold several messages
+//     under one Message-ID: a second message with the same id and the same
+//     text (the same mail delivered twice, or kept in two folders) is
+//     reported through fail as a duplicate, since importing it twice would
+//     make two documents of one; one with different text keeps the id with
+//     "#" and a hash of its text appended, so that both are imported and
+//     keep their ids from run to run.
+//   - Title is the decoded Subject, "(no subject)" when empty; Sender and
+//     SenderEmail come from From; Recipients are the addresses of To and
+//     Cc, lowercased and deduplicated; SourceCreatedAt is the Date.
+//   - Content is the text/plain parts, else the HTML parts as text.
+//   - Metadata holds message_id, in_reply_to, references, cc, folder (the
+//     directory or mbox the message came from), labels (Gmail's
+//     X-Gmail-Labels), has_attachments and attachment_names, each only
+//     when it has a value.
+type Source struct {
+	settings Settings
+}
+
+// New returns a source for s, normally the result of ParseSettings. The
+// settings are checked again at the start of each Items call.
+func New(s Settings) *Source {
+	return &Source{settings: s}
+}
+
+var _ engram.Source = (*Source)(nil)
+
+// Items reads every message and yields it. It returns an EInvalid
+// *engram.Error when the settings no longer hold (the path is gone), ctx's
+// error when cancelled, or yield's error.
+func (s *Source) Items(ctx context.Context, yield func(engram.SourceItem) error, fail func(engram.SourceFailure)) error {
+	root, err := s.settings.check()
+	if err != nil {
+		return err
+	}
+	info, err := os.Stat(root)
+	if err != nil {
+		return err
+	}
+	r := &run{ctx: ctx, yield: yield, fail: fail, seen: map[[16]byte][16]byte{}}
+	if !info.IsDir() {
+		return r.file(root, filepath.Base(root), "")
+	}
+	tmp := map[string]bool{}
+	return walk.Files(ctx, root, walk.Options{}, func(f walk.File) error {
+		dir := path.Dir(f.Rel)
+		if path.Base(dir) == "tmp" {
+			inMaildir, ok := tmp[dir]
+			if !ok {
+				inMaildir = isMaildir(filepath.Dir(filepath.Dir(f.Path)))
+				tmp[dir] = inMaildir
+			}
+			if inMaildir {
+				return nil // being delivered: it will be in new/ next time
+			}
+		}
+		return r.file(f.Path, f.Rel, dir)
+	}, func(rel string, err error) { r.failed(rel, err.Error()) })
+}
+
+func isMaildir(dir string) bool {
+	for _, sub := range []string{"cur", "new"} {
+		if info, err := os.Stat(filepath.Join(dir, sub)); err == nil && info.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+// run is the state of one Items call.
+type run struct {
+	ctx   context.Context
+	yield func(engram.SourceItem) error
+	fail  func(engram.SourceFailure)
+	// seen maps a hash of each external id given out to a hash of its
+	// message's text, to find duplicates in constant memory per message.
+	seen map[[16]byte][16]byte
+}
+
+func (r *run) failed(ref, reason string) {
+	r.fail(engram.SourceFailure{Ref: sanitize.String(ref), Reason: sanitize.String(reason)})
+}
+
+// file reads one file of mail: an mbox or a single message. dir is the
+// relative directory it is in ("." at the root).
+func (r *run) file(p, rel, dir string) error {
+	if err := r.ctx.Err(); err != nil {
+		return err
+	}
+	f, err := os.Open(p)
+	if err != nil {
+		r.failed(rel, err.Error())
+		return nil
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 64<<10)
+	head, _ := br.Peek(5)
+	isMbox := string(head) == "From " || strings.EqualFold(path.Ext(rel), ".mbox")
+	if !isMbox {
+		data, err := io.ReadAll(io.LimitReader(br, MaxMessageBytes+1))
+		if err != nil {
+			r.failed(rel, err.Error())
+			return nil
+		}
+		msg := rawMessage{data: data, size: int64(len(data))}
+		if len(data) > MaxMessageBytes {
+			msg.data = nil
+		}
+		return r.message(msg, rel, folderOf(dir))
+	}
+	// An mbox is a folder of its own: Takeout's "Inbox.mbox" is "Inbox",
+	// and so is Thunderbird's "Inbox" (no extension). Other names with a
+	// dot ("x.eml", SpamAssassin's "00001.7c53…") are single messages saved
+	// with their "From " line, in their directory's folder.
+	folder := folderOf(dir)
+	if base := path.Base(rel); strings.EqualFold(path.Ext(base), ".mbox") || !strings.Contains(base, ".") {
+		folder = strings.TrimSuffix(rel, path.Ext(base))
+	}
+	mr := newMboxReader(br, MaxMessageBytes)
+	for i := 1; ; i++ {
+		if err := r.ctx.Err(); err != nil {
+			return err
+		}
+		msg, err := mr.Next()
+		if err == io.EOF {
+			return nil
+		}
+		ref := rel
+		if i > 1 || strings.EqualFold(path.Ext(rel), ".mbox") {
+			ref = fmt.Sprintf("%s: message %d at byte %d", rel, i, msg.offset)
+		}
+		if err != nil {
+			r.failed(ref, "unreadable: "+err.Error())
+			return nil
+		}
+		if err := r.message(msg, ref, folder); err != nil {
+			return err
+		}
+	}
+}
+
+// folderOf names the mail folder of a relative directory: a Maildir's cur
+// and new are its folder, the root is none.
+func folderOf(dir string) string {
+	if b := path.Base(dir); b == "cur" || b == "new" {
+		dir = path.Dir(dir)
+	}
+	if dir == "." {
+		return ""
+	}
+	return dir
+}
+
+// message parses one message and yields it, or reports it.
+func (r *run) message(raw rawMessage, ref, folder string) error {
+	if raw.data == nil {
+		r.failed(ref, fmt.Sprintf("message of %.1f MiB; messages over %d MiB are skipped", float64(raw.size)/(1<<20), MaxMessageBytes>>20))
+		return nil
+	}
+	m, err := parseMessage(raw.data)
+	if err != nil {
+		r.failed(ref, err.Error())
+		return nil
+	}
+	id, dup := r.externalID(m)
+	if dup {
+		r.failed(ref, fmt.Sprintf("duplicate of an earlier message with Message-ID %q and the same text; skipped", m.id))
+		return nil
+	}
+	if folder != "" {
+		m.meta["folder"] = folder
+	}
+	m.item.ExternalID = id
+	m.item.Metadata = sanitize.Metadata(m.meta)
+	return r.yield(m.item)
+}
+
+// externalID gives m its id, or reports that an identical message had it
+// already. See Source.
+func (r *run) externalID(m *message) (id string, duplicate bool) {
+	h := sha256.New()
+	for _, s := range []string{m.dateRaw, m.fromRaw, m.item.Title, m.item.Content} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var text [16]byte
+	copy(text[:], h.Sum(nil))
+	id = m.id
+	if id == "" {
+		sum := sha256.Sum256(text[:])
+		id = "sha256:" + hex.EncodeToString(sum[:])
+	}
+	for _, candidate := range []string{id, id + "#" + hex.EncodeToString(text[:6])} {
+		key := sha256.Sum256([]byte(candidate))
+		var k [16]byte
+		copy(k[:], key[:])
+		prev, taken := r.seen[k]
+		if !taken {
+			r.seen[k] = text
+			return candidate, false
+		}
+		if prev == text {
+			return "", true
+		}
+	}
+	// Two different texts under both forms of the id: practically only a
+	// 48-bit collision; keep the full hash.
+	return id + "#" + hex.EncodeToString(text[:]), false
+}
