@@ -7,60 +7,105 @@ package connector
 import (
 	"bytes"
 	"encoding/json"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/connector/folder"
+	"github.com/engram-kb/engram/connector/mail"
 )
 
-// Push is the type of connectors whose items are posted to engram.
-const Push = "push"
+// Connector types.
+const (
+	Push   = "push"
+	Folder = "folder"
+	Mail   = "mail"
+)
 
-// kind is one connector type.
-type kind struct {
-	// validate checks raw settings and returns them normalised.
-	validate func(raw json.RawMessage) (json.RawMessage, error)
-	// open returns the type's source, nil for push.
-	open func(settings json.RawMessage) (engram.Source, error)
-}
-
-var kinds = map[string]kind{
-	Push: {validate: validatePush},
+// Registry validates settings and opens sources. Folder and mail
+// connectors read files on the server, so their paths must lie under one
+// of Roots: a tenant admin must not be able to read /etc or another
+// tenant's export. With no roots, only push connectors can be made.
+type Registry struct {
+	Roots []string
 }
 
 // Types lists the known connector types, sorted.
 func Types() []string {
-	out := make([]string, 0, len(kinds))
-	for t := range kinds {
-		out = append(out, t)
-	}
+	out := []string{Folder, Mail, Push}
 	sort.Strings(out)
 	return out
 }
 
 // ValidateSettings checks settings for a connector type and returns them
 // normalised. Errors are invalid_argument naming the field.
-func ValidateSettings(typ string, raw json.RawMessage) (json.RawMessage, error) {
-	k, ok := kinds[typ]
-	if !ok {
-		return nil, engram.Errorf(engram.EInvalid, "type: %q is not a connector type; one of %s", typ, strings.Join(Types(), ", "))
-	}
+func (r Registry) ValidateSettings(typ string, raw json.RawMessage) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 		raw = json.RawMessage(`{}`)
 	}
-	return k.validate(raw)
+	switch typ {
+	case Push:
+		return validatePush(raw)
+	case Folder:
+		s, err := folder.ParseSettings(raw)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.allowed(s.Path); err != nil {
+			return nil, err
+		}
+		return json.Marshal(s)
+	case Mail:
+		s, err := mail.ParseSettings(raw)
+		if err != nil {
+			return nil, err
+		}
+		if err := r.allowed(s.Path); err != nil {
+			return nil, err
+		}
+		return json.Marshal(s)
+	}
+	return nil, engram.Errorf(engram.EInvalid, "type: %q is not a connector type; one of %s", typ, strings.Join(Types(), ", "))
 }
 
-// Open returns the source of a connector, or nil for push connectors.
-func Open(typ string, settings json.RawMessage) (engram.Source, error) {
-	k, ok := kinds[typ]
-	if !ok {
-		return nil, engram.Errorf(engram.EInvalid, "type: %q is not a connector type", typ)
+// Open returns the source of a connector, or nil for push connectors. The
+// settings are checked again: the files may have moved since.
+func (r Registry) Open(typ string, settings json.RawMessage) (engram.Source, error) {
+	if _, err := r.ValidateSettings(typ, settings); err != nil {
+		return nil, err
 	}
-	if k.open == nil {
-		return nil, nil
+	switch typ {
+	case Folder:
+		s, _ := folder.ParseSettings(settings)
+		return folder.New(s), nil
+	case Mail:
+		s, _ := mail.ParseSettings(settings)
+		return mail.New(s), nil
 	}
-	return k.open(settings)
+	return nil, nil
+}
+
+// allowed checks that path lies under one of the roots, after resolving
+// symbolic links so a link cannot lead outside.
+func (r Registry) allowed(path string) error {
+	if len(r.Roots) == 0 {
+		return engram.Errorf(engram.EInvalid, "settings.path: this server reads no files for connectors; its operator must list allowed directories with --connector-roots")
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return engram.Errorf(engram.EInvalid, "settings.path: %q cannot be resolved", path)
+	}
+	for _, root := range r.Roots {
+		rr, err := filepath.EvalSymlinks(root)
+		if err != nil {
+			continue
+		}
+		if rel, err := filepath.Rel(rr, real); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+			return nil
+		}
+	}
+	return engram.Errorf(engram.EInvalid, "settings.path: %q is not under a directory this server allows (--connector-roots)", path)
 }
 
 // validatePush accepts only an empty object: a push connector has no

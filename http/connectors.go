@@ -62,7 +62,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request, p engra
 	if err := engram.ValidateConnectorName(*body.Name); err != nil {
 		return err
 	}
-	settings, err := connector.ValidateSettings(*body.Type, body.Settings)
+	settings, err := s.connectors.ValidateSettings(*body.Type, body.Settings)
 	if err != nil {
 		return err
 	}
@@ -130,7 +130,7 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request, p engram
 		if err != nil {
 			return err
 		}
-		if patch.Settings, err = connector.ValidateSettings(c.Type, body.Settings); err != nil {
+		if patch.Settings, err = s.connectors.ValidateSettings(c.Type, body.Settings); err != nil {
 			return err
 		}
 	}

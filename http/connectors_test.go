@@ -4,9 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/connector"
+	enghttp "github.com/engram-kb/engram/http"
 	"github.com/engram-kb/engram/internal/testdb"
 )
 
@@ -128,5 +132,38 @@ func TestConnectorsCrossTenant(t *testing.T) {
 		if got.Name != "A's" || got.Status != engram.ConnectorActive || got.TotalItemsSynced != 3 {
 			t.Fatalf("A's connector changed: %+v", got)
 		}
+	})
+}
+
+func TestFileConnectorsNeedAllowedRoots(t *testing.T) {
+	t.Parallel()
+	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
+		root, outside := t.TempDir(), t.TempDir()
+		notes := filepath.Join(root, "vault")
+		if err := os.Mkdir(notes, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Symlink(outside, filepath.Join(root, "escape")); err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, s, func(c *enghttp.Config) { c.Connectors = connector.Registry{Roots: []string{root}} })
+		create := func(path string) result {
+			return e.call(t, "POST", "/api/integrations", e.admin.Secret,
+				map[string]any{"type": "folder", "name": "notes", "settings": map[string]any{"path": path}})
+		}
+		c := into[connectorResp](t, create(notes).want(t, 201, "")).Integration
+		if c.Type != "folder" {
+			t.Fatalf("created %+v", c)
+		}
+		create(outside).want(t, 400, "invalid_argument", "settings.path", "not under")
+		create(filepath.Join(root, "escape")).want(t, 400, "invalid_argument", "settings.path", "not under")
+		create("/etc").want(t, 400, "invalid_argument", "settings.path")
+		e.call(t, "POST", "/api/integrations", e.admin.Secret, map[string]any{"type": "mail", "name": "m",
+			"settings": map[string]any{"path": notes, "colour": "red"}}).want(t, 400, "invalid_argument", "settings.colour")
+
+		// Without roots, only push connectors can be made.
+		e2 := newEnv(t, testdb.OpenSQLite(t))
+		e2.call(t, "POST", "/api/integrations", e2.admin.Secret, map[string]any{"type": "folder", "name": "n",
+			"settings": map[string]any{"path": notes}}).want(t, 400, "invalid_argument", "--connector-roots")
 	})
 }

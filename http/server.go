@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/connector"
 )
 
 // DefaultMaxBodyBytes is the largest request body accepted when
@@ -38,6 +39,9 @@ type Config struct {
 	ObserveRequest func(route, method string, status int, d time.Duration)
 	// SlowRequest logs requests slower than this at warn (0: never).
 	SlowRequest time.Duration
+	// Connectors validates connector settings; its Roots are the
+	// directories folder and mail connectors may read.
+	Connectors connector.Registry
 	// Ready, when set, decides GET /readyz beyond a database ping (for
 	// example: are the migrations current?).
 	Ready func(ctx context.Context) error
@@ -54,6 +58,7 @@ type Server struct {
 	observe    func(route, method string, status int, d time.Duration)
 	slow       time.Duration
 	ready      func(ctx context.Context) error
+	connectors connector.Registry
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -72,6 +77,7 @@ func NewServer(cfg Config) *Server {
 		observe:    cfg.ObserveRequest,
 		slow:       cfg.SlowRequest,
 		ready:      cfg.Ready,
+		connectors: cfg.Connectors,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/classify"
+	"github.com/engram-kb/engram/connector"
 	enghttp "github.com/engram-kb/engram/http"
 )
 
@@ -28,6 +29,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	shutdown := fs.Duration("shutdown-timeout", envDuration("ENGRAM_SHUTDOWN_TIMEOUT", 30*time.Second), "on SIGTERM, wait this long for requests in flight (ENGRAM_SHUTDOWN_TIMEOUT)")
 	var obs observeFlags
 	obs.register(fs)
+	roots := fs.String("connector-roots", env("ENGRAM_CONNECTOR_ROOTS", ""), "comma-separated directories that folder and mail connectors may read; none: push connectors only (ENGRAM_CONNECTOR_ROOTS)")
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help") {
 		fs.SetOutput(stdout)
 	}
@@ -72,7 +74,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	api := enghttp.NewServer(enghttp.Config{
 		Store: s, Classifier: classify.New(), Logger: logger, Version: version,
 		ObserveRequest: m.ObserveRequest, SlowRequest: obs.slowRequest,
-		Ready: func(ctx context.Context) error { return migrationsCurrent(ctx, s) },
+		Ready:      func(ctx context.Context) error { return migrationsCurrent(ctx, s) },
+		Connectors: connector.Registry{Roots: splitList(*roots)},
 	})
 	stopSide, err := obs.serveSide(logger, m)
 	if err != nil {
@@ -107,6 +110,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // migrationsCurrent is the readiness check: a server whose schema is
