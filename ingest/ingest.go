@@ -1,0 +1,95 @@
+// Package ingest drives a connector's source through the sync pipeline:
+// it reads items as the source streams them, cuts them into batches, and
+// hands each batch to the store's SyncBatch, which sorts and writes it in
+// one short transaction of a constant number of statements. Nothing here
+// holds more than one batch in memory.
+package ingest
+
+import (
+	"context"
+
+	"github.com/engram-kb/engram"
+)
+
+// DefaultBatch is how many items go to the store at once.
+const DefaultBatch = engram.DefaultSyncBatch
+
+// maxFailuresKept bounds the failures a report lists; all are counted.
+const maxFailuresKept = 100
+
+// Report is what a sync did.
+type Report struct {
+	engram.SyncCounts
+	// Failures lists the first items that could not be read or stored,
+	// with reasons.
+	Failures []engram.SourceFailure `json:"failures"`
+	// Batches is how many batches were written.
+	Batches int `json:"batches"`
+}
+
+// Options tune a run.
+type Options struct {
+	// Batch is the batch size (default DefaultBatch).
+	Batch int
+	// Progress, when set, is called after every batch with the totals.
+	Progress func(Report)
+	// Cancelled, when set, is asked before every batch; a true answer ends
+	// the run at that boundary with what was done so far.
+	Cancelled func(ctx context.Context) bool
+}
+
+// Run syncs everything src yields into the connector.
+func Run(ctx context.Context, store engram.ConnectorStore, tenantID, connectorID string, src engram.Source, opt Options) (Report, error) {
+	if opt.Batch <= 0 {
+		opt.Batch = DefaultBatch
+	}
+	rep := Report{Failures: []engram.SourceFailure{}}
+	fail := func(f engram.SourceFailure) {
+		rep.Failed++
+		if len(rep.Failures) < maxFailuresKept {
+			rep.Failures = append(rep.Failures, f)
+		}
+	}
+	batch := make([]engram.SourceItem, 0, opt.Batch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if opt.Cancelled != nil && opt.Cancelled(ctx) {
+			return ErrCancelled
+		}
+		prepared, failures, _ := engram.PrepareSyncItems(connectorID, batch, false)
+		for _, f := range failures {
+			fail(f)
+		}
+		batch = batch[:0]
+		if len(prepared) == 0 {
+			return nil
+		}
+		counts, err := store.SyncBatch(ctx, tenantID, connectorID, prepared)
+		if err != nil {
+			return err
+		}
+		rep.SyncCounts.Add(counts)
+		rep.Batches++
+		if opt.Progress != nil {
+			opt.Progress(rep)
+		}
+		return nil
+	}
+	err := src.Items(ctx, func(it engram.SourceItem) error {
+		batch = append(batch, it)
+		if len(batch) >= opt.Batch {
+			return flush()
+		}
+		return nil
+	}, fail)
+	if err == nil {
+		err = flush()
+	}
+	return rep, err
+}
+
+// ErrCancelled reports a run that stopped at a batch boundary because it
+// was asked to; the report says what was done.
+var ErrCancelled = engram.Errorf(engram.EConflict, "the sync was cancelled")
