@@ -172,4 +172,3 @@ func TestFolderVaultSync(t *testing.T) {
 		}
 	})
 }
-
