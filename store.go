@@ -32,6 +32,9 @@ type TenantStore interface {
 	// CreateAPIKey adds a key to the tenant with the given slug. Returns
 	// invalid_argument or not_found.
 	CreateAPIKey(ctx context.Context, tenantSlug string, role Role, name string) (NewKey, error)
+	// TenantBySlug returns the tenant with the given slug. Returns
+	// not_found.
+	TenantBySlug(ctx context.Context, slug string) (Tenant, error)
 	// CountTenants returns the number of tenants.
 	CountTenants(ctx context.Context) (int, error)
 	// Authenticate resolves an API key to its principal, and notes when the

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/engram-kb/engram"
@@ -60,6 +61,26 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram
 		return engram.NewKey{}, engram.Errorf(engram.ENotFound, "tenant: no tenant with slug %q", tenantSlug)
 	}
 	return key, nil
+}
+
+// TenantBySlug reads one tenant.
+func (s *Store) TenantBySlug(ctx context.Context, slug string) (engram.Tenant, error) {
+	var t engram.Tenant
+	var settings []byte
+	err := s.read(ctx, func(c *pgxConn) error {
+		return queryRow(ctx, c, "tenant.by_slug",
+			`SELECT id::text, name, slug, settings, is_active, created_at, updated_at FROM tenants WHERE slug = $1`,
+			[]any{slug}, &t.ID, &t.Name, &t.Slug, &settings, &t.IsActive, &t.CreatedAt, &t.UpdatedAt)
+	})
+	if isNoRows(err) {
+		return t, engram.Errorf(engram.ENotFound, "tenant: no tenant with slug %q", slug)
+	}
+	if err != nil {
+		return t, err
+	}
+	_ = json.Unmarshal(settings, &t.Settings)
+	t.CreatedAt, t.UpdatedAt = t.CreatedAt.UTC(), t.UpdatedAt.UTC()
+	return t, nil
 }
 
 // CountTenants counts tenants.

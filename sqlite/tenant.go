@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"time"
 
 	"github.com/engram-kb/engram"
@@ -55,6 +56,24 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram
 		return engram.NewKey{}, engram.Errorf(engram.ENotFound, "tenant: no tenant with slug %q", tenantSlug)
 	}
 	return key, nil
+}
+
+// TenantBySlug reads one tenant.
+func (s *Store) TenantBySlug(ctx context.Context, slug string) (engram.Tenant, error) {
+	var t engram.Tenant
+	var settings, created, updated string
+	err := queryRow(ctx, s.read, "tenant.by_slug",
+		`SELECT id, name, slug, settings, is_active, created_at, updated_at FROM tenants WHERE slug = ?`, slug).
+		Scan(&t.ID, &t.Name, &t.Slug, &settings, &t.IsActive, &created, &updated)
+	if isNoRows(err) {
+		return t, engram.Errorf(engram.ENotFound, "tenant: no tenant with slug %q", slug)
+	}
+	if err != nil {
+		return t, translate(err)
+	}
+	_ = json.Unmarshal([]byte(settings), &t.Settings)
+	t.CreatedAt, t.UpdatedAt = parseTime(created), parseTime(updated)
+	return t, nil
 }
 
 // CountTenants counts tenants.

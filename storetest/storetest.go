@@ -115,6 +115,13 @@ func testTenants(t *testing.T, h Harness) {
 	_, _, err = f.s.CreateTenant(ctx, "Bad", "Bad Slug")
 	wantCode(t, err, engram.EInvalid)
 
+	got, err := f.s.TenantBySlug(ctx, "acme")
+	if err != nil || got.ID != f.tenant.ID || got.Name != "Acme" || !got.IsActive {
+		t.Fatalf("TenantBySlug = %+v, %v", got, err)
+	}
+	_, err = f.s.TenantBySlug(ctx, "nope")
+	wantCode(t, err, engram.ENotFound)
+
 	n, err := f.s.CountTenants(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("CountTenants = %d, %v; want 1", n, err)

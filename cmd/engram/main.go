@@ -23,6 +23,7 @@ Usage:
   engram migrate up|down|status [--db URL]
   engram tenant create --name NAME [--slug SLUG] [--db URL]
   engram apikey create --tenant SLUG --role admin|member|viewer [--name N] [--db URL]
+  engram sync    CONNECTOR_ID --tenant SLUG [--db URL] [--connector-roots DIRS]
   engram bench   [--db URL] [--background N] [--runs N] [--out DIR]
   engram version
 
@@ -63,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tenantCmd(ctx, args[1:], stdout, stderr)
 	case "apikey":
 		return apikeyCmd(ctx, args[1:], stdout, stderr)
+	case "sync":
+		return syncCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
