@@ -97,7 +97,20 @@ type ConnectorStore interface {
 	// changed ones, and never brings back a deleted or tombstoned item.
 	// Items must have unique external ids. Returns not_found, or conflict
 	// when the connector is disconnected.
-	SyncBatch(ctx context.Context, tenantID, connectorID string, items []PreparedDocument) (SyncCounts, error)
+	SyncBatch(ctx context.Context, tenantID, connectorID string, items []PreparedDocument, opt SyncOptions) (SyncCounts, error)
+	// FinishFullSync ends a full sync: when archive is true the
+	// connector's live documents that no batch of the run saw are set
+	// archived (reversible), in one statement; the run's notes are dropped
+	// either way. Returns the number archived.
+	FinishFullSync(ctx context.Context, tenantID, connectorID, runID string, archive bool) (int, error)
+}
+
+// SyncOptions tune one batch.
+type SyncOptions struct {
+	// RunID, set during a full sync, records the batch's external ids
+	// under the run so FinishFullSync can find what the source no longer
+	// has.
+	RunID string
 }
 
 // Sync limits.

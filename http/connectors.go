@@ -222,7 +222,7 @@ func (s *Server) pushDocuments(w http.ResponseWriter, r *http.Request, p engram.
 	if err != nil {
 		return err
 	}
-	counts, err := s.store.SyncBatch(r.Context(), p.TenantID, id, prepared)
+	counts, err := s.store.SyncBatch(r.Context(), p.TenantID, id, prepared, engram.SyncOptions{})
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,11 @@ type Options struct {
 	Batch int
 	// Progress, when set, is called after every batch with the totals.
 	Progress func(Report)
+	// Full makes the run a full sync: at its end the connector's documents
+	// the source no longer has are archived and counted as
+	// missing_at_source. A run that stopped early, or in which some item
+	// could not be read, archives nothing.
+	Full bool
 	// Cancelled, when set, is asked before every batch; a true answer ends
 	// the run at that boundary with what was done so far.
 	Cancelled func(ctx context.Context) bool
@@ -44,6 +49,10 @@ func Run(ctx context.Context, store engram.ConnectorStore, tenantID, connectorID
 		opt.Batch = DefaultBatch
 	}
 	rep := Report{Failures: []engram.SourceFailure{}}
+	var sopt engram.SyncOptions
+	if opt.Full {
+		sopt.RunID = engram.NewID()
+	}
 	fail := func(f engram.SourceFailure) {
 		rep.Failed++
 		if len(rep.Failures) < maxFailuresKept {
@@ -66,7 +75,7 @@ func Run(ctx context.Context, store engram.ConnectorStore, tenantID, connectorID
 		if len(prepared) == 0 {
 			return nil
 		}
-		counts, err := store.SyncBatch(ctx, tenantID, connectorID, prepared)
+		counts, err := store.SyncBatch(ctx, tenantID, connectorID, prepared, sopt)
 		if err != nil {
 			return err
 		}
@@ -86,6 +95,17 @@ func Run(ctx context.Context, store engram.ConnectorStore, tenantID, connectorID
 	}, fail)
 	if err == nil {
 		err = flush()
+	}
+	if opt.Full {
+		// An item that failed to read is still at the source, but no batch
+		// saw it: archiving "what was not seen" would archive it. So a run
+		// with failures, or one that stopped early, archives nothing.
+		archive := err == nil && rep.Failed == 0
+		missing, ferr := store.FinishFullSync(context.WithoutCancel(ctx), tenantID, connectorID, sopt.RunID, archive)
+		if err == nil {
+			err = ferr
+		}
+		rep.MissingAtSource = missing
 	}
 	return rep, err
 }

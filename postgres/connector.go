@@ -126,7 +126,7 @@ func (s *Store) UpdateConnector(ctx context.Context, tenantID, actor, id string,
 // starts during the batch waits and then deletes what the batch wrote. A
 // deleted item can therefore never be written back by a sync that was
 // already running.
-func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, items []engram.PreparedDocument) (engram.SyncCounts, error) {
+func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, items []engram.PreparedDocument, opt engram.SyncOptions) (engram.SyncCounts, error) {
 	var counts engram.SyncCounts
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var status string
@@ -142,9 +142,18 @@ func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, ite
 		if status == string(engram.ConnectorDisconnected) {
 			return engram.Errorf(engram.EConflict, "integration %s is disconnected; reconnect it before syncing", connectorID)
 		}
-		existing, err := sortItems(ctx, tx, tenantID, connectorID, items)
+		keys := engram.SyncKeys(items)
+		existing, err := sortItems(ctx, tx, tenantID, connectorID, keys, len(items))
 		if err != nil {
 			return err
+		}
+		if opt.RunID != "" {
+			if _, err := exec(ctx, tx, "sync.seen",
+				`INSERT INTO sync_seen (tenant_id, connector_id, run_id, external_id)
+				 SELECT $1, $2, $3, k.external_id FROM json_to_recordset($4::json) AS k(external_id text)
+				 ON CONFLICT DO NOTHING`, tenantID, connectorID, opt.RunID, keys); err != nil {
+				return err
+			}
 		}
 		plan := engram.PlanSync(items, existing)
 		counts = plan.Counts
@@ -184,18 +193,18 @@ func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, ite
 // sortItems finds, in one statement, each incoming item's document and
 // tombstone by (tenant, connector, external id) through the unique keys,
 // never a load of all known ids.
-func sortItems(ctx context.Context, tx pgx.Tx, tenantID, connectorID string, items []engram.PreparedDocument) ([]engram.ExistingItem, error) {
+func sortItems(ctx context.Context, tx pgx.Tx, tenantID, connectorID, keys string, n int) ([]engram.ExistingItem, error) {
 	rs, err := query(ctx, tx, "sync.sort",
 		`SELECT i.ord, d.id::text, d.content_hash, d.title, d.source_updated_at, coalesce(d.is_deleted, false), t.id IS NOT NULL
 		   FROM json_to_recordset($3::json) AS i(ord integer, external_id text)
 		   LEFT JOIN documents d ON d.tenant_id = $1 AND d.connector_id = $2 AND d.external_id = i.external_id
 		   LEFT JOIN deleted_documents t ON t.tenant_id = $1 AND t.connector_id = $2 AND t.external_id = i.external_id`,
-		tenantID, connectorID, engram.SyncKeys(items))
+		tenantID, connectorID, keys)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	out := make([]engram.ExistingItem, len(items))
+	out := make([]engram.ExistingItem, n)
 	for rs.Next() {
 		var ord int
 		var e engram.ExistingItem
@@ -238,4 +247,29 @@ func (s *Store) updateChanged(ctx context.Context, tx pgx.Tx, tenantID string, c
 		return 0, err
 	}
 	return int(tag.RowsAffected()), nil
+}
+
+// FinishFullSync archives the connector's live documents the run did not
+// see (one anti-join) and drops the run's notes.
+func (s *Store) FinishFullSync(ctx context.Context, tenantID, connectorID, runID string, archive bool) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		if archive {
+			tag, err := exec(ctx, tx, "sync.archive_missing",
+				`UPDATE documents d SET status = 'archived', updated_at = $1
+			  WHERE d.tenant_id = $2 AND d.connector_id = $3 AND NOT d.is_deleted AND d.status <> 'archived'
+			    AND NOT EXISTS (SELECT 1 FROM sync_seen s
+			                     WHERE s.tenant_id = $2 AND s.connector_id = $3 AND s.run_id = $4
+			                       AND s.external_id = d.external_id)`,
+				ts(s.now()), tenantID, connectorID, runID)
+			if err != nil {
+				return err
+			}
+			n = tag.RowsAffected()
+		}
+		_, err := exec(ctx, tx, "sync.seen_drop",
+			`DELETE FROM sync_seen WHERE tenant_id = $1 AND connector_id = $2 AND run_id = $3`, tenantID, connectorID, runID)
+		return err
+	})
+	return int(n), err
 }

@@ -117,7 +117,7 @@ func (s *Store) UpdateConnector(ctx context.Context, tenantID, actor, id string,
 // the whole batch, from sorting to writing, sees no other write: a hard
 // delete either committed before the sort (and its tombstone is seen) or
 // runs after the batch (and deletes what the batch wrote).
-func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, items []engram.PreparedDocument) (engram.SyncCounts, error) {
+func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, items []engram.PreparedDocument, opt engram.SyncOptions) (engram.SyncCounts, error) {
 	var counts engram.SyncCounts
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var status string
@@ -132,9 +132,18 @@ func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, ite
 		if status == string(engram.ConnectorDisconnected) {
 			return engram.Errorf(engram.EConflict, "integration %s is disconnected; reconnect it before syncing", connectorID)
 		}
-		existing, err := sortItems(ctx, tx, tenantID, connectorID, items)
+		keys := engram.SyncKeys(items)
+		existing, err := sortItems(ctx, tx, tenantID, connectorID, keys, len(items))
 		if err != nil {
 			return err
+		}
+		if opt.RunID != "" {
+			if _, err := exec(ctx, tx, "sync.seen",
+				`INSERT INTO sync_seen (tenant_id, connector_id, run_id, external_id)
+				 SELECT ?1, ?2, ?3, value->>'external_id' FROM json_each(?4) WHERE true
+				 ON CONFLICT DO NOTHING`, tenantID, connectorID, opt.RunID, keys); err != nil {
+				return err
+			}
 		}
 		plan := engram.PlanSync(items, existing)
 		counts = plan.Counts
@@ -174,19 +183,19 @@ func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, ite
 // sortItems finds, in one statement, each incoming item's document and
 // tombstone by (tenant, connector, external id): an anti-join on the
 // unique keys, never a load of all known ids.
-func sortItems(ctx context.Context, tx *sql.Tx, tenantID, connectorID string, items []engram.PreparedDocument) ([]engram.ExistingItem, error) {
+func sortItems(ctx context.Context, tx *sql.Tx, tenantID, connectorID, keys string, n int) ([]engram.ExistingItem, error) {
 	rs, err := query(ctx, tx, "sync.sort",
 		`WITH i AS MATERIALIZED (SELECT value->>'ord' AS ord, value->>'external_id' AS ext FROM json_each(?3))
 		 SELECT i.ord, d.id, d.content_hash, d.title, d.source_updated_at, coalesce(d.is_deleted, 0), t.id IS NOT NULL
 		   FROM i
 		   LEFT JOIN documents d ON d.tenant_id = ?1 AND d.connector_id = ?2 AND d.external_id = i.ext
 		   LEFT JOIN deleted_documents t ON t.tenant_id = ?1 AND t.connector_id = ?2 AND t.external_id = i.ext`,
-		tenantID, connectorID, engram.SyncKeys(items))
+		tenantID, connectorID, keys)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	out := make([]engram.ExistingItem, len(items))
+	out := make([]engram.ExistingItem, n)
 	for rs.Next() {
 		var ord int
 		var e engram.ExistingItem
@@ -244,4 +253,29 @@ func (s *Store) updateChanged(ctx context.Context, tx *sql.Tx, tenantID string, 
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// FinishFullSync archives the connector's live documents the run did not
+// see (one anti-join) and drops the run's notes.
+func (s *Store) FinishFullSync(ctx context.Context, tenantID, connectorID, runID string, archive bool) (int, error) {
+	var n int64
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if archive {
+			res, err := exec(ctx, tx, "sync.archive_missing",
+				`UPDATE documents SET status = 'archived', updated_at = ?1
+			  WHERE tenant_id = ?2 AND connector_id = ?3 AND is_deleted = 0 AND status <> 'archived'
+			    AND NOT EXISTS (SELECT 1 FROM sync_seen s
+			                     WHERE s.tenant_id = ?2 AND s.connector_id = ?3 AND s.run_id = ?4
+			                       AND s.external_id = documents.external_id)`,
+				s.nowText(), tenantID, connectorID, runID)
+			if err != nil {
+				return err
+			}
+			n, _ = res.RowsAffected()
+		}
+		_, err := exec(ctx, tx, "sync.seen_drop",
+			`DELETE FROM sync_seen WHERE tenant_id = ? AND connector_id = ? AND run_id = ?`, tenantID, connectorID, runID)
+		return err
+	})
+	return int(n), err
 }

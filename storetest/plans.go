@@ -92,8 +92,11 @@ func ExerciseAll(cctx context.Context, t *testing.T, s engram.Store, a, actor st
 	}
 	prepared, _, err := engram.PrepareSyncItems(conns[0].ID, items, true)
 	run("prepare sync", err)
-	_, err = s.SyncBatch(cctx, a, conns[0].ID, prepared)
+	runID := engram.NewID()
+	_, err = s.SyncBatch(cctx, a, conns[0].ID, prepared, engram.SyncOptions{RunID: runID})
 	run("sync batch", err)
+	_, err = s.FinishFullSync(cctx, a, conns[0].ID, runID, true)
+	run("finish full sync", err)
 	docs, err := engram.PrepareDocuments([]engram.NewDocument{{Title: "new", Content: "new text"}})
 	run("prepare", err)
 	run("create", s.CreateDocuments(cctx, a, docs))

@@ -50,7 +50,7 @@ func testConnectors(t *testing.T, h Harness) {
 		if n, _ := f.in.AuditRows(t, f.tenant.ID, "connectors.disconnect"); n != 1 {
 			t.Fatalf("disconnect audit rows = %d", n)
 		}
-		_, err = f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "x", 1, "1"))
+		_, err = f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "x", 1, "1"), engram.SyncOptions{})
 		wantCode(t, err, engram.EConflict)
 		_, err = f.s.GetConnector(ctx, f.tenant.ID, engram.NewID())
 		wantCode(t, err, engram.ENotFound)
@@ -66,7 +66,7 @@ func testConnectors(t *testing.T, h Harness) {
 		if _, err := f.s.UpdateConnector(ctx, b.ID, "", c.ID, engram.ConnectorPatch{Name: &name}); engram.ErrorCode(err) != engram.ENotFound {
 			t.Fatalf("B updates A's connector: %v", err)
 		}
-		if _, err := f.s.SyncBatch(ctx, b.ID, c.ID, syncItems(t, c.ID, "x", 1, "1")); engram.ErrorCode(err) != engram.ENotFound {
+		if _, err := f.s.SyncBatch(ctx, b.ID, c.ID, syncItems(t, c.ID, "x", 1, "1"), engram.SyncOptions{}); engram.ErrorCode(err) != engram.ENotFound {
 			t.Fatalf("B syncs into A's connector: %v", err)
 		}
 		if l, _ := f.s.ListConnectors(ctx, b.ID); len(l) != 0 {
@@ -82,11 +82,11 @@ func testConnectors(t *testing.T, h Harness) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		first, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "n", 10, "1"))
+		first, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "n", 10, "1"), engram.SyncOptions{})
 		if err != nil || first != (engram.SyncCounts{Created: 10}) {
 			t.Fatalf("first sync = %+v, %v", first, err)
 		}
-		again, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "n", 10, "1"))
+		again, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "n", 10, "1"), engram.SyncOptions{})
 		if err != nil || again != (engram.SyncCounts{Unchanged: 10}) {
 			t.Fatalf("second sync = %+v, %v", again, err)
 		}
@@ -110,7 +110,7 @@ func testConnectors(t *testing.T, h Harness) {
 		}
 		// Version 2 of every note: 7 change, 1 soft-deleted, 1 tombstoned.
 		ctx2, st := counted()
-		third, err := f.s.SyncBatch(ctx2, f.tenant.ID, c.ID, syncItems(t, c.ID, "n", 10, "2"))
+		third, err := f.s.SyncBatch(ctx2, f.tenant.ID, c.ID, syncItems(t, c.ID, "n", 10, "2"), engram.SyncOptions{})
 		want := engram.SyncCounts{Updated: 8, SkippedDeleted: 1, SkippedTombstoned: 1}
 		if err != nil || third != want {
 			t.Fatalf("changed sync = %+v, %v; want %+v", third, err, want)
@@ -148,22 +148,63 @@ func testConnectors(t *testing.T, h Harness) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "a", n/2, "1")); err != nil {
+			if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "a", n/2, "1"), engram.SyncOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			// Half known and changed, half new: every statement runs.
 			items := append(syncItems(t, c.ID, "a", n/2, "2"), syncItems(t, c.ID, "b", n/2, "1")...)
 			cctx, st := counted()
-			got, err := f.s.SyncBatch(cctx, f.tenant.ID, c.ID, items)
+			got, err := f.s.SyncBatch(cctx, f.tenant.ID, c.ID, items, engram.SyncOptions{RunID: engram.NewID()})
 			if err != nil || got.Created != n/2 || got.Updated != n/2 {
 				t.Fatalf("sync of %d = %+v, %v", n, got, err)
 			}
 			counts = append(counts, st.Count())
 		}
-		if counts[0] != counts[1] || counts[1] != counts[2] || counts[0] > 7 {
-			t.Fatalf("statements per sync batch at 2/100/1000 items = %v, want equal and at most 7", counts)
+		if counts[0] != counts[1] || counts[1] != counts[2] || counts[0] > 8 {
+			t.Fatalf("statements per sync batch at 2/100/1000 items = %v, want equal and at most 8", counts)
 		}
 		t.Logf("statements per sync batch: %d", counts[0])
+	})
+
+	t.Run("FullSyncArchivesMissing", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, h)
+		ctx := context.Background()
+		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "full", json.RawMessage(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run1 := engram.NewID()
+		if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "f", 10, "1"), engram.SyncOptions{RunID: run1}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.s.FinishFullSync(ctx, f.tenant.ID, c.ID, run1, true); err != nil || n != 0 {
+			t.Fatalf("first full sync archived %d, %v", n, err)
+		}
+		// The source now has only the first seven, in two batches.
+		run2 := engram.NewID()
+		items := syncItems(t, c.ID, "f", 7, "1")
+		for _, b := range [][]engram.PreparedDocument{items[:4], items[4:]} {
+			if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, b, engram.SyncOptions{RunID: run2}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := f.s.FinishFullSync(ctx, f.tenant.ID, c.ID, run2, true); err != nil || n != 3 {
+			t.Fatalf("second full sync archived %d, %v; want 3", n, err)
+		}
+		archived := engram.StatusArchived
+		pg, _ := f.s.ListDocuments(ctx, f.tenant.ID, engram.DocumentFilter{Sort: engram.SortTitle, Limit: 50, Status: &archived})
+		if len(pg.Documents) != 3 || pg.Documents[0].Title != "note 7" {
+			t.Fatalf("archived documents = %+v", pg.Documents)
+		}
+		// Finishing a run that is not archived (it failed) archives nothing.
+		run3 := engram.NewID()
+		if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, items[:1], engram.SyncOptions{RunID: run3}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.s.FinishFullSync(ctx, f.tenant.ID, c.ID, run3, false); err != nil || n != 0 {
+			t.Fatalf("a failed run archived %d, %v", n, err)
+		}
 	})
 
 	t.Run("NoResurrection", func(t *testing.T) {
@@ -177,7 +218,7 @@ func testConnectors(t *testing.T, h Harness) {
 		resurrected := 0
 		for round := 0; round < 15; round++ {
 			prefix := fmt.Sprint("r", round)
-			if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, prefix, 50, "1")); err != nil {
+			if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, prefix, 50, "1"), engram.SyncOptions{}); err != nil {
 				t.Fatal(err)
 			}
 			pg, err := f.s.ListDocuments(ctx, f.tenant.ID, engram.DocumentFilter{Sort: engram.SortCreatedAt, Desc: true, Limit: 50})
@@ -194,7 +235,7 @@ func testConnectors(t *testing.T, h Harness) {
 			wg.Add(2)
 			go func() {
 				defer wg.Done()
-				_, syncErr = f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, prefix, 50, "2"))
+				_, syncErr = f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, prefix, 50, "2"), engram.SyncOptions{})
 			}()
 			go func() {
 				defer wg.Done()
@@ -205,7 +246,7 @@ func testConnectors(t *testing.T, h Harness) {
 				t.Fatalf("round %d: sync %v, delete %v", round, syncErr, delErr)
 			}
 			// And the next scheduled sync runs after both.
-			after, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, prefix, 50, "3"))
+			after, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, prefix, 50, "3"), engram.SyncOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}

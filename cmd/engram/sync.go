@@ -14,12 +14,13 @@ import (
 // syncCmd runs one connector's sync in the foreground: what a scheduled
 // sync does, for an operator at a terminal or a cron job.
 func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("sync", "sync CONNECTOR_ID --tenant SLUG [--db URL] [--connector-roots DIRS]", stderr)
+	fs := newFlagSet("sync", "sync CONNECTOR_ID --tenant SLUG [--full] [--db URL] [--connector-roots DIRS]", stderr)
 	var db dbFlags
 	db.register(fs, false)
 	tenant := fs.String("tenant", "", "the slug of the tenant that owns the connector (required)")
 	roots := fs.String("connector-roots", env("ENGRAM_CONNECTOR_ROOTS", ""), "comma-separated directories folder and mail connectors may read (ENGRAM_CONNECTOR_ROOTS)")
 	batch := fs.Int("batch", ingest.DefaultBatch, "items per transaction")
+	full := fs.Bool("full", false, "a full sync: archive the documents the source no longer has")
 	if len(args) == 0 || args[0] == "--help" || args[0] == "-h" || args[0] == "-help" {
 		return subcommandHelp(fs, args, stdout, "sync needs a connector id")
 	}
@@ -58,7 +59,7 @@ func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("connector %s is a %s connector: its items are posted to it, there is nothing to fetch", id, c.Type)
 	}
 	progress := progressPrinter(stderr)
-	rep, err := ingest.Run(ctx, s, tn.ID, c.ID, src, ingest.Options{Batch: *batch, Progress: progress})
+	rep, err := ingest.Run(ctx, s, tn.ID, c.ID, src, ingest.Options{Batch: *batch, Progress: progress, Full: *full})
 	progress(rep) // the final figures, and a newline on a terminal
 	if f, ok := stderr.(*os.File); ok && isTerminal(f) {
 		fmt.Fprintln(stderr)

@@ -47,6 +47,13 @@ func TestSyncCommand(t *testing.T) {
 					t.Fatalf("sync %d: %v\nstdout: %s\nstderr: %s", i+1, err, out, errOut)
 				}
 			}
+			if err := os.Remove(filepath.Join(root, "c.txt")); err != nil {
+				t.Fatal(err)
+			}
+			out, errOut, err := runEngram(t, "sync", c.ID, "--tenant", "acme", "--full", "--db", db, "--connector-roots", root)
+			if err != nil || !strings.Contains(out, `"missing_at_source": 1`) || !strings.Contains(out, `"unchanged": 2`) {
+				t.Fatalf("full sync after removing a file: %v\nstdout: %s\nstderr: %s", err, out, errOut)
+			}
 			if _, errOut, err := runEngram(t, "sync", c.ID, "--tenant", "acme", "--db", db); err == nil || !strings.Contains(errOut, "--connector-roots") {
 				t.Fatalf("sync without roots: %v %s", err, errOut)
 			}
