@@ -132,49 +132,29 @@ func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, ite
 		if status == string(engram.ConnectorDisconnected) {
 			return engram.Errorf(engram.EConflict, "integration %s is disconnected; reconnect it before syncing", connectorID)
 		}
-		keys := engram.SyncKeys(items)
-		existing, err := sortItems(ctx, tx, tenantID, connectorID, keys, len(items))
-		if err != nil {
-			return err
-		}
-		if opt.RunID != "" {
-			if _, err := exec(ctx, tx, "sync.seen",
-				`INSERT INTO sync_seen (tenant_id, connector_id, run_id, external_id)
-				 SELECT ?1, ?2, ?3, value->>'external_id' FROM json_each(?4) WHERE true
-				 ON CONFLICT DO NOTHING`, tenantID, connectorID, opt.RunID, keys); err != nil {
+		counts, err = rows.ApplySync(items, opt.RunID != "", rows.SyncSteps{
+			Sort: func(keys string, n int) ([]engram.ExistingItem, error) {
+				return sortItems(ctx, tx, tenantID, connectorID, keys, n)
+			},
+			MarkSeen: func(keys string) error {
+				_, err := exec(ctx, tx, "sync.seen",
+					`INSERT INTO sync_seen (tenant_id, connector_id, run_id, external_id)
+					 SELECT ?1, ?2, ?3, value->>'external_id' FROM json_each(?4) WHERE true
+					 ON CONFLICT DO NOTHING`, tenantID, connectorID, opt.RunID, keys)
 				return err
-			}
-		}
-		plan := engram.PlanSync(items, existing)
-		counts = plan.Counts
-		if len(plan.New) > 0 {
-			docsJSON, _, _, err := rows.DocumentsJSON(plan.New)
-			if err != nil {
+			},
+			InsertDocuments: func(docsJSON []byte) error { return s.insertDocumentRows(ctx, tx, tenantID, docsJSON) },
+			UpdateChanged: func(changed []engram.PreparedDocument) (int, error) {
+				return s.updateChanged(ctx, tx, tenantID, changed)
+			},
+			InsertChunks: func(chunksJSON []byte) error { return insertChunks(ctx, tx, tenantID, chunksJSON) },
+			Progress: func(n int) error {
+				_, err := exec(ctx, tx, "connectors.sync_progress",
+					`UPDATE connectors SET total_items_synced = total_items_synced + ?, last_sync_at = ?, updated_at = ?
+					  WHERE tenant_id = ? AND id = ?`, n, s.nowText(), s.nowText(), tenantID, connectorID)
 				return err
-			}
-			if err := s.insertDocumentRows(ctx, tx, tenantID, docsJSON); err != nil {
-				return err
-			}
-			counts.Created = len(plan.New)
-		}
-		if len(plan.Changed) > 0 {
-			if counts.Updated, err = s.updateChanged(ctx, tx, tenantID, plan.Changed); err != nil {
-				return err
-			}
-		}
-		chunksJSON, n, err := rows.ChunksJSON(append(plan.New, plan.Changed...))
-		if err != nil {
-			return err
-		}
-		if n > 0 {
-			if err := insertChunks(ctx, tx, tenantID, chunksJSON); err != nil {
-				return err
-			}
-		}
-		_, err = exec(ctx, tx, "connectors.sync_progress",
-			`UPDATE connectors SET total_items_synced = total_items_synced + ?, last_sync_at = ?, updated_at = ?
-			  WHERE tenant_id = ? AND id = ?`,
-			counts.Created+counts.Updated, s.nowText(), s.nowText(), tenantID, connectorID)
+			},
+		})
 		return err
 	})
 	return counts, err

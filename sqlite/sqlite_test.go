@@ -1,28 +1,17 @@
 package sqlite_test
 
 import (
-	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/testdb"
 	"github.com/engram-kb/engram/sqlite"
 	"github.com/engram-kb/engram/storetest"
 )
 
 // newStore opens a migrated store on a fresh temporary file.
 func newStore(t *testing.T) *sqlite.Store {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "engram.db")
-	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if _, err := s.MigrateUp(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	return s
+	return testdb.OpenSQLite(t).(*sqlite.Store)
 }
 
 func TestConformance(t *testing.T) {
