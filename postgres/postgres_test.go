@@ -43,3 +43,13 @@ func TestMigrateDownUp(t *testing.T) {
 	}
 	storetest.MigrateDownUp(t, s)
 }
+
+func BenchmarkStore(b *testing.B) {
+	base, ok := testdb.PostgresURL(b)
+	if !ok {
+		b.Skip("TEST_DATABASE_URL is not set")
+	}
+	storetest.RunBenchmarks(b, func(b *testing.B) engram.Store {
+		return testdb.OpenPostgres(b, base, postgres.Options{MaxConns: 4, MinConns: 0})
+	})
+}

@@ -26,3 +26,7 @@ func TestMigrateDownUp(t *testing.T) {
 	t.Parallel()
 	storetest.MigrateDownUp(t, newStore(t))
 }
+
+func BenchmarkStore(b *testing.B) {
+	storetest.RunBenchmarks(b, func(b *testing.B) engram.Store { return testdb.OpenSQLite(b) })
+}
