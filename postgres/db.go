@@ -79,10 +79,12 @@ type Store struct {
 	acquireTimeout time.Duration
 	mig            *migrate.Runner
 	sqlDB          *sql.DB
+	enqueue        engram.JobEnqueuer[pgx.Tx]
 }
 
 var _ engram.Store = (*Store)(nil)
 var _ engram.Migrator = (*Store)(nil)
+var _ engram.JobStore = (*Store)(nil)
 
 // Open connects to the database at url.
 func Open(ctx context.Context, url string, opt Options) (*Store, error) {
