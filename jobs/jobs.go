@@ -108,6 +108,7 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.JobStore, a
 		JobTimeout:           -1,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(cfg.PollInterval, river.FetchCooldownDefault),
 		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}),
 	}
 	if cfg.Workers > 0 {
