@@ -15,6 +15,8 @@ const (
 	canRead access = iota
 	// canWrite admits members and admins; viewers get forbidden.
 	canWrite
+	// adminOnly admits admins; members and viewers get forbidden.
+	adminOnly
 )
 
 // handlerFunc is an endpoint: it runs for an authenticated principal and
@@ -32,6 +34,10 @@ func (s *Server) handle(pattern string, need access, h handlerFunc) {
 		}
 		if need == canWrite && !p.Role.CanWrite() {
 			s.writeError(w, r, engram.Errorf(engram.EForbidden, "this API key has the %s role, which cannot change data; use a member or admin key", p.Role))
+			return
+		}
+		if need == adminOnly && p.Role != engram.RoleAdmin {
+			s.writeError(w, r, engram.Errorf(engram.EForbidden, "this API key has the %s role; only an admin key may do this", p.Role))
 			return
 		}
 		if err := h(w, r, p); err != nil {

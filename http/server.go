@@ -32,6 +32,9 @@ type Config struct {
 	Version string
 	// MaxBodyBytes bounds request bodies (default DefaultMaxBodyBytes).
 	MaxBodyBytes int64
+	// JobBatchSize is the documents per batch of the jobs the API starts
+	// (default engram.DefaultJobBatchSize).
+	JobBatchSize int
 }
 
 // Server is engram's HTTP API. It implements http.Handler.
@@ -42,6 +45,8 @@ type Server struct {
 	version    string
 	maxBody    int64
 	mux        *http.ServeMux
+	// jobBatchSize is Config.JobBatchSize.
+	jobBatchSize int
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -64,6 +69,10 @@ func NewServer(cfg Config) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
+	s.jobBatchSize = cfg.JobBatchSize
+	if s.jobBatchSize <= 0 {
+		s.jobBatchSize = engram.DefaultJobBatchSize
+	}
 	s.routes()
 	return s
 }
@@ -82,6 +91,9 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/documents/{id}", canWrite, s.patchDocument)
 	// Deleting, soft or hard, needs a member or admin key like any write.
 	s.handle("DELETE /api/documents/{id}", canWrite, s.deleteDocument)
+	// Deleting everything is an admin's decision; the literal segment
+	// "all" wins over {id}.
+	s.handle("DELETE /api/documents/all", adminOnly, s.deleteAllDocuments)
 
 	s.handle("POST /api/documents/classify", canWrite, s.classifyDocuments)
 	s.handle("POST /api/documents/{id}/classify", canWrite, s.classifyDocument)
@@ -95,6 +107,10 @@ func (s *Server) routes() {
 	s.handle("POST /api/documents/bulk/reject", canWrite, s.bulkReject)
 	s.handle("POST /api/documents/bulk/delete", canWrite, s.bulkDelete)
 	s.handle("POST /api/documents/bulk/restore", canWrite, s.bulkRestore)
+
+	s.handle("GET /api/jobs", canRead, s.listJobs)
+	s.handle("GET /api/jobs/{id}", canRead, s.getJob)
+	s.handle("POST /api/jobs/{id}/cancel", canWrite, s.cancelJob)
 }
 
 // health answers without authentication so load balancers can probe it;
