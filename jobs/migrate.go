@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/postgres"
@@ -80,7 +81,7 @@ func NewMigrator(store MigratingStore) (*Migrator, error) {
 }
 
 func riverName(m rivermigrate.Migration) string {
-	return fmt.Sprintf("river_%03d_%s", m.Version, m.Name)
+	return fmt.Sprintf("river_%03d_%s", m.Version, strings.ReplaceAll(m.Name, " ", "_"))
 }
 
 // MigrateUp applies engram's pending migrations, then River's.
