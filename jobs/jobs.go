@@ -103,8 +103,7 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.JobStore, a
 	river.AddWorker(workers, &kindWorker[classifyArgs]{w: w})
 	rc := &river.Config{
 		Workers: workers,
-		// Workers bound their own run time with slices; River's timeout
-		// would cancel a batch half way.
+		// Workers set their own timeout (see kindWorker.Timeout).
 		JobTimeout:           -1,
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		FetchPollInterval:    cfg.PollInterval,

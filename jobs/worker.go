@@ -49,8 +49,11 @@ type kindWorker[T args] struct {
 	w *worker
 }
 
-// Timeout is -1: a slice ends itself at a batch boundary.
-func (k *kindWorker[T]) Timeout(*river.Job[T]) time.Duration { return -1 }
+// Timeout is two slices. A slice ends itself at a batch boundary, so the
+// timeout only matters as a backstop, but it must be positive: River's
+// rescuer never rescues a job whose timeout is infinite (-1), and a
+// killed process's job would then never resume.
+func (k *kindWorker[T]) Timeout(*river.Job[T]) time.Duration { return 2 * k.w.slice }
 
 // NextRetry retries a failed or rescued job soon: its batches are
 // idempotent, and River's default backoff (attempt⁴ seconds) would keep a
