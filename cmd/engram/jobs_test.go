@@ -43,10 +43,11 @@ type server struct {
 
 // startServe starts `engram serve` on db with job settings that make a
 // killed job resume within seconds.
-func startServe(t *testing.T, db string) *server {
+func startServe(t *testing.T, db string, extra ...string) *server {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json",
-		"--workers", "2", "--job-rescue-after", "3s", "--shutdown-timeout", "20s", "--pg-max-conns", "6")
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json",
+		"--workers", "2", "--job-rescue-after", "3s", "--shutdown-timeout", "20s", "--pg-max-conns", "6"}, extra...)
+	cmd := exec.Command(binary, args...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -319,4 +320,60 @@ func seed(t *testing.T, st store) (adminKey, acme, other string) {
 		}
 	}
 	return key.Secret, a.ID, o.ID
+}
+
+// TestWorkerCommand runs the API with no workers and the jobs in a
+// separate `engram worker` process.
+func TestWorkerCommand(t *testing.T) {
+	t.Parallel()
+	for engine, db := range databases(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			if _, errOut, err := runEngram(t, "worker", "--db", db); err == nil || !strings.Contains(errOut, "migrate up") {
+				t.Fatalf("worker on an unmigrated database: %v %s", err, errOut)
+			}
+			srv := startServe(t, db, "--workers", "0")
+			defer func() { srv.cmd.Process.Kill() }()
+			out, errOut, err := runEngram(t, "apikey", "create", "--tenant", "default", "--role", "admin", "--db", db)
+			var key map[string]string
+			if err != nil || json.Unmarshal([]byte(out), &key) != nil {
+				t.Fatalf("apikey create: %v %s", err, errOut)
+			}
+			admin := key["api_key"]
+			if code, m := call(t, "POST", srv.base+"/api/documents", admin, `{"documents":[{"title":"a","content":"x"},{"title":"b","content":"y"}]}`); code != 201 {
+				t.Fatalf("create: %d %v", code, m)
+			}
+			code, m := call(t, "DELETE", srv.base+"/api/documents/all?hard=true", admin, "")
+			if code != 202 {
+				t.Fatalf("delete-all: %d %v", code, m)
+			}
+			id := m["job_id"].(string)
+			time.Sleep(1500 * time.Millisecond)
+			if status, _, _, _ := jobState(t, srv, admin, id); status != "queued" {
+				t.Fatalf("with no workers the job is %s", status)
+			}
+			w := exec.Command(binary, "worker", "--db", db, "--workers", "1", "--log-format", "json")
+			var wlog strings.Builder
+			w.Stderr = &wlog
+			if err := w.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer w.Process.Kill()
+			deadline := time.Now().Add(60 * time.Second)
+			for {
+				status, done, _, _ := jobState(t, srv, admin, id)
+				if status == "succeeded" && done == 2 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("the worker did not run the job: %s %d\n%s", status, done, wlog.String())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			w.Process.Signal(syscall.SIGTERM)
+			if err := w.Wait(); err != nil {
+				t.Fatalf("worker exited with %v after SIGTERM:\n%s", err, wlog.String())
+			}
+		})
+	}
 }

@@ -204,7 +204,7 @@ func TestHelpAndVersion(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"tenant", "--help"},
-		{"tenant", "create", "--help"}, {"apikey", "--help"}, {"apikey", "create", "--help"},
+		{"tenant", "create", "--help"}, {"apikey", "--help"}, {"apikey", "create", "--help"}, {"worker", "--help"},
 	} {
 		out, errOut, err := runEngram(t, args...)
 		if err != nil || !strings.Contains(out+errOut, "Usage") {
