@@ -83,7 +83,15 @@ type JobRequest struct {
 
 // JobParams is what a job keeps of its request, as stored with it. Bound is
 // the snapshot of the target set: the largest document id the tenant had
-// when the job was requested (see EnqueueJob).
+// when the job was requested (see EnqueueJob). Ids are UUIDv7: time-ordered
+// and strictly increasing within a process, so a document created after
+// the request gets a larger id and survives. The bound is read from the
+// database rather than made from the clock, so every document that
+// existed is a target even if another process's clock ran ahead. The one
+// gap: a document created later by a process whose clock is behind this
+// one's by more than the time since the newest existing id could get an
+// id below the bound. A sequence column would close it at the cost of
+// rewriting the documents table; keyset batches by id need no new index.
 type JobParams struct {
 	Hard                 bool            `json:"hard,omitempty"`
 	BatchSize            int             `json:"batch_size"`
