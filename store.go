@@ -16,6 +16,7 @@ type Store interface {
 	DocumentStore
 	BulkStore
 	ConnectorStore
+	JobStore
 	// Engine names the engine: "sqlite" or "postgres".
 	Engine() string
 	// Ping checks that the database answers. Returns unavailable.

@@ -100,7 +100,8 @@ type classifyResults struct {
 }
 
 // classifyDocuments handles POST /api/documents/classify: the given ids,
-// or up to limit pending documents, oldest first.
+// or up to limit pending documents, oldest first, in the request; or, with
+// all_pending, every pending document in a background job (202).
 func (s *Server) classifyDocuments(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
@@ -109,9 +110,25 @@ func (s *Server) classifyDocuments(w http.ResponseWriter, r *http.Request, p eng
 		DocumentIDs          []string `json:"document_ids"`
 		Limit                *int     `json:"limit"`
 		AutoConfirmThreshold *float64 `json:"auto_confirm_threshold"`
+		AllPending           bool     `json:"all_pending"`
 	}
 	if err := decodeBody(r, &body, bodyOptional); err != nil {
 		return err
+	}
+	if body.AllPending {
+		// Every pending document: a job in batches, not this request.
+		if body.DocumentIDs != nil || body.Limit != nil {
+			return engram.Errorf(engram.EInvalid, "all_pending: cannot be combined with document_ids or limit")
+		}
+		if err := checkThreshold(body.AutoConfirmThreshold); err != nil {
+			return err
+		}
+		j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.KeyID, engram.JobRequest{Kind: engram.JobClassifyPending,
+			BatchSize: s.jobBatchSize, AutoConfirmThreshold: body.AutoConfirmThreshold, Settings: p.TenantSettings})
+		if err != nil {
+			return err
+		}
+		return s.respondAccepted(w, r, j)
 	}
 	sel := engram.ClassifySelection{Limit: DefaultClassifyLimit, AutoConfirmThreshold: body.AutoConfirmThreshold, Settings: p.TenantSettings}
 	if body.DocumentIDs != nil {

@@ -45,6 +45,9 @@ type Config struct {
 	// Ready, when set, decides GET /readyz beyond a database ping (for
 	// example: are the migrations current?).
 	Ready func(ctx context.Context) error
+	// JobBatchSize is the documents per batch of the jobs the API starts
+	// (default engram.DefaultJobBatchSize).
+	JobBatchSize int
 }
 
 // Server is engram's HTTP API. It implements http.Handler.
@@ -59,6 +62,8 @@ type Server struct {
 	slow       time.Duration
 	ready      func(ctx context.Context) error
 	connectors connector.Registry
+	// jobBatchSize is Config.JobBatchSize.
+	jobBatchSize int
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -85,6 +90,10 @@ func NewServer(cfg Config) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
+	s.jobBatchSize = cfg.JobBatchSize
+	if s.jobBatchSize <= 0 {
+		s.jobBatchSize = engram.DefaultJobBatchSize
+	}
 	s.routes()
 	return s
 }
@@ -104,6 +113,9 @@ func (s *Server) routes() {
 	s.handle("PATCH /api/documents/{id}", canWrite, s.patchDocument)
 	// Deleting, soft or hard, needs a member or admin key like any write.
 	s.handle("DELETE /api/documents/{id}", canWrite, s.deleteDocument)
+	// Deleting everything is an admin's decision; the literal segment
+	// "all" wins over {id}.
+	s.handle("DELETE /api/documents/all", canAdmin, s.deleteAllDocuments)
 
 	s.handle("POST /api/documents/classify", canWrite, s.classifyDocuments)
 	s.handle("POST /api/documents/{id}/classify", canWrite, s.classifyDocument)
@@ -119,6 +131,9 @@ func (s *Server) routes() {
 	s.handle("POST /api/documents/bulk/restore", canWrite, s.bulkRestore)
 
 	s.connectorRoutes()
+	s.handle("GET /api/jobs", canRead, s.listJobs)
+	s.handle("GET /api/jobs/{id}", canRead, s.getJob)
+	s.handle("POST /api/jobs/{id}/cancel", canWrite, s.cancelJob)
 }
 
 // health answers without authentication so load balancers can probe it;

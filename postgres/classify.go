@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/rows"
@@ -52,18 +53,7 @@ func (s *Store) ClassifyDocuments(ctx context.Context, tenantID, actor string, s
 		}
 		updated := map[string]bool{}
 		if len(planned) > 0 {
-			b, _ := json.Marshal(planned)
-			rs, err := query(ctx, tx, "documents.classify_write",
-				`UPDATE documents d
-				    SET classification = r.classification, classification_confidence = r.confidence,
-				        classification_reason = r.reason, status = r.status, updated_at = $1
-				   FROM json_to_recordset($2::json) AS r(id uuid, classification text, confidence double precision, reason text, status text)
-				  WHERE d.tenant_id = $3 AND d.id = r.id AND NOT d.user_confirmed AND NOT d.is_deleted
-				 RETURNING d.id::text`, ts(s.now()), string(b), tenantID)
-			if err != nil {
-				return err
-			}
-			if updated, err = collectIDs(rs); err != nil {
+			if updated, err = writeClassifications(ctx, tx, tenantID, planned, ts(s.now())); err != nil {
 				return err
 			}
 		}
@@ -93,4 +83,21 @@ func scanClassifyInputs(rs pgx.Rows) (inputs []engram.ClassifyInput, found map[s
 		inputs = append(inputs, in)
 	}
 	return inputs, found, skipped, translate(rs.Err())
+}
+
+// writeClassifications stores classifier verdicts in one UPDATE from a JSON
+// parameter, never over a person's decision, and returns the ids written.
+func writeClassifications(ctx context.Context, tx pgx.Tx, tenantID string, planned []engram.ClassifyRow, now time.Time) (map[string]bool, error) {
+	b, _ := json.Marshal(planned)
+	rs, err := query(ctx, tx, "documents.classify_write",
+		`UPDATE documents d
+		    SET classification = r.classification, classification_confidence = r.confidence,
+		        classification_reason = r.reason, status = r.status, updated_at = $1
+		   FROM json_to_recordset($2::json) AS r(id uuid, classification text, confidence double precision, reason text, status text)
+		  WHERE d.tenant_id = $3 AND d.id = r.id AND NOT d.user_confirmed AND NOT d.is_deleted
+		 RETURNING d.id::text`, now, string(b), tenantID)
+	if err != nil {
+		return nil, err
+	}
+	return collectIDs(rs)
 }

@@ -85,10 +85,12 @@ type Store struct {
 	// gave up; pgxpool does not report either.
 	waiting  atomic.Int64
 	timeouts atomic.Int64
+	enqueue        engram.JobEnqueuer[pgx.Tx]
 }
 
 var _ engram.Store = (*Store)(nil)
 var _ engram.Migrator = (*Store)(nil)
+var _ engram.JobStore = (*Store)(nil)
 
 // Open connects to the database at url.
 func Open(ctx context.Context, url string, opt Options) (*Store, error) {

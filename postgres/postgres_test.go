@@ -24,10 +24,13 @@ func newStore(t *testing.T) *postgres.Store {
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	newStore(t) // skip early when PostgreSQL is absent
-	storetest.Run(t, storetest.Harness{New: func(t *testing.T) (engram.Store, storetest.Inspector) {
-		s := newStore(t)
-		return s, postgres.NewInspector(s)
-	}})
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) (engram.Store, storetest.Inspector) {
+			s := newStore(t)
+			return s, postgres.NewInspector(s)
+		},
+		AttachJobs: testdb.AttachJobs,
+	})
 }
 
 func TestMigrateDownUp(t *testing.T) {

@@ -50,27 +50,7 @@ func (s *Store) ClassifyDocuments(ctx context.Context, tenantID, actor string, s
 		}
 		updated := map[string]bool{}
 		if len(planned) > 0 {
-			// MATERIALIZED makes SQLite scan the verdicts once and look each
-			// document up by primary key; without it the planner scans the
-			// JSON once per document, which is quadratic.
-			b, _ := json.Marshal(planned)
-			updated, err = updateReturningIDs(ctx, tx, "documents.classify_write",
-				`WITH r AS MATERIALIZED (
-				     SELECT value->>'id' AS id, value->>'classification' AS classification,
-				            value->>'confidence' AS confidence, value->>'reason' AS reason,
-				            value->>'status' AS status
-				       FROM json_each(?2))
-				 UPDATE documents
-				    SET classification = r.classification,
-				        classification_confidence = r.confidence,
-				        classification_reason = r.reason,
-				        status = r.status,
-				        updated_at = ?1
-				   FROM r
-				  WHERE documents.tenant_id = ?3 AND documents.id = r.id
-				    AND documents.user_confirmed = 0 AND documents.is_deleted = 0
-				 RETURNING documents.id`, s.nowText(), string(b), tenantID)
-			if err != nil {
+			if updated, err = s.writeClassifications(ctx, tx, tenantID, planned); err != nil {
 				return err
 			}
 		}
@@ -100,4 +80,29 @@ func scanClassifyInputs(rs *sql.Rows) (inputs []engram.ClassifyInput, found map[
 		inputs = append(inputs, in)
 	}
 	return inputs, found, skipped, translate(rs.Err())
+}
+
+// writeClassifications stores classifier verdicts in one UPDATE from a JSON
+// parameter, never over a person's decision, and returns the ids written.
+// MATERIALIZED makes SQLite scan the verdicts once and look each document
+// up by primary key; without it the planner scans the JSON once per
+// document, which is quadratic.
+func (s *Store) writeClassifications(ctx context.Context, tx *sql.Tx, tenantID string, planned []engram.ClassifyRow) (map[string]bool, error) {
+	b, _ := json.Marshal(planned)
+	return updateReturningIDs(ctx, tx, "documents.classify_write",
+		`WITH r AS MATERIALIZED (
+				     SELECT value->>'id' AS id, value->>'classification' AS classification,
+				            value->>'confidence' AS confidence, value->>'reason' AS reason,
+				            value->>'status' AS status
+				       FROM json_each(?2))
+				 UPDATE documents
+				    SET classification = r.classification,
+				        classification_confidence = r.confidence,
+				        classification_reason = r.reason,
+				        status = r.status,
+				        updated_at = ?1
+				   FROM r
+				  WHERE documents.tenant_id = ?3 AND documents.id = r.id
+				    AND documents.user_confirmed = 0 AND documents.is_deleted = 0
+				 RETURNING documents.id`, s.nowText(), string(b), tenantID)
 }

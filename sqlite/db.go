@@ -44,10 +44,13 @@ type Store struct {
 	read  *sql.DB
 	now   engram.Clock
 	mig   *migrate.Runner
+	// enqueue hands new jobs to River (see SetJobEnqueuer).
+	enqueue engram.JobEnqueuer[*sql.Tx]
 }
 
 var _ engram.Store = (*Store)(nil)
 var _ engram.Migrator = (*Store)(nil)
+var _ engram.JobStore = (*Store)(nil)
 
 // Open opens (creating if needed) the SQLite database at path.
 func Open(ctx context.Context, path string, opt Options) (*Store, error) {

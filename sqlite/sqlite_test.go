@@ -16,10 +16,13 @@ func newStore(t *testing.T) *sqlite.Store {
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, storetest.Harness{New: func(t *testing.T) (engram.Store, storetest.Inspector) {
-		s := newStore(t)
-		return s, sqlite.NewInspector(s)
-	}})
+	storetest.Run(t, storetest.Harness{
+		New: func(t *testing.T) (engram.Store, storetest.Inspector) {
+			s := testdb.OpenSQLite(t).(*sqlite.Store)
+			return s, sqlite.NewInspector(s)
+		},
+		AttachJobs: testdb.AttachJobs,
+	})
 }
 
 func TestMigrateDownUp(t *testing.T) {

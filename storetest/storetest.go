@@ -33,6 +33,10 @@ type Inspector interface {
 type Harness struct {
 	// New returns a new, migrated, empty store and an inspector of it.
 	New func(t *testing.T) (engram.Store, Inspector)
+	// AttachJobs attaches the job engine to a store made by New, so that
+	// EnqueueJob works (the suite runs batches itself). Job tests skip
+	// without it.
+	AttachJobs func(t *testing.T, s engram.Store)
 }
 
 // Run runs the whole suite.
@@ -43,6 +47,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Bulk", func(t *testing.T) { testBulk(t, h); testBulkSemantics(t, h) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h) })
 	t.Run("Connectors", func(t *testing.T) { testConnectors(t, h) })
+	t.Run("Jobs", func(t *testing.T) { testJobs(t, h) })
 }
 
 // fixture is a store with one tenant.

@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/jobs"
 )
 
 func writeJSON(w io.Writer, v any) error {
@@ -27,11 +28,16 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	s, err := db.open(ctx)
+	st, err := db.open(ctx)
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer st.Close()
+	// engram's migrations, then River's (see jobs.Migrator).
+	s, err := jobs.NewMigrator(st)
+	if err != nil {
+		return err
+	}
 	switch action {
 	case "up":
 		applied, err := s.MigrateUp(ctx)
@@ -62,7 +68,7 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 					state += " " + m.AppliedAt.Format("2006-01-02 15:04:05Z")
 				}
 			}
-			fmt.Fprintf(stdout, "%-32s %s\n", m.Name, state)
+			fmt.Fprintf(stdout, "%-56s %s\n", m.Name, state)
 		}
 		return nil
 	}
@@ -146,8 +152,13 @@ func subcommandHelp(fs *flag.FlagSet, args []string, stdout io.Writer, msg strin
 	return fmt.Errorf("%s", msg)
 }
 
+// pendingChecker reports pending migrations.
+type pendingChecker interface {
+	MigrationsPending(ctx context.Context) (bool, error)
+}
+
 // ensureMigrated refuses to work on a database whose schema is behind.
-func ensureMigrated(ctx context.Context, s store) error {
+func ensureMigrated(ctx context.Context, s pendingChecker) error {
 	pending, err := s.MigrationsPending(ctx)
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ type store interface {
 	engram.Store
 	engram.Migrator
 	MigrationsPending(ctx context.Context) (bool, error)
+	TenantCounts(ctx context.Context, tenantID string) (engram.TenantCounts, error)
 }
 
 // dbFlags are the database flags every command shares.

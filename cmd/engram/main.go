@@ -19,7 +19,8 @@ var version = "0.1.0-dev"
 const usage = `engram — a self-hostable team knowledge base
 
 Usage:
-  engram serve   [--addr 127.0.0.1:8080] [--db URL] [--no-migrate] …
+  engram serve   [--addr 127.0.0.1:8080] [--db URL] [--workers N] [--no-migrate] …
+  engram worker  [--workers N] [--db URL] …
   engram migrate up|down|status [--db URL]
   engram tenant create --name NAME [--slug SLUG] [--db URL]
   engram apikey create --tenant SLUG --role admin|member|viewer [--name N] [--db URL]
@@ -58,6 +59,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
+	case "worker":
+		return worker(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return migrateCmd(ctx, args[1:], stdout, stderr)
 	case "tenant":

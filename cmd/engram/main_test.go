@@ -133,7 +133,7 @@ func TestServeFirstRunAndShutdown(t *testing.T) {
 
 			// A second start finds the tenant and prints no new key.
 			out, errOut, err := runEngram(t, "migrate", "status", "--db", db)
-			if err != nil || !strings.Contains(out, "00002_indexes.sql") || strings.Contains(out, "pending") {
+			if err != nil || !strings.Contains(out, "00002_indexes.sql") || strings.Contains(out, " pending\n") {
 				t.Fatalf("migrate status: %v\n%s%s", err, out, errOut)
 			}
 		})
@@ -171,9 +171,20 @@ func TestAdminCommands(t *testing.T) {
 			if _, errOut, err := runEngram(t, "apikey", "create", "--tenant", "acme-corp", "--role", "owner", "--db", db); err == nil || !strings.Contains(errOut, "role") {
 				t.Fatalf("bad role: %v %s", err, errOut)
 			}
-			for i := 0; i < 2; i++ {
-				if out, errOut, err := runEngram(t, "migrate", "down", "--db", db); err != nil || !strings.Contains(out, "rolled back") {
+			// engram's migrations and River's, one step at a time: River's
+			// newest first.
+			status, _, _ := runEngram(t, "migrate", "status", "--db", db)
+			steps := strings.Count(status, " applied")
+			if steps < 12 || !strings.Contains(status, "river_001_create_river_migration") {
+				t.Fatalf("migrate status lists %d applied migrations:\n%s", steps, status)
+			}
+			for i := 0; i < steps; i++ {
+				out, errOut, err := runEngram(t, "migrate", "down", "--db", db)
+				if err != nil || !strings.Contains(out, "rolled back") {
 					t.Fatalf("migrate down: %v\n%s%s", err, out, errOut)
+				}
+				if i == 0 && !strings.Contains(out, "river_") || i == steps-1 && !strings.Contains(out, "00001_init.sql") {
+					t.Fatalf("step %d of migrate down rolled back %s", i, out)
 				}
 			}
 			if out, _, _ := runEngram(t, "migrate", "status", "--db", db); strings.Contains(out, "applied") {
@@ -193,7 +204,7 @@ func TestHelpAndVersion(t *testing.T) {
 	t.Parallel()
 	for _, args := range [][]string{
 		{"--help"}, {"serve", "--help"}, {"migrate", "--help"}, {"tenant", "--help"},
-		{"tenant", "create", "--help"}, {"apikey", "--help"}, {"apikey", "create", "--help"},
+		{"tenant", "create", "--help"}, {"apikey", "--help"}, {"apikey", "create", "--help"}, {"worker", "--help"},
 	} {
 		out, errOut, err := runEngram(t, args...)
 		if err != nil || !strings.Contains(out+errOut, "Usage") {

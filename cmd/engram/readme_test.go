@@ -42,7 +42,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 			if err != nil {
 				t.Fatalf("walk-through failed: %v\n%s", err, text)
 			}
-			for _, want := range []string{`"status":"ok"`, `"created":3`, `"results":{`, `"confirmed":`, `"hard":true`, `"stats":{`} {
+			for _, want := range []string{`"status":"ok"`, `"created":3`, `"results":{`, `"confirmed":`, `"hard":true`, `"stats":{`, `"status":"succeeded"`, `"kind":"delete_all"`} {
 				if !strings.Contains(text, want) {
 					t.Fatalf("walk-through output lacks %s:\n%s", want, text)
 				}

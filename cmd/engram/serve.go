@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/engram-kb/engram/classify"
 	"github.com/engram-kb/engram/connector"
 	enghttp "github.com/engram-kb/engram/http"
+	"github.com/engram-kb/engram/jobs"
 )
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -26,10 +28,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	noMigrate := fs.Bool("no-migrate", env("ENGRAM_NO_MIGRATE", "") == "1", "do not run pending migrations at start (ENGRAM_NO_MIGRATE=1)")
 	logLevel := fs.String("log-level", env("ENGRAM_LOG_LEVEL", "info"), "debug, info, warn or error (ENGRAM_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("ENGRAM_LOG_FORMAT", "auto"), "json, text, or auto: text on a terminal, else json (ENGRAM_LOG_FORMAT)")
-	shutdown := fs.Duration("shutdown-timeout", envDuration("ENGRAM_SHUTDOWN_TIMEOUT", 30*time.Second), "on SIGTERM, wait this long for requests in flight (ENGRAM_SHUTDOWN_TIMEOUT)")
+	shutdown := fs.Duration("shutdown-timeout", envDuration("ENGRAM_SHUTDOWN_TIMEOUT", 30*time.Second), "on SIGTERM, wait this long for requests in flight and job batches (ENGRAM_SHUTDOWN_TIMEOUT)")
 	var obs observeFlags
 	obs.register(fs)
 	roots := fs.String("connector-roots", env("ENGRAM_CONNECTOR_ROOTS", ""), "comma-separated directories that folder and mail connectors may read; none: push connectors only (ENGRAM_CONNECTOR_ROOTS)")
+	var jf jobFlags
+	jf.register(fs, 2)
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help") {
 		fs.SetOutput(stdout)
 	}
@@ -46,18 +50,26 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
+	mig, err := jobs.NewMigrator(s)
+	if err != nil {
+		return err
+	}
 	if *noMigrate {
-		if err := ensureMigrated(ctx, s); err != nil {
+		if err := ensureMigrated(ctx, mig); err != nil {
 			return err
 		}
 	} else {
-		applied, err := s.MigrateUp(ctx)
+		applied, err := mig.MigrateUp(ctx)
 		if err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 		for _, name := range applied {
 			logger.Info("migration applied", "name", name)
 		}
+	}
+	runner, err := jf.runner(s, logger)
+	if err != nil {
+		return err
 	}
 
 	ln, err := net.Listen("tcp", *addr)
@@ -74,8 +86,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	api := enghttp.NewServer(enghttp.Config{
 		Store: s, Classifier: classify.New(), Logger: logger, Version: version,
 		ObserveRequest: m.ObserveRequest, SlowRequest: obs.slowRequest,
-		Ready:      func(ctx context.Context) error { return migrationsCurrent(ctx, s) },
-		Connectors: connector.Registry{Roots: splitList(*roots)},
+		Ready:      func(ctx context.Context) error { return migrationsCurrent(ctx, mig) },
+		Connectors: connector.Registry{Roots: splitList(*roots)}, JobBatchSize: jf.batchSize,
 	})
 	stopSide, err := obs.serveSide(logger, m)
 	if err != nil {
@@ -91,22 +103,35 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("engram listening", "url", baseURL, "database", s.Engine(), "version", version)
+	if err := runner.Start(ctx); err != nil {
+		ln.Close()
+		return fmt.Errorf("start job workers: %w", err)
+	}
+	logger.Info("engram listening", "url", baseURL, "database", s.Engine(), "version", version, "workers", jf.workers)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	var serveErr error
 	select {
-	case err := <-errc:
-		return err
+	case serveErr = <-errc:
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "timeout", shutdown.String())
 	sctx, cancel := context.WithTimeout(context.Background(), *shutdown)
 	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	// The HTTP server stops taking requests and finishes those in flight
+	// while the workers finish their batches; both within the timeout.
+	jobsDone := make(chan error, 1)
+	go func() { jobsDone <- runner.Stop(sctx) }()
+	var httpErr error
+	if serveErr == nil {
+		httpErr = srv.Shutdown(sctx)
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) && httpErr == nil {
+			httpErr = err
+		}
 	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
+	jobsErr := <-jobsDone
+	if err := errors.Join(serveErr, httpErr, jobsErr); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
 	}
 	logger.Info("stopped")
 	return nil
@@ -125,7 +150,7 @@ func splitList(v string) []string {
 
 // migrationsCurrent is the readiness check: a server whose schema is
 // behind its code must not take traffic.
-func migrationsCurrent(ctx context.Context, s store) error {
+func migrationsCurrent(ctx context.Context, s pendingChecker) error {
 	pending, err := s.MigrationsPending(ctx)
 	if err != nil {
 		return err
@@ -134,6 +159,27 @@ func migrationsCurrent(ctx context.Context, s store) error {
 		return engram.Errorf(engram.EUnavailable, "migrations are pending")
 	}
 	return nil
+}
+
+// jobFlags configure the job workers of serve and worker.
+type jobFlags struct {
+	workers     int
+	batchSize   int
+	rescueAfter time.Duration
+}
+
+func (j *jobFlags) register(fs *flag.FlagSet, defWorkers int) {
+	fs.IntVar(&j.workers, "workers", envInt("ENGRAM_WORKERS", defWorkers), "background jobs this process runs at once; 0 runs none (ENGRAM_WORKERS)")
+	fs.IntVar(&j.batchSize, "job-batch-size", envInt("ENGRAM_JOB_BATCH_SIZE", engram.DefaultJobBatchSize), "documents per batch of a delete-all or classify job (ENGRAM_JOB_BATCH_SIZE)")
+	fs.DurationVar(&j.rescueAfter, "job-rescue-after", envDuration("ENGRAM_JOB_RESCUE_AFTER", time.Minute), "resume a job whose process died after this long (ENGRAM_JOB_RESCUE_AFTER)")
+}
+
+// runner attaches River to s with these flags.
+func (j *jobFlags) runner(s store, logger *slog.Logger) (*jobs.Runner, error) {
+	if j.workers < 0 || j.batchSize < 1 || j.batchSize > engram.MaxBulkIDs || j.rescueAfter < time.Second {
+		return nil, fmt.Errorf("--workers must be >= 0, --job-batch-size from 1 to %d, --job-rescue-after at least 1s", engram.MaxBulkIDs)
+	}
+	return jobs.New(s, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, Classifier: classify.New(), Logger: logger})
 }
 
 // firstRun creates tenant "default" on a database with no tenant and shows

@@ -11,12 +11,13 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/engram-kb/engram/jobs"
 	"github.com/engram-kb/engram/postgres"
 	"github.com/jackc/pgx/v5"
 )
 
 // Each PostgreSQL test gets a database of its own, copied from a template
-// that is migrated once. A database per test, rather than a schema, keeps
+// that is migrated once (engram's migrations and River's). A database per test, rather than a schema, keeps
 // CREATE INDEX CONCURRENTLY in one test from waiting on transactions of
 // another: it waits only for transactions in its own database.
 
@@ -135,7 +136,7 @@ func ensureTemplate(ctx context.Context, base string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = s.MigrateUp(ctx)
+	err = migrateAll(ctx, s)
 	s.Close()
 	if err != nil {
 		return "", err
@@ -150,15 +151,16 @@ func ensureTemplate(ctx context.Context, base string) (string, error) {
 // changed migration gets a new template.
 func migrationsHash() string {
 	h := sha256.New()
-	fsys := postgres.Migrations()
-	_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			b, _ := fs.ReadFile(fsys, p)
-			h.Write([]byte(p))
-			h.Write(b)
-		}
-		return nil
-	})
+	for _, fsys := range []fs.FS{postgres.Migrations(), jobs.PostgresRiverMigrations()} {
+		_ = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				b, _ := fs.ReadFile(fsys, p)
+				h.Write([]byte(p))
+				h.Write(b)
+			}
+			return nil
+		})
+	}
 	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 

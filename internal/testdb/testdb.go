@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/jobs"
 	"github.com/engram-kb/engram/sqlite"
 )
 
@@ -18,6 +19,7 @@ import (
 type Store interface {
 	engram.Store
 	engram.Migrator
+	MigrationsPending(ctx context.Context) (bool, error)
 }
 
 // Engine opens fresh, migrated stores of one kind.
@@ -55,10 +57,20 @@ func OpenSQLite(t testing.TB) Store {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := s.MigrateUp(context.Background()); err != nil {
+	if err := migrateAll(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// migrateAll applies engram's migrations and River's.
+func migrateAll(ctx context.Context, s jobs.MigratingStore) error {
+	m, err := jobs.NewMigrator(s)
+	if err != nil {
+		return err
+	}
+	_, err = m.MigrateUp(ctx)
+	return err
 }
 
 // PostgresURL returns TEST_DATABASE_URL, failing the test when it is unset
@@ -69,4 +81,13 @@ func PostgresURL(t testing.TB) (string, bool) {
 		t.Fatal("ENGRAM_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
 	}
 	return u, u != ""
+}
+
+// AttachJobs attaches an insert-only River client to s, so that EnqueueJob
+// works in tests that run the batches themselves.
+func AttachJobs(t *testing.T, s engram.Store) {
+	t.Helper()
+	if _, err := jobs.New(s, jobs.Config{}); err != nil {
+		t.Fatal(err)
+	}
 }

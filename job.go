@@ -1,0 +1,306 @@
+package engram
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"time"
+)
+
+// JobKind is what a background job does.
+type JobKind string
+
+// Job kinds.
+const (
+	// JobDeleteAll deletes every document a tenant had when it was asked.
+	JobDeleteAll JobKind = "delete_all"
+	// JobClassifyPending classifies every document that was pending when
+	// it was asked.
+	JobClassifyPending JobKind = "classify_pending"
+)
+
+// JobKinds lists every kind.
+var JobKinds = []JobKind{JobDeleteAll, JobClassifyPending}
+
+// JobStatus is where a job is in its life.
+type JobStatus string
+
+// Job statuses. A job starts queued, runs, and ends in one of the last
+// three, which are final.
+const (
+	JobQueued    JobStatus = "queued"
+	JobRunning   JobStatus = "running"
+	JobSucceeded JobStatus = "succeeded"
+	JobFailed    JobStatus = "failed"
+	JobCancelled JobStatus = "cancelled"
+)
+
+// JobStatuses lists every status.
+var JobStatuses = []JobStatus{JobQueued, JobRunning, JobSucceeded, JobFailed, JobCancelled}
+
+// Final reports whether a job in status s will not change again.
+func (s JobStatus) Final() bool {
+	return s == JobSucceeded || s == JobFailed || s == JobCancelled
+}
+
+// JobProgress counts a job's work: Total is fixed when the job is
+// requested, Done grows batch by batch in the same transaction as the
+// batch's work, so it never runs ahead of or behind what is committed.
+type JobProgress struct {
+	Done  int `json:"done"`
+	Total int `json:"total"`
+}
+
+// Job is a tenant's background job as the API reports it. The row lives in
+// the database, so any API process can report a job any worker runs.
+type Job struct {
+	ID                string          `json:"id"`
+	Kind              JobKind         `json:"kind"`
+	Status            JobStatus       `json:"status"`
+	Progress          JobProgress     `json:"progress"`
+	Result            json.RawMessage `json:"result"`
+	Error             *string         `json:"error"`
+	CreatedAt         time.Time       `json:"created_at"`
+	StartedAt         *time.Time      `json:"started_at"`
+	FinishedAt        *time.Time      `json:"finished_at"`
+	CancelRequestedAt *time.Time      `json:"cancel_requested_at"`
+}
+
+// DefaultJobBatchSize is how many documents one batch of a job handles.
+const DefaultJobBatchSize = 1000
+
+// JobRequest asks for a job.
+type JobRequest struct {
+	Kind JobKind
+	// Hard makes a delete-all hard (tombstones, no undo) instead of soft.
+	Hard bool
+	// BatchSize is the documents per batch (default DefaultJobBatchSize).
+	BatchSize int
+	// AutoConfirmThreshold and Settings are a classify job's options.
+	AutoConfirmThreshold *float64
+	Settings             json.RawMessage
+}
+
+// JobParams is what a job keeps of its request, as stored with it. Bound is
+// the snapshot of the target set: the largest document id the tenant had
+// when the job was requested (see EnqueueJob). Ids are UUIDv7: time-ordered
+// and strictly increasing within a process, so a document created after
+// the request gets a larger id and survives. The bound is read from the
+// database rather than made from the clock, so every document that
+// existed is a target even if another process's clock ran ahead. The one
+// gap: a document created later by a process whose clock is behind this
+// one's by more than the time since the newest existing id could get an
+// id below the bound. A sequence column would close it at the cost of
+// rewriting the documents table; keyset batches by id need no new index.
+type JobParams struct {
+	Hard                 bool            `json:"hard,omitempty"`
+	BatchSize            int             `json:"batch_size"`
+	Bound                string          `json:"bound"`
+	AutoConfirmThreshold *float64        `json:"auto_confirm_threshold,omitempty"`
+	Settings             json.RawMessage `json:"settings,omitempty"`
+}
+
+// DeleteAllResult is the result of a delete-all job.
+type DeleteAllResult struct {
+	Hard       bool `json:"hard"`
+	Deleted    int  `json:"deleted"`
+	Tombstoned int  `json:"tombstoned"`
+}
+
+// ClassifyJobResult is the result of a classify job.
+type ClassifyJobResult struct {
+	Classified    int                    `json:"classified"`
+	ByClass       map[Classification]int `json:"by_class"`
+	AutoConfirmed int                    `json:"auto_confirmed"`
+	NeedsReview   int                    `json:"needs_review"`
+}
+
+// JobFilter selects a page of a tenant's jobs, newest first.
+type JobFilter struct {
+	Kind   *JobKind
+	Status *JobStatus
+	Limit  int
+	Cursor *JobCursor
+}
+
+// JobPage is one page of jobs.
+type JobPage struct {
+	Jobs       []Job
+	HasMore    bool
+	NextCursor string
+}
+
+// JobCursor is a keyset position in the newest-first job list.
+type JobCursor struct {
+	CreatedAt time.Time `json:"c"`
+	ID        string    `json:"i"`
+}
+
+// Encode returns the opaque text form of c.
+func (c JobCursor) Encode() string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// DecodeJobCursor parses an opaque job cursor.
+func DecodeJobCursor(s string) (*JobCursor, error) {
+	var c JobCursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(b, &c) != nil {
+		return nil, Errorf(EInvalid, "cursor: not a cursor returned by this list; start again without it")
+	}
+	if _, ok := ParseID(c.ID); !ok {
+		return nil, Errorf(EInvalid, "cursor: not a cursor returned by this list; start again without it")
+	}
+	return &c, nil
+}
+
+// JobEnqueuer hands a new job to the job engine inside the transaction
+// that records it, so the job row and the engine's job commit or roll
+// back together. TTx is the engine's transaction type. It returns the
+// engine's id for the job.
+type JobEnqueuer[TTx any] func(ctx context.Context, tx TTx, tenantID string, j Job) (int64, error)
+
+// JobStore keeps background jobs and runs their batches. A batch is one
+// short transaction that does its share of the work and advances the job's
+// progress and cursor, so a crash between batches neither repeats nor
+// skips work, and a job running twice at once (a rescued job whose first
+// worker still lives) takes turns batch by batch.
+type JobStore interface {
+	// EnqueueJob records a job and hands it to the job engine in one
+	// transaction. A delete-all while another one of the tenant is queued
+	// or running returns conflict with Details["job_id"] = the running
+	// job's id. Returns invalid_argument, conflict or unavailable (no job
+	// engine is attached).
+	EnqueueJob(ctx context.Context, tenantID, actorKeyID string, req JobRequest) (Job, error)
+	// GetJob returns one job of the tenant. Returns not_found.
+	GetJob(ctx context.Context, tenantID, id string) (Job, error)
+	// ListJobs returns the tenant's jobs, newest first.
+	ListJobs(ctx context.Context, tenantID string, f JobFilter) (JobPage, error)
+	// CancelJob asks a job to stop: a queued job is cancelled at once, a
+	// running one at its next batch boundary. Cancelling a finished job
+	// changes nothing. Returns not_found.
+	CancelJob(ctx context.Context, tenantID, id string) (Job, error)
+
+	// StartJob marks a queued job running (a running one stays running, as
+	// after a crash) and returns it. Returns not_found.
+	StartJob(ctx context.Context, tenantID, id string) (Job, error)
+	// RunJobBatch runs the job's next batch in one transaction and returns
+	// the job as it is after it; its status is final when there was nothing
+	// left to do or a cancel was asked for. classifier is used by classify
+	// jobs only, with the tenant settings the job was requested with. Returns not_found or the classifier's error.
+	RunJobBatch(ctx context.Context, tenantID, id string, classifier Classifier) (Job, error)
+	// FailJob marks an unfinished job failed with a message for the user.
+	FailJob(ctx context.Context, tenantID, id, message string) error
+}
+
+// TenantCounts are the raw row counts of one tenant, for operators and
+// tests that check what a bulk job left behind.
+type TenantCounts struct {
+	Documents    int `json:"documents"`
+	SoftDeleted  int `json:"soft_deleted"`
+	Chunks       int `json:"chunks"`
+	OrphanChunks int `json:"orphan_chunks"`
+	Tombstones   int `json:"tombstones"`
+}
+
+// DeleteAllConflict is the conflict EnqueueJob returns for a second
+// delete-all.
+func DeleteAllConflict(runningID string) *Error {
+	return &Error{Code: EConflict, Message: "a delete-all of this tenant is already queued or running; watch it at /api/jobs/" + runningID,
+		Details: map[string]any{"job_id": runningID}}
+}
+
+// Params validates req and returns what the job keeps of it (without the
+// bound, which the store fills in).
+func (req JobRequest) Params() (JobParams, error) {
+	p := JobParams{Hard: req.Hard, BatchSize: req.BatchSize, AutoConfirmThreshold: req.AutoConfirmThreshold, Settings: req.Settings}
+	switch req.Kind {
+	case JobDeleteAll:
+		if req.AutoConfirmThreshold != nil || len(req.Settings) > 0 {
+			return p, Errorf(EInvalid, "a delete-all job takes no classifier options")
+		}
+	case JobClassifyPending:
+		if req.Hard {
+			return p, Errorf(EInvalid, "hard: applies to delete-all jobs only")
+		}
+	default:
+		return p, Errorf(EInvalid, "kind: %q is not a job kind", req.Kind)
+	}
+	if p.BatchSize == 0 {
+		p.BatchSize = DefaultJobBatchSize
+	}
+	if p.BatchSize < 1 || p.BatchSize > MaxBulkIDs {
+		return p, Errorf(EInvalid, "batch_size: must be from 1 to %d, got %d", MaxBulkIDs, p.BatchSize)
+	}
+	return p, nil
+}
+
+// NilID is the id below every other; a job's cursor starts there.
+const NilID = "00000000-0000-0000-0000-000000000000"
+
+// BatchOutcome is what one batch of a job did, as the store reports it to
+// AdvanceJob.
+type BatchOutcome struct {
+	// Handled counts the documents the batch selected and handled.
+	Handled int
+	// Last is the largest id handled: the next batch starts after it.
+	Last string
+	// Tombstoned counts tombstones written (hard delete-all).
+	Tombstoned int
+	// Classified is the outcome of a classify batch.
+	Classified *ClassifyOutcome
+}
+
+// JobAdvance is how a job's row changes after a batch: both engines write
+// it in one statement.
+type JobAdvance struct {
+	Handled  int
+	Cursor   string
+	Result   json.RawMessage
+	Finished bool
+}
+
+// Advance folds a batch into the job's running result. A batch that
+// handled fewer documents than the batch size was the last one: the
+// keyset scan found nothing more below the bound.
+func Advance(kind JobKind, p JobParams, prevResult json.RawMessage, o BatchOutcome) (JobAdvance, error) {
+	a := JobAdvance{Handled: o.Handled, Cursor: o.Last, Finished: o.Handled < p.BatchSize}
+	var b []byte
+	var err error
+	switch kind {
+	case JobDeleteAll:
+		r := DeleteAllResult{Hard: p.Hard}
+		if len(prevResult) > 0 {
+			if err := json.Unmarshal(prevResult, &r); err != nil {
+				return a, err
+			}
+		}
+		r.Deleted += o.Handled
+		r.Tombstoned += o.Tombstoned
+		b, err = json.Marshal(r)
+	case JobClassifyPending:
+		r := ClassifyJobResult{ByClass: map[Classification]int{}}
+		if len(prevResult) > 0 {
+			if err := json.Unmarshal(prevResult, &r); err != nil {
+				return a, err
+			}
+		}
+		for _, c := range Classifications {
+			r.ByClass[c] += 0
+		}
+		if o.Classified != nil {
+			r.Classified += o.Classified.Total
+			r.AutoConfirmed += o.Classified.AutoConfirmed
+			r.NeedsReview += o.Classified.NeedsReview
+			for c, n := range o.Classified.ByClass {
+				r.ByClass[c] += n
+			}
+		}
+		b, err = json.Marshal(r)
+	default:
+		return a, Errorf(EInternal, "unknown job kind %q", kind)
+	}
+	a.Result = b
+	return a, err
+}

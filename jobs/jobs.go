@@ -1,0 +1,172 @@
+// Package jobs runs engram's background jobs on River
+// (github.com/riverqueue/river): River's riverpgxv5 driver on PostgreSQL,
+// its riversqlite driver on SQLite. River executes, retries and rescues
+// jobs; the engram jobs row (written by the stores) is what the API
+// reports, and every batch of work commits its progress with it.
+//
+// A worker runs a job's batches for a time slice and then snoozes the
+// River job, which puts it straight back in the queue. A slice is short
+// next to RescueAfter, so River's rescuer only ever picks up jobs whose
+// process died, and a SIGTERM never waits for more than one batch.
+//
+// On SQLite River shares the store's one writer connection (see
+// NewSQLite): River's producer, elector and maintenance queries and
+// engram's writes queue behind each other in this process, as River's
+// SQLite driver recommends, instead of racing for the file's write lock.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/postgres"
+	"github.com/engram-kb/engram/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+)
+
+// Config configures a Runner. Zero values take the defaults.
+type Config struct {
+	// Workers is how many jobs this process runs at once; 0 makes the
+	// runner insert-only (an API server that leaves work to `engram
+	// worker` processes).
+	Workers int
+	// RescueAfter is how long a job may go without its process finishing
+	// a slice before River hands it to another worker (default 1m). A
+	// killed process's job resumes after about this long.
+	RescueAfter time.Duration
+	// Classifier classifies documents for classify jobs (required when
+	// Workers > 0).
+	Classifier engram.Classifier
+	// Logger receives River's warnings and the workers' logs.
+	Logger *slog.Logger
+	// PollInterval is how often workers look for new jobs where the
+	// engine has no notifications (SQLite), default 1s.
+	PollInterval time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.RescueAfter <= 0 {
+		c.RescueAfter = time.Minute
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = time.Second
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// slice is how long one River execution of a job runs batches before it
+// snoozes: a third of RescueAfter, so a live worker is never rescued.
+func (c Config) slice() time.Duration {
+	return min(c.RescueAfter/3, time.Minute)
+}
+
+// Runner is a River client wired to an engram store.
+type Runner struct {
+	workers       int
+	start         func(context.Context) error
+	stop          func(context.Context) error
+	stopAndCancel func(context.Context) error
+}
+
+// New attaches River to store: new jobs are inserted with River in the
+// transaction that records them, and, when cfg.Workers > 0, Start runs
+// them. The store must be a *postgres.Store or a *sqlite.Store.
+func New(store engram.Store, cfg Config) (*Runner, error) {
+	cfg.defaults()
+	switch s := store.(type) {
+	case *postgres.Store:
+		return newRunner[pgx.Tx](riverpgxv5.New(s.Pool()), s, s.SetJobEnqueuer, cfg)
+	case *sqlite.Store:
+		return newRunner[*sql.Tx](riversqlite.New(s.WriteDB()), s, s.SetJobEnqueuer, cfg)
+	}
+	return nil, fmt.Errorf("jobs: no River driver for %T", store)
+}
+
+func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.JobStore, attach func(engram.JobEnqueuer[TTx]), cfg Config) (*Runner, error) {
+	if cfg.Workers > 0 && cfg.Classifier == nil {
+		return nil, errors.New("jobs: a Classifier is required to run workers")
+	}
+	w := &worker{store: store, classifier: cfg.Classifier, slice: cfg.slice(), log: cfg.Logger}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &kindWorker[deleteAllArgs]{w: w})
+	river.AddWorker(workers, &kindWorker[classifyArgs]{w: w})
+	rc := &river.Config{
+		Workers: workers,
+		// Workers set their own timeout (see kindWorker.Timeout).
+		JobTimeout:           -1,
+		RescueStuckJobsAfter: cfg.RescueAfter,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(cfg.PollInterval, river.FetchCooldownDefault),
+		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}),
+	}
+	if cfg.Workers > 0 {
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+	}
+	client, err := river.NewClient(driver, rc)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: %w", err)
+	}
+	attach(func(ctx context.Context, tx TTx, tenantID string, j engram.Job) (int64, error) {
+		res, err := client.InsertTx(ctx, tx, argsFor(tenantID, j), nil)
+		if err != nil {
+			return 0, err
+		}
+		return res.Job.ID, nil
+	})
+	return &Runner{
+		workers:       cfg.Workers,
+		start:         client.Start,
+		stop:          client.Stop,
+		stopAndCancel: client.StopAndCancel,
+	}, nil
+}
+
+// Start starts the workers (nothing when the runner is insert-only).
+func (r *Runner) Start(ctx context.Context) error {
+	if r.workers == 0 {
+		return nil
+	}
+	return r.start(ctx)
+}
+
+// Stop stops the workers: each running job finishes the batch it is in,
+// records its progress and goes back to the queue, where the next start
+// (of this or another process) resumes it. It returns when the workers
+// have stopped or ctx is done.
+func (r *Runner) Stop(ctx context.Context) error {
+	if r.workers == 0 {
+		return nil
+	}
+	// StopAndCancel rather than Stop: Stop would wait for each job's slice
+	// to end. Cancelling only ends the slice at the next batch boundary;
+	// a batch in flight runs on a context of its own (see worker.run).
+	return r.stopAndCancel(ctx)
+}
+
+// minLevel drops records below a level: River reports every start and
+// stop at info, which would drown engram's access log.
+type minLevel struct {
+	slog.Handler
+	level slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.level && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(a []slog.Attr) slog.Handler {
+	return minLevel{h.Handler.WithAttrs(a), h.level}
+}
+
+func (h minLevel) WithGroup(n string) slog.Handler { return minLevel{h.Handler.WithGroup(n), h.level} }
