@@ -85,7 +85,7 @@ type Store struct {
 	// gave up; pgxpool does not report either.
 	waiting  atomic.Int64
 	timeouts atomic.Int64
-	enqueue        engram.JobEnqueuer[pgx.Tx]
+	enqueue  engram.JobEnqueuer[pgx.Tx]
 }
 
 var _ engram.Store = (*Store)(nil)
