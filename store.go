@@ -15,6 +15,7 @@ type Store interface {
 	TenantStore
 	DocumentStore
 	BulkStore
+	GapStore
 	// Engine names the engine: "sqlite" or "postgres".
 	Engine() string
 	// Ping checks that the database answers. Returns unavailable.
