@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/analyze"
 	"github.com/engram-kb/engram/classify"
 	enghttp "github.com/engram-kb/engram/http"
 )
@@ -67,7 +68,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	srv := &http.Server{
-		Handler:           enghttp.NewServer(enghttp.Config{Store: s, Classifier: classify.New(), Logger: logger, Version: version}),
+		Handler:           enghttp.NewServer(enghttp.Config{Store: s, Classifier: classify.New(), Analyzer: analyze.New(), AnalyzerName: analyze.Name, Logger: logger, Version: version}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      5 * time.Minute,
