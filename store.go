@@ -17,6 +17,7 @@ type Store interface {
 	BulkStore
 	ConnectorStore
 	JobStore
+	GapStore
 	// Engine names the engine: "sqlite" or "postgres".
 	Engine() string
 	// Ping checks that the database answers. Returns unavailable.

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/analyze"
 	enghttp "github.com/engram-kb/engram/http"
 	"github.com/engram-kb/engram/internal/testdb"
 )
@@ -60,6 +61,7 @@ func newEnv(t *testing.T, s testdb.Store, opts ...option) *env {
 	cfg := enghttp.Config{
 		Store:      s,
 		Classifier: &titleClassifier{},
+		Analyzer:   analyze.New(),
 		Logger:     slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Version:    "test-1.2.3",
 	}

@@ -48,6 +48,12 @@ type Config struct {
 	// JobBatchSize is the documents per batch of the jobs the API starts
 	// (default engram.DefaultJobBatchSize).
 	JobBatchSize int
+	// Analyzer proposes knowledge gaps for POST /api/knowledge/analyze;
+	// without one that endpoint answers unavailable.
+	Analyzer engram.GapAnalyzer
+	// AnalyzerName names Analyzer in the context of the gaps it proposes
+	// (default "builtin").
+	AnalyzerName string
 }
 
 // Server is engram's HTTP API. It implements http.Handler.
@@ -64,6 +70,9 @@ type Server struct {
 	connectors connector.Registry
 	// jobBatchSize is Config.JobBatchSize.
 	jobBatchSize int
+	// analyzer and analyzerName serve gap analysis.
+	analyzer     engram.GapAnalyzer
+	analyzerName string
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -83,6 +92,9 @@ func NewServer(cfg Config) *Server {
 		slow:       cfg.SlowRequest,
 		ready:      cfg.Ready,
 		connectors: cfg.Connectors,
+
+		analyzer:     cfg.Analyzer,
+		analyzerName: cfg.AnalyzerName,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -134,6 +146,20 @@ func (s *Server) routes() {
 	s.handle("GET /api/jobs", canRead, s.listJobs)
 	s.handle("GET /api/jobs/{id}", canRead, s.getJob)
 	s.handle("POST /api/jobs/{id}/cancel", canWrite, s.cancelJob)
+	// Knowledge gaps: viewers read, members and admins write.
+	s.handle("GET /api/knowledge/gaps", canRead, s.listGaps)
+	s.handle("POST /api/knowledge/gaps", canWrite, s.createGap)
+	s.handle("GET /api/knowledge/gaps/stats", canRead, s.gapStats)
+	s.handle("POST /api/knowledge/gaps/bulk/status", canWrite, s.bulkGapStatus)
+	s.handle("GET /api/knowledge/gaps/{id}", canRead, s.getGap)
+	s.handle("PATCH /api/knowledge/gaps/{id}", canWrite, s.patchGap)
+	s.handle("DELETE /api/knowledge/gaps/{id}", canWrite, s.deleteGap)
+	s.handle("PUT /api/knowledge/gaps/{id}/status", canWrite, s.setGapStatus)
+	s.handle("POST /api/knowledge/gaps/{id}/answers", canWrite, s.addGapAnswer)
+	s.handle("PUT /api/knowledge/gaps/{id}/answers/{answer_id}", canWrite, s.updateGapAnswer)
+	s.handle("POST /api/knowledge/gaps/{id}/answers/{answer_id}/verify", canWrite, s.verifyGapAnswer)
+	s.handle("POST /api/knowledge/gaps/{id}/feedback", canWrite, s.gapFeedback)
+	s.handle("POST /api/knowledge/analyze", canWrite, s.analyzeGaps)
 }
 
 // health answers without authentication so load balancers can probe it;

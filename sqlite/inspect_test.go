@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/engram-kb/engram"
@@ -53,4 +54,28 @@ func (in inspector) InsertConnector(t testing.TB, tenantID string) string {
 		t.Fatalf("insert connector: %v", err)
 	}
 	return id
+}
+
+func (in inspector) GapRows(t testing.TB, tenantID string) int {
+	return in.count(t, `SELECT count(*) FROM knowledge_gaps WHERE tenant_id = ?`, tenantID)
+}
+
+func (in inspector) GapChildRows(t testing.TB, tenantID, gapID, table string) int {
+	t.Helper()
+	switch table {
+	case "gap_questions", "gap_answers", "gap_documents", "gap_feedback":
+	default:
+		t.Fatalf("inspect: %q is not a gap table", table)
+	}
+	return in.count(t, `SELECT count(*) FROM `+table+` WHERE tenant_id = ? AND gap_id = ?`, tenantID, gapID)
+}
+
+func (in inspector) AuditTarget(t testing.TB, tenantID, action string) string {
+	t.Helper()
+	var target string
+	err := in.s.read.QueryRowContext(context.Background(), `SELECT target_type FROM audit_log WHERE tenant_id = ? AND action = ? ORDER BY at DESC, id DESC LIMIT 1`, tenantID, action).Scan(&target)
+	if err != nil && !strings.Contains(err.Error(), "no rows") {
+		t.Fatalf("inspect: %v", err)
+	}
+	return target
 }

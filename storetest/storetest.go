@@ -27,6 +27,14 @@ type Inspector interface {
 	AuditRows(t testing.TB, tenantID, action string) (rows, lastCount int)
 	// InsertConnector creates a connector row and returns its id.
 	InsertConnector(t testing.TB, tenantID string) string
+	// GapRows counts knowledge_gaps rows of a tenant.
+	GapRows(t testing.TB, tenantID string) int
+	// GapChildRows counts the rows of a gap in table, one of
+	// gap_questions, gap_answers, gap_documents and gap_feedback.
+	GapChildRows(t testing.TB, tenantID, gapID, table string) int
+	// AuditTarget returns the target_type of the newest audit_log row of a
+	// tenant with the given action ("" when there is none).
+	AuditTarget(t testing.TB, tenantID, action string) string
 }
 
 // Harness makes fresh stores for the suite.
@@ -48,6 +56,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h) })
 	t.Run("Connectors", func(t *testing.T) { testConnectors(t, h) })
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, h) })
+	t.Run("Gaps", func(t *testing.T) { testGaps(t, h) })
 }
 
 // fixture is a store with one tenant.

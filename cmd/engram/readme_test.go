@@ -42,7 +42,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 			if err != nil {
 				t.Fatalf("walk-through failed: %v\n%s", err, text)
 			}
-			for _, want := range []string{`"status":"ok"`, `"created":3`, `"results":{`, `"confirmed":`, `"hard":true`, `"stats":{`, `"status":"succeeded"`, `"kind":"delete_all"`} {
+			for _, want := range []string{`"status":"ok"`, `"created":3`, `"results":{`, `"confirmed":`, `"hard":true`, `"stats":{`,
+				`"status":"succeeded"`, `"kind":"delete_all"`, `"gap_status":"verified"`, `"gaps_created":0`, `"total_gaps":`} {
 				if !strings.Contains(text, want) {
 					t.Fatalf("walk-through output lacks %s:\n%s", want, text)
 				}

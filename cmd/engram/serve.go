@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/analyze"
 	"github.com/engram-kb/engram/classify"
 	"github.com/engram-kb/engram/connector"
 	enghttp "github.com/engram-kb/engram/http"
@@ -84,7 +85,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	m := obs.install(logger, s)
 	api := enghttp.NewServer(enghttp.Config{
-		Store: s, Classifier: classify.New(), Logger: logger, Version: version,
+		Store: s, Classifier: classify.New(), Analyzer: analyze.New(), AnalyzerName: analyze.Name, Logger: logger, Version: version,
 		ObserveRequest: m.ObserveRequest, SlowRequest: obs.slowRequest,
 		Ready:      func(ctx context.Context) error { return migrationsCurrent(ctx, mig) },
 		Connectors: connector.Registry{Roots: splitList(*roots)}, JobBatchSize: jf.batchSize,
