@@ -9,7 +9,7 @@ import (
 
 // seed writes n documents for a tenant straight in SQL (the plan test needs
 // volume, not realism): half of them from the connector, one chunk each,
-// and n/4 tombstones.
+// n/4 tombstones, and n/4 knowledge gaps with a question each.
 func seed(t *testing.T, pool *pgxpool.Pool, tenantID, connectorID string, n int) {
 	t.Helper()
 	ctx := context.Background()
@@ -31,6 +31,14 @@ func seed(t *testing.T, pool *pgxpool.Pool, tenantID, connectorID string, n int)
 		 SELECT tenant_id, id, 0, content, 4 FROM documents WHERE tenant_id = $1 AND $2::uuid IS NOT NULL AND $3::int > 0`,
 		`INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title, deleted_at)
 		 SELECT $1, gen_random_uuid(), $2, 'gone-' || g, 'mail', 'gone', now() FROM generate_series(1, $3::int / 4) AS g`,
+		`INSERT INTO knowledge_gaps (tenant_id, id, title, category, priority, status, fingerprint, created_at, updated_at, closed_at)
+		 SELECT $1, gen_random_uuid(), 'gap ' || g,
+		        (ARRAY['decision', 'technical', 'process', 'context', 'relationship', 'timeline', 'outcome', 'rationale'])[1 + g % 8],
+		        1 + g % 5, (ARRAY['open', 'in_progress', 'answered', 'verified', 'closed'])[1 + g % 5],
+		        'seed-' || g, now() - make_interval(secs => g), now(), CASE WHEN g % 5 = 4 THEN now() END
+		   FROM generate_series(1, $3::int / 4) AS g WHERE $2::uuid IS NOT NULL`,
+		`INSERT INTO gap_questions (tenant_id, gap_id, position, text)
+		 SELECT tenant_id, id, 0, 'why?' FROM knowledge_gaps WHERE tenant_id = $1 AND $2::uuid IS NOT NULL AND $3::int > 0`,
 	} {
 		if _, err := pool.Exec(ctx, q, tenantID, connectorID, n); err != nil {
 			t.Fatalf("seed: %v", err)

@@ -100,5 +100,65 @@ func ExerciseAll(cctx context.Context, t *testing.T, s engram.Store, a, actor st
 	docs, err := engram.PrepareDocuments([]engram.NewDocument{{Title: "new", Content: "new text"}})
 	run("prepare", err)
 	run("create", s.CreateDocuments(cctx, a, docs))
+	exerciseGaps(cctx, t, s, a, actor, ids[:5])
 
+}
+
+// exerciseGaps makes every kind of gap store call.
+func exerciseGaps(cctx context.Context, t *testing.T, s engram.Store, a, actor string, docIDs []string) {
+	t.Helper()
+	run := func(name string, err error) {
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	g, err := engram.NewGap{Title: "Who owns Hermes?", Category: engram.GapCategory("context"), Priority: 3,
+		Questions: []string{"Who owns it?", "Where is it documented?"}, DocumentIDs: docIDs}.Prepare()
+	run("prepare gap", err)
+	created, err := s.CreateGap(cctx, a, g)
+	run("create gap", err)
+	open := engram.GapStatus("open")
+	cat := engram.GapCategory("decision")
+	p, err := s.ListGaps(cctx, a, engram.GapFilter{Limit: 50})
+	run("list gaps", err)
+	if p.NextCursor != "" {
+		c, err := engram.DecodeGapCursor(p.NextCursor)
+		run("gap cursor", err)
+		_, err = s.ListGaps(cctx, a, engram.GapFilter{Limit: 50, Cursor: c})
+		run("list gaps page 2", err)
+	}
+	_, err = s.ListGaps(cctx, a, engram.GapFilter{Limit: 50, Status: &open, PriorityMin: 3})
+	run("list open gaps", err)
+	_, err = s.ListGaps(cctx, a, engram.GapFilter{Limit: 50, Category: &cat})
+	run("list gaps by category", err)
+	_, err = s.GetGap(cctx, a, created.ID)
+	run("get gap", err)
+	title := "Who owns the Hermes service?"
+	_, err = s.UpdateGap(cctx, a, created.ID, engram.GapPatch{Title: &title})
+	run("update gap", err)
+	ans, err := s.AddGapAnswer(cctx, a, actor, created.ID, 0, "The platform team.")
+	run("answer", err)
+	_, err = s.UpdateGapAnswer(cctx, a, actor, created.ID, ans.Answer.ID, "The platform team (Ann).")
+	run("update answer", err)
+	_, err = s.VerifyGapAnswer(cctx, a, actor, created.ID, ans.Answer.ID)
+	run("verify answer", err)
+	_, err = s.AddGapFeedback(cctx, a, actor, created.ID, true, "useful")
+	run("feedback", err)
+	_, err = s.GapStats(cctx, a)
+	run("gap stats", err)
+	_, err = s.SetGapStatus(cctx, a, actor, []string{created.ID, engram.NewID()}, engram.GapStatus("closed"))
+	run("bulk gap status", err)
+	_, err = s.CountAnalysisDocuments(cctx, a)
+	run("count analysis documents", err)
+	adocs, err := s.ListAnalysisDocuments(cctx, a, "", 50)
+	run("list analysis documents", err)
+	if len(adocs) > 0 {
+		props, err := engram.PrepareProposals([]engram.GapProposal{{Category: engram.GapCategory("process"), Subject: "release freeze",
+			Title: "How does the release freeze work?", Priority: 3, Questions: []string{"What are the steps?"},
+			Evidence: []engram.GapEvidence{{DocumentID: adocs[0].ID, Sentence: "Follow the release freeze process."}}}}, adocs, "test")
+		run("prepare proposals", err)
+		_, err = s.UpsertGapProposals(cctx, a, actor, props)
+		run("upsert proposals", err)
+	}
+	run("delete gap", s.DeleteGap(cctx, a, actor, created.ID))
 }
