@@ -10,6 +10,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// Lists of ids drive their statements from unnest($n) joined to the
+// primary key, not "id = ANY($n)": with ANY, a tenant the planner has no
+// statistics for yet (a new one, or one that just grew) can be read whole
+// through a tenant_id index and filtered, which turned a 10-id delete into
+// a scan of 140,000 rows in `engram bench`.
+//
 // Every bulk write first locks its target rows in id order (one
 // statement). Two bulk requests over the same documents therefore queue
 // behind each other instead of deadlocking, and the later one sees the
@@ -18,7 +24,8 @@ import (
 // lockDocuments locks the tenant's rows among ids, in id order.
 func lockDocuments(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) error {
 	_, err := exec(ctx, tx, "documents.lock",
-		`SELECT 1 FROM documents WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`,
+		`SELECT 1 FROM unnest($2::uuid[]) AS u(id) JOIN documents d ON d.tenant_id = $1 AND d.id = u.id
+		  ORDER BY d.id FOR UPDATE OF d`,
 		tenantID, ids)
 	return err
 }
@@ -69,7 +76,7 @@ func withIDs(m map[string]any, ids []string) map[string]any {
 // parameters from $4 on; $1 is the time, $2 the tenant, $3 the ids.
 func (s *Store) bulkUpdate(ctx context.Context, tenantID, actor, action string, ids []string, live bool, set string, setArgs []any, extra map[string]any) (engram.BulkResult, error) {
 	var res engram.BulkResult
-	deleted := "NOT is_deleted"
+	deleted := "is_deleted = false"
 	if !live {
 		deleted = "is_deleted"
 	}
@@ -79,8 +86,9 @@ func (s *Store) bulkUpdate(ctx context.Context, tenantID, actor, action string, 
 		}
 		args := append([]any{ts(s.now()), tenantID, ids}, setArgs...)
 		rs, err := query(ctx, tx, "documents."+action,
-			`UPDATE documents SET `+set+`, updated_at = $1
-			  WHERE tenant_id = $2 AND id = ANY($3::uuid[]) AND `+deleted+` RETURNING id`, args...)
+			`UPDATE documents d SET `+set+`, updated_at = $1
+			   FROM unnest($3::uuid[]) AS u(id)
+			  WHERE d.tenant_id = $2 AND d.id = u.id AND d.`+deleted+` RETURNING d.id`, args...)
 		if err != nil {
 			return err
 		}
@@ -142,7 +150,8 @@ func (s *Store) DeleteDocuments(ctx context.Context, tenantID, actor string, ids
 		if _, err := exec(ctx, tx, "connectors.lock_for_delete",
 			`SELECT 1 FROM connectors
 			  WHERE tenant_id = $1
-			    AND id IN (SELECT connector_id FROM documents WHERE tenant_id = $1 AND id = ANY($2::uuid[]))
+			    AND id IN (SELECT d.connector_id FROM unnest($2::uuid[]) AS u(id)
+			                 JOIN documents d ON d.tenant_id = $1 AND d.id = u.id)
 			  ORDER BY id FOR SHARE`, tenantID, ids); err != nil {
 			return err
 		}
@@ -153,8 +162,8 @@ func (s *Store) DeleteDocuments(ctx context.Context, tenantID, actor string, ids
 		var tombstoned int
 		err := queryRow(ctx, tx, "documents.hard_delete",
 			`WITH d AS (
-			     DELETE FROM documents WHERE tenant_id = $1 AND id = ANY($2::uuid[])
-			     RETURNING tenant_id, id, connector_id, external_id, source_type, title),
+			     DELETE FROM documents x USING unnest($2::uuid[]) AS u(id) WHERE x.tenant_id = $1 AND x.id = u.id
+			     RETURNING x.tenant_id, x.id, x.connector_id, x.external_id, x.source_type, x.title),
 			 t AS (
 			     INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title, deleted_at, deleted_by)
 			     SELECT tenant_id, id, connector_id, external_id, source_type, title, $3, nullif($4, '')::uuid

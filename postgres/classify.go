@@ -23,17 +23,18 @@ const classifyContentPrefix = 20000
 func (s *Store) ClassifyDocuments(ctx context.Context, tenantID, actor string, sel engram.ClassifySelection, classify engram.ClassifyFunc) (engram.ClassifyOutcome, error) {
 	var out engram.ClassifyOutcome
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		const cols = `SELECT id::text, title, left(content, $1), sender, sender_email, source_type, metadata, user_confirmed FROM documents`
+		const cols = `SELECT d.id::text, d.title, left(d.content, $1), d.sender, d.sender_email, d.source_type, d.metadata, d.user_confirmed`
 		var rs pgx.Rows
 		var err error
 		if len(sel.IDs) > 0 {
 			rs, err = query(ctx, tx, "documents.classify_read",
-				cols+` WHERE tenant_id = $2 AND id = ANY($3::uuid[]) AND NOT is_deleted ORDER BY id FOR UPDATE`,
+				cols+` FROM unnest($3::uuid[]) AS u(id) JOIN documents d ON d.tenant_id = $2 AND d.id = u.id
+				 WHERE NOT d.is_deleted ORDER BY d.id FOR UPDATE OF d`,
 				classifyContentPrefix, tenantID, sel.IDs)
 		} else {
 			rs, err = query(ctx, tx, "documents.classify_read",
-				cols+` WHERE tenant_id = $2 AND status = 'pending' AND NOT is_deleted
-				 ORDER BY created_at, id LIMIT $3 FOR UPDATE SKIP LOCKED`,
+				cols+` FROM documents d WHERE d.tenant_id = $2 AND d.status = 'pending' AND NOT d.is_deleted
+				 ORDER BY d.created_at, d.id LIMIT $3 FOR UPDATE SKIP LOCKED`,
 				classifyContentPrefix, tenantID, sel.Limit)
 		}
 		if err != nil {

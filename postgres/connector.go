@@ -205,7 +205,8 @@ func (s *Store) updateChanged(ctx context.Context, tx pgx.Tx, tenantID string, c
 		ids[i] = d.ID
 	}
 	if _, err := exec(ctx, tx, "chunks.delete_changed",
-		`DELETE FROM document_chunks WHERE tenant_id = $1 AND document_id = ANY($2::uuid[])`, tenantID, ids); err != nil {
+		`DELETE FROM document_chunks c USING unnest($2::uuid[]) AS u(id)
+		  WHERE c.tenant_id = $1 AND c.document_id = u.id`, tenantID, ids); err != nil {
 		return 0, err
 	}
 	docsJSON, _, _, err := rows.DocumentsJSON(changed)

@@ -93,9 +93,10 @@ func (s *Store) CreateGap(ctx context.Context, tenantID string, g engram.Prepare
 		}
 		rs, err := query(ctx, tx, "gap_documents.create",
 			`INSERT INTO gap_documents (tenant_id, gap_id, document_id)
-			 SELECT tenant_id, $1, id FROM documents
-			  WHERE tenant_id = $2 AND id = ANY($3::uuid[]) AND NOT is_deleted
-			  FOR KEY SHARE
+			 SELECT d.tenant_id, $1, d.id FROM unnest($3::uuid[]) AS u(id)
+			   JOIN documents d ON d.tenant_id = $2 AND d.id = u.id
+			  WHERE NOT d.is_deleted
+			  FOR KEY SHARE OF d
 			 RETURNING document_id::text`, g.ID, tenantID, g.DocumentIDs)
 		if err != nil {
 			return err
@@ -263,7 +264,8 @@ func (s *Store) DeleteGap(ctx context.Context, tenantID, actor, id string) error
 // over the same gaps queue instead of deadlocking.
 func lockGaps(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) error {
 	_, err := exec(ctx, tx, "gaps.lock",
-		`SELECT 1 FROM knowledge_gaps WHERE tenant_id = $1 AND id = ANY($2::uuid[]) ORDER BY id FOR UPDATE`, tenantID, ids)
+		`SELECT 1 FROM unnest($2::uuid[]) AS u(id) JOIN knowledge_gaps g ON g.tenant_id = $1 AND g.id = u.id
+		  ORDER BY g.id FOR UPDATE OF g`, tenantID, ids)
 	return err
 }
 
@@ -276,12 +278,13 @@ func (s *Store) SetGapStatus(ctx context.Context, tenantID, actor string, ids []
 			return err
 		}
 		rs, err := query(ctx, tx, "gaps.set_status",
-			`UPDATE knowledge_gaps
+			`UPDATE knowledge_gaps g
 			    SET status = $1,
-			        closed_at = CASE WHEN $1 = 'closed' THEN coalesce(closed_at, $2) END,
+			        closed_at = CASE WHEN $1 = 'closed' THEN coalesce(g.closed_at, $2) END,
 			        updated_at = $2
-			  WHERE tenant_id = $3 AND id = ANY($4::uuid[])
-			 RETURNING id::text`, string(st), ts(s.now()), tenantID, ids)
+			   FROM unnest($4::uuid[]) AS u(id)
+			  WHERE g.tenant_id = $3 AND g.id = u.id
+			 RETURNING g.id::text`, string(st), ts(s.now()), tenantID, ids)
 		if err != nil {
 			return err
 		}
