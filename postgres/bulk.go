@@ -146,13 +146,16 @@ func (s *Store) DeleteDocuments(ctx context.Context, tenantID, actor string, ids
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		// Connectors before documents, as SyncBatch does: a sync batch of
 		// the same connector either finished before this delete or waits
-		// for it, so it cannot write a deleted item back.
+		// for it, so it cannot write a deleted item back. MATERIALIZED
+		// makes the ids find their connectors, not the connectors scan
+		// their documents for the ids (45 ms a request in engram bench).
 		if _, err := exec(ctx, tx, "connectors.lock_for_delete",
-			`SELECT 1 FROM connectors
-			  WHERE tenant_id = $1
-			    AND id IN (SELECT d.connector_id FROM unnest($2::uuid[]) AS u(id)
-			                 JOIN documents d ON d.tenant_id = $1 AND d.id = u.id)
-			  ORDER BY id FOR SHARE`, tenantID, ids); err != nil {
+			`WITH c AS MATERIALIZED (
+			     SELECT DISTINCT d.connector_id FROM unnest($2::uuid[]) AS u(id)
+			       JOIN documents d ON d.tenant_id = $1 AND d.id = u.id
+			      WHERE d.connector_id IS NOT NULL)
+			 SELECT 1 FROM c JOIN connectors x ON x.tenant_id = $1 AND x.id = c.connector_id
+			  ORDER BY x.id FOR SHARE OF x`, tenantID, ids); err != nil {
 			return err
 		}
 		if err := lockDocuments(ctx, tx, tenantID, ids); err != nil {
