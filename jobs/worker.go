@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/connector"
 	"github.com/riverqueue/river"
 )
 
@@ -31,6 +32,8 @@ func argsFor(tenantID string, j engram.Job) river.JobArgs {
 	switch j.Kind {
 	case engram.JobClassifyPending:
 		return classifyArgs{a}
+	case engram.JobSync:
+		return syncArgs{a}
 	default:
 		return deleteAllArgs{a}
 	}
@@ -69,6 +72,8 @@ func (k *kindWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
 // worker runs engram jobs batch by batch.
 type worker struct {
 	store      engram.JobStore
+	connectors engram.ConnectorStore
+	registry   connector.Registry
 	classifier engram.Classifier
 	slice      time.Duration
 	log        *slog.Logger

@@ -56,6 +56,10 @@ func scanJob(r pgx.Row) (jobRow, error) {
 			return j, err
 		}
 	}
+	j.Params = j.params
+	if j.params.ConnectorID != "" {
+		j.ConnectorID = &j.params.ConnectorID
+	}
 	return j, nil
 }
 
@@ -99,6 +103,9 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 	}
 	if s.enqueue == nil {
 		return engram.Job{}, engram.Errorf(engram.EUnavailable, "background jobs are not running on this server")
+	}
+	if req.Kind == engram.JobSync {
+		return s.enqueueSync(ctx, tenantID, actor, p)
 	}
 	now := ts(s.now())
 	var out jobRow

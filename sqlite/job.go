@@ -56,7 +56,14 @@ func scanJob(r scanner) (jobRow, error) {
 	}
 	j.CreatedAt = parseTime(created)
 	j.StartedAt, j.FinishedAt, j.CancelRequestedAt = parseTimePtr(started), parseTimePtr(finished), parseTimePtr(cancel)
-	return j, json.Unmarshal([]byte(params), &j.params)
+	if err := json.Unmarshal([]byte(params), &j.params); err != nil {
+		return j, err
+	}
+	j.Params = j.params
+	if j.params.ConnectorID != "" {
+		j.ConnectorID = &j.params.ConnectorID
+	}
+	return j, nil
 }
 
 // jobStatement runs a statement that returns one job row.
@@ -99,6 +106,9 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 	}
 	if s.enqueue == nil {
 		return engram.Job{}, engram.Errorf(engram.EUnavailable, "background jobs are not running on this server")
+	}
+	if req.Kind == engram.JobSync {
+		return s.enqueueSync(ctx, tenantID, actor, p)
 	}
 	var out jobRow
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
