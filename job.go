@@ -20,8 +20,7 @@ const (
 	// JobSync fetches a connector's source and runs it through the sync
 	// pipeline.
 	JobSync JobKind = "sync"
-	// JobAnalyzeGaps finds knowledge gaps. The schema already accepts it;
-	// the worker for it is not written yet, so EnqueueJob refuses it.
+	// JobAnalyzeGaps runs RunGapAnalysis over the tenant's work documents.
 	JobAnalyzeGaps JobKind = "analyze_gaps"
 )
 
@@ -93,6 +92,8 @@ type JobRequest struct {
 	ConnectorID string
 	// Full makes a sync job a full sync (see ingest.Options.Full).
 	Full bool
+	// MaxDocuments bounds a gap analysis (default DefaultAnalysisDocuments).
+	MaxDocuments int
 }
 
 // JobParams is what a job keeps of its request, as stored with it. Bound is
@@ -114,6 +115,9 @@ type JobParams struct {
 	Settings             json.RawMessage `json:"settings,omitempty"`
 	ConnectorID          string          `json:"connector_id,omitempty"`
 	Full                 bool            `json:"full,omitempty"`
+	MaxDocuments         int             `json:"max_documents,omitempty"`
+	// Actor is the key that asked for an analysis, which its gaps name.
+	Actor string `json:"actor,omitempty"`
 }
 
 // DeleteAllResult is the result of a delete-all job.
@@ -209,11 +213,12 @@ type JobStore interface {
 	// FailJob marks an unfinished job failed with a message for the user.
 	FailJob(ctx context.Context, tenantID, id, message string) error
 
-	// RecordJobProgress sets a running job's progress and result, for jobs
+	// RecordJobProgress sets a running job's progress and (when not nil)
+	// result, for jobs
 	// whose work is not a store batch (a sync, whose batches are SyncBatch
 	// calls), and returns the job, so the worker sees a cancel request.
 	// Returns not_found.
-	RecordJobProgress(ctx context.Context, tenantID, id string, done int, result json.RawMessage) (Job, error)
+	RecordJobProgress(ctx context.Context, tenantID, id string, progress JobProgress, result json.RawMessage) (Job, error)
 	// FinishJob ends an unfinished job with status (succeeded, failed or
 	// cancelled), its result and, for failed, a message. A sync job also
 	// records the outcome on its connector (last_sync_at, _status,
@@ -252,7 +257,7 @@ func SyncConflict(runningID string) *Error {
 // bound, which the store fills in).
 func (req JobRequest) Params() (JobParams, error) {
 	p := JobParams{Hard: req.Hard, BatchSize: req.BatchSize, AutoConfirmThreshold: req.AutoConfirmThreshold, Settings: req.Settings,
-		ConnectorID: req.ConnectorID, Full: req.Full}
+		ConnectorID: req.ConnectorID, Full: req.Full, MaxDocuments: req.MaxDocuments}
 	switch req.Kind {
 	case JobDeleteAll:
 		if req.AutoConfirmThreshold != nil || len(req.Settings) > 0 {
@@ -268,6 +273,13 @@ func (req JobRequest) Params() (JobParams, error) {
 		}
 		if req.Hard || req.AutoConfirmThreshold != nil || len(req.Settings) > 0 {
 			return p, Errorf(EInvalid, "a sync job takes only full_sync")
+		}
+	case JobAnalyzeGaps:
+		if p.MaxDocuments == 0 {
+			p.MaxDocuments = DefaultAnalysisDocuments
+		}
+		if p.MaxDocuments < 1 || p.MaxDocuments > MaxAnalysisDocuments {
+			return p, Errorf(EInvalid, "max_documents: must be from 1 to %d, got %d", MaxAnalysisDocuments, p.MaxDocuments)
 		}
 	default:
 		return p, Errorf(EInvalid, "kind: %q is not a job kind", req.Kind)

@@ -52,7 +52,12 @@ type Config struct {
 	// Connectors opens connector sources for sync jobs; its Roots are the
 	// directories folder and mail connectors may read.
 	Connectors connector.Registry
-	// SyncTimeout bounds one sync execution (default DefaultSyncTimeout).
+	// Analyzer and AnalyzerName run analyze_gaps jobs (see
+	// engram.RunGapAnalysis); without an Analyzer those jobs fail.
+	Analyzer     engram.GapAnalyzer
+	AnalyzerName string
+	// SyncTimeout bounds one sync or analysis execution (default
+	// DefaultSyncTimeout).
 	SyncTimeout time.Duration
 	// PollInterval is how often workers look for new jobs where the
 	// engine has no notifications (SQLite), default 1s.
@@ -106,11 +111,13 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 	if cfg.Workers > 0 && cfg.Classifier == nil {
 		return nil, errors.New("jobs: a Classifier is required to run workers")
 	}
-	w := &worker{store: store, connectors: store, registry: cfg.Connectors, classifier: cfg.Classifier, slice: cfg.slice(), log: cfg.Logger}
+	w := &worker{store: store, connectors: store, gaps: store, registry: cfg.Connectors, analyzer: cfg.Analyzer,
+		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, slice: cfg.slice(), log: cfg.Logger}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &kindWorker[deleteAllArgs]{w: w})
 	river.AddWorker(workers, &kindWorker[classifyArgs]{w: w})
-	river.AddWorker(workers, &syncWorker{w: w, timeout: cfg.SyncTimeout})
+	river.AddWorker(workers, &passWorker[syncArgs]{timeout: cfg.SyncTimeout, run: w.runSync})
+	river.AddWorker(workers, &passWorker[analyzeArgs]{timeout: cfg.SyncTimeout, run: w.runAnalyze})
 	rc := &river.Config{
 		Workers: workers,
 		// Workers set their own timeout (see kindWorker.Timeout).

@@ -23,7 +23,7 @@ import (
 // unchanged. A full sync's archive step only runs after a complete pass,
 // so a crashed run never archives anything.
 
-// DefaultSyncTimeout bounds one sync execution. River rescues a running
+// DefaultSyncTimeout bounds one sync or gap analysis execution. River rescues a running
 // job only after its timeout plus RescueAfter, so this is also how long a
 // killed process's sync waits before it runs again.
 const DefaultSyncTimeout = 30 * time.Minute
@@ -33,23 +33,24 @@ type syncArgs struct{ jobArgs }
 
 func (syncArgs) Kind() string { return "engram." + string(engram.JobSync) }
 
-// syncWorker is the River worker of sync jobs.
-type syncWorker struct {
-	river.WorkerDefaults[syncArgs]
-	w       *worker
+// passWorker is the River worker of a kind whose job runs in one pass, in
+// one execution (sync, analyze_gaps), rather than in snoozed slices.
+type passWorker[T args] struct {
+	river.WorkerDefaults[T]
 	timeout time.Duration
+	run     func(ctx context.Context, a jobArgs, attempt, maxAttempts int) error
 }
 
-// Timeout is the sync timeout (see DefaultSyncTimeout).
-func (k *syncWorker) Timeout(*river.Job[syncArgs]) time.Duration { return k.timeout }
+// Timeout is the pass timeout (see DefaultSyncTimeout).
+func (k *passWorker[T]) Timeout(*river.Job[T]) time.Duration { return k.timeout }
 
-// NextRetry retries soon: a sync is idempotent.
-func (k *syncWorker) NextRetry(j *river.Job[syncArgs]) time.Time {
+// NextRetry retries soon: a pass is idempotent.
+func (k *passWorker[T]) NextRetry(j *river.Job[T]) time.Time {
 	return time.Now().Add(min(time.Duration(j.Attempt)*2*time.Second, time.Minute))
 }
 
-func (k *syncWorker) Work(ctx context.Context, j *river.Job[syncArgs]) error {
-	return k.w.runSync(ctx, j.Args.jobArgs, j.Attempt, j.MaxAttempts)
+func (k *passWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
+	return k.run(ctx, j.Args.ids(), j.Attempt, j.MaxAttempts)
 }
 
 // syncResult is a sync job's result: the ingest report without its batch
@@ -107,7 +108,7 @@ func (w *worker) runSync(ctx context.Context, a jobArgs, attempt, maxAttempts in
 	rep, err := ingest.Run(ctx, w.connectors, a.TenantID, c.ID, src, ingest.Options{
 		Full: p.Full,
 		Progress: func(r ingest.Report) {
-			if _, err := w.store.RecordJobProgress(ctx, a.TenantID, a.JobID, seen(r), resultOf(r)); err != nil {
+			if _, err := w.store.RecordJobProgress(ctx, a.TenantID, a.JobID, engram.JobProgress{Done: seen(r)}, resultOf(r)); err != nil {
 				w.log.Warn("record sync progress", "job_id", a.JobID, "error", err.Error())
 			}
 		},

@@ -107,13 +107,20 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 	if req.Kind == engram.JobSync {
 		return s.enqueueSync(ctx, tenantID, actor, p)
 	}
+	if req.Kind == engram.JobAnalyzeGaps {
+		p.Actor = actor
+	}
 	now := ts(s.now())
 	var out jobRow
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var total int
 		var bound *string
-		if err := queryRow(ctx, tx, "jobs.snapshot", snapshotQueries[req.Kind][p.Hard], []any{tenantID}, &total, &bound); err != nil {
-			return err
+		// A gap analysis has no snapshot: it reads up to its maximum of
+		// the work documents there are when it runs.
+		if q, ok := snapshotQueries[req.Kind][p.Hard]; ok {
+			if err := queryRow(ctx, tx, "jobs.snapshot", q, []any{tenantID}, &total, &bound); err != nil {
+				return err
+			}
 		}
 		if bound != nil {
 			p.Bound = *bound

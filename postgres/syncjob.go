@@ -65,14 +65,19 @@ func (s *Store) enqueueSync(ctx context.Context, tenantID, actor string, p engra
 
 // RecordJobProgress sets a running job's progress and result in one
 // statement.
-func (s *Store) RecordJobProgress(ctx context.Context, tenantID, id string, done int, result json.RawMessage) (engram.Job, error) {
+func (s *Store) RecordJobProgress(ctx context.Context, tenantID, id string, pr engram.JobProgress, result json.RawMessage) (engram.Job, error) {
+	var res *string
+	if len(result) > 0 {
+		r := string(result)
+		res = &r
+	}
 	var j jobRow
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var err error
 		j, err = jobStatement(ctx, tx, "jobs.progress",
-			`UPDATE jobs SET progress_done = $3, result = $4::jsonb, updated_at = $5
+			`UPDATE jobs SET progress_done = $3, progress_total = $4, result = coalesce($5::jsonb, result), updated_at = $6
 			  WHERE tenant_id = $1 AND id = $2 RETURNING `+jobColumns,
-			tenantID, id, done, string(result), ts(s.now()))
+			tenantID, id, pr.Done, pr.Total, res, ts(s.now()))
 		if isNoRows(err) {
 			return engram.Errorf(engram.ENotFound, "job %s not found", id)
 		}

@@ -110,12 +110,19 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 	if req.Kind == engram.JobSync {
 		return s.enqueueSync(ctx, tenantID, actor, p)
 	}
+	if req.Kind == engram.JobAnalyzeGaps {
+		p.Actor = actor
+	}
 	var out jobRow
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var total int
 		var bound sql.NullString
-		if err := queryRow(ctx, tx, "jobs.snapshot", snapshotQueries[req.Kind][p.Hard], tenantID).Scan(&total, &bound); err != nil {
-			return translate(err)
+		// A gap analysis has no snapshot: it reads up to its maximum of
+		// the work documents there are when it runs.
+		if q, ok := snapshotQueries[req.Kind][p.Hard]; ok {
+			if err := queryRow(ctx, tx, "jobs.snapshot", q, tenantID).Scan(&total, &bound); err != nil {
+				return translate(err)
+			}
 		}
 		p.Bound = engram.NilID
 		if bound.Valid {

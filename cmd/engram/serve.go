@@ -181,7 +181,7 @@ func (j *jobFlags) runner(s store, logger *slog.Logger, reg connector.Registry) 
 		return nil, fmt.Errorf("--workers must be >= 0, --job-batch-size from 1 to %d, --job-rescue-after at least 1s", engram.MaxBulkIDs)
 	}
 	return jobs.New(s, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, Classifier: classify.New(), Logger: logger,
-		Connectors: reg})
+		Connectors: reg, Analyzer: analyze.New(), AnalyzerName: analyze.Name})
 }
 
 // firstRun creates tenant "default" on a database with no tenant and shows
