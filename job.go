@@ -88,7 +88,8 @@ type JobRequest struct {
 	// AutoConfirmThreshold and Settings are a classify job's options.
 	AutoConfirmThreshold *float64
 	Settings             json.RawMessage
-	// ConnectorID is the connector a sync job fetches.
+	// ConnectorID is the connector a sync job fetches, or whose documents
+	// a (hard) delete-all deletes.
 	ConnectorID string
 	// Full makes a sync job a full sync (see ingest.Options.Full).
 	Full bool
@@ -262,6 +263,11 @@ func (req JobRequest) Params() (JobParams, error) {
 	case JobDeleteAll:
 		if req.AutoConfirmThreshold != nil || len(req.Settings) > 0 {
 			return p, Errorf(EInvalid, "a delete-all job takes no classifier options")
+		}
+		// A connector's delete is always hard: its tombstones are what
+		// keep a reconnected connector from importing the items again.
+		if _, ok := ParseID(req.ConnectorID); req.ConnectorID != "" && (!ok || !req.Hard) {
+			return p, Errorf(EInvalid, "a connector's delete needs a connector id and is hard")
 		}
 	case JobClassifyPending:
 		if req.Hard {

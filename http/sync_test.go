@@ -169,3 +169,58 @@ func TestSyncJobRuns(t *testing.T) {
 		}
 	})
 }
+
+// TestDisconnectDeletingDocuments deletes one connector's documents as a
+// job: the other connector's and the manual documents stay, tombstones
+// are written, and the reconnected connector does not import them again.
+func TestDisconnectDeletingDocuments(t *testing.T) {
+	t.Parallel()
+	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
+		runJobs(t, s)
+		e := newEnv(t, s)
+		ctx := context.Background()
+		mk := func(name string) engram.Connector {
+			return into[connectorResp](t, e.call(t, "POST", "/api/integrations", e.admin.Secret,
+				map[string]any{"type": "push", "name": name}).want(t, 201, "")).Integration
+		}
+		a, b := mk("a"), mk("b")
+		e.call(t, "POST", "/api/integrations/"+a.ID+"/documents", e.member.Secret, pushBody("a", 5, "1")).want(t, 200, "")
+		e.call(t, "POST", "/api/integrations/"+b.ID+"/documents", e.member.Secret, pushBody("b", 3, "1")).want(t, 200, "")
+		e.create(t, e.member.Secret, "manual")
+
+		e.call(t, "DELETE", "/api/integrations/"+a.ID+"?delete_documents=true", e.member.Secret, nil).want(t, http.StatusForbidden, engram.EForbidden)
+		_, other, err := s.CreateTenant(ctx, "Beta", "beta")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.call(t, "DELETE", "/api/integrations/"+a.ID+"?delete_documents=true", other.Secret, nil).want(t, http.StatusNotFound, engram.ENotFound)
+
+		id := into[acceptedResp](t, e.call(t, "DELETE", "/api/integrations/"+a.ID+"?delete_documents=true", e.admin.Secret, nil).
+			want(t, http.StatusAccepted, "")).JobID
+		j := e.waitJob(t, e.admin.Secret, id)
+		var res engram.DeleteAllResult
+		if j.Status != engram.JobSucceeded || j.Progress != (engram.JobProgress{Done: 5, Total: 5}) ||
+			json.Unmarshal(j.Result, &res) != nil || res != (engram.DeleteAllResult{Hard: true, Deleted: 5, Tombstoned: 5}) {
+			t.Fatalf("delete job = %+v %s", j, j.Result)
+		}
+		counts, err := s.(interface {
+			TenantCounts(context.Context, string) (engram.TenantCounts, error)
+		}).TenantCounts(ctx, e.tenant.ID)
+		if err != nil || counts.Documents != 4 || counts.Tombstones != 5 || counts.OrphanChunks != 0 {
+			t.Fatalf("counts = %+v, %v", counts, err)
+		}
+		if c := into[connectorResp](t, e.call(t, "GET", "/api/integrations/"+a.ID, e.viewer.Secret, nil)).Integration; c.Status != engram.ConnectorDisconnected {
+			t.Fatalf("connector a = %+v", c)
+		}
+		// Reconnected, the connector takes the same items as tombstoned.
+		e.call(t, "PATCH", "/api/integrations/"+a.ID, e.admin.Secret, map[string]any{"status": "active"}).want(t, 200, "")
+		rep := into[pushResp](t, e.call(t, "POST", "/api/integrations/"+a.ID+"/documents", e.member.Secret, pushBody("a", 5, "2")).want(t, 200, "")).Report
+		if rep.SkippedTombstoned != 5 || rep.Created != 0 {
+			t.Fatalf("push after delete = %+v", rep)
+		}
+		rep = into[pushResp](t, e.call(t, "POST", "/api/integrations/"+b.ID+"/documents", e.member.Secret, pushBody("b", 3, "1")).want(t, 200, "")).Report
+		if rep.Unchanged != 3 {
+			t.Fatalf("connector b after a's delete = %+v", rep)
+		}
+	})
+}
