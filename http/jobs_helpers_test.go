@@ -10,16 +10,21 @@ import (
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/analyze"
 	"github.com/engram-kb/engram/classify"
+	"github.com/engram-kb/engram/connector"
 	"github.com/engram-kb/engram/internal/testdb"
 	"github.com/engram-kb/engram/jobs"
 )
 
 // runJobs attaches River to s with a worker that runs every job kind, for
 // tests of endpoints whose work is a job, and stops it when the test ends.
-func runJobs(t *testing.T, s testdb.Store) {
+func runJobs(t *testing.T, s testdb.Store, reg ...connector.Registry) {
 	t.Helper()
-	r, err := jobs.New(s, jobs.Config{Workers: 1, Classifier: classify.New(), Analyzer: analyze.New(),
-		AnalyzerName: analyze.Name, PollInterval: 50 * time.Millisecond})
+	cfg := jobs.Config{Workers: 1, Classifier: classify.New(), Analyzer: analyze.New(),
+		AnalyzerName: analyze.Name, PollInterval: 50 * time.Millisecond}
+	if len(reg) > 0 {
+		cfg.Connectors = reg[0]
+	}
+	r, err := jobs.New(s, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

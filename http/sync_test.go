@@ -224,3 +224,41 @@ func TestDisconnectDeletingDocuments(t *testing.T) {
 		}
 	})
 }
+
+// TestSyncJobCancelRunning cancels a running sync: the job is marked
+// running (as a worker would) before any worker exists, the cancel is
+// asked through the API, and the worker that then takes it stops at its
+// first batch boundary and records the cancel on the connector.
+func TestSyncJobCancelRunning(t *testing.T) {
+	t.Parallel()
+	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
+		ctx := context.Background()
+		testdb.AttachJobs(t, s)
+		root, dir := vault(t, 4)
+		reg := connector.Registry{Roots: []string{root}}
+		e := newEnv(t, s, func(c *enghttp.Config) { c.Connectors = reg })
+		folder := into[connectorResp](t, e.call(t, "POST", "/api/integrations", e.admin.Secret,
+			map[string]any{"type": "folder", "name": "notes", "settings": map[string]any{"path": dir}}).want(t, 201, "")).Integration
+		base := "/api/integrations/" + folder.ID + "/sync"
+		id := into[acceptedResp](t, e.call(t, "POST", base, e.member.Secret, nil).want(t, http.StatusAccepted, "")).JobID
+		if _, err := s.StartJob(ctx, e.tenant.ID, id); err != nil {
+			t.Fatal(err)
+		}
+		cj := into[jobResp](t, e.call(t, "POST", base+"/cancel", e.member.Secret, nil).want(t, 200, "")).Job
+		if cj.Status != engram.JobRunning || cj.CancelRequestedAt == nil {
+			t.Fatalf("after cancel = %+v", cj)
+		}
+		runJobs(t, s, reg)
+		j := e.waitJob(t, e.member.Secret, id)
+		if j.Status != engram.JobCancelled || j.Progress.Done != 0 {
+			t.Fatalf("cancelled sync = %+v %s", j, j.Result)
+		}
+		st := into[syncStatusResp](t, e.call(t, "GET", base+"/status", e.viewer.Secret, nil).want(t, 200, ""))
+		if st.Integration.LastSyncStatus == nil || *st.Integration.LastSyncStatus != "cancelled" || st.Integration.LastSyncAt == nil {
+			t.Fatalf("connector after cancel = %+v", st.Integration)
+		}
+		if ds, err := s.DocumentStats(ctx, e.tenant.ID); err != nil || ds.Total != 0 {
+			t.Fatalf("documents = %+v, %v", ds, err)
+		}
+	})
+}
