@@ -94,7 +94,7 @@ func (w *worker) runSync(ctx context.Context, a jobArgs, attempt, maxAttempts in
 	}
 	c, err := w.connectors.GetConnector(ctx, a.TenantID, p.ConnectorID)
 	if err != nil {
-		return w.failed(ctx, a, attempt, maxAttempts, err)
+		return w.failedSync(ctx, a, attempt, maxAttempts, ingest.Report{}, err)
 	}
 	src, err := w.registry.Open(c.Type, c.Settings)
 	if err == nil && src == nil {
@@ -127,11 +127,25 @@ func (w *worker) runSync(ctx context.Context, a jobArgs, attempt, maxAttempts in
 		msg := engram.ErrorMessage(err)
 		err = finish(engram.JobFailed, rep, &msg)
 	default:
-		return w.failed(ctx, a, attempt, maxAttempts, err)
+		return w.failedSync(ctx, a, attempt, maxAttempts, rep, err)
 	}
 	if err != nil {
 		return w.failed(ctx, a, attempt, maxAttempts, err)
 	}
 	w.log.Info("sync finished", "tenant_id", a.TenantID, "job_id", a.JobID, "connector_id", c.ID, "items", seen(rep))
 	return nil
+}
+
+// failedSync returns err to River, which retries the sync; on its last
+// attempt the job is finished as failed with FinishJob rather than
+// FailJob, so the connector's last_sync fields record the failure too.
+func (w *worker) failedSync(ctx context.Context, a jobArgs, attempt, maxAttempts int, rep ingest.Report, err error) error {
+	w.log.Warn("sync failed", "tenant_id", a.TenantID, "job_id", a.JobID, "attempt", attempt, "error", err.Error())
+	if attempt >= maxAttempts {
+		msg := engram.ErrorMessage(err)
+		if _, ferr := w.store.FinishJob(context.WithoutCancel(ctx), a.TenantID, a.JobID, engram.JobFailed, resultOf(rep), &msg); ferr != nil {
+			w.log.Error("mark sync failed", "job_id", a.JobID, "error", ferr.Error())
+		}
+	}
+	return err
 }
