@@ -17,10 +17,15 @@ const (
 	// JobClassifyPending classifies every document that was pending when
 	// it was asked.
 	JobClassifyPending JobKind = "classify_pending"
+	// JobSync fetches a connector's source and runs it through the sync
+	// pipeline.
+	JobSync JobKind = "sync"
+	// JobAnalyzeGaps runs RunGapAnalysis over the tenant's work documents.
+	JobAnalyzeGaps JobKind = "analyze_gaps"
 )
 
 // JobKinds lists every kind.
-var JobKinds = []JobKind{JobDeleteAll, JobClassifyPending}
+var JobKinds = []JobKind{JobDeleteAll, JobClassifyPending, JobSync, JobAnalyzeGaps}
 
 // JobStatus is where a job is in its life.
 type JobStatus string
@@ -64,6 +69,10 @@ type Job struct {
 	StartedAt         *time.Time      `json:"started_at"`
 	FinishedAt        *time.Time      `json:"finished_at"`
 	CancelRequestedAt *time.Time      `json:"cancel_requested_at"`
+	// ConnectorID names a sync job's connector.
+	ConnectorID *string `json:"connector_id,omitempty"`
+	// Params is what the job keeps of its request, for the worker.
+	Params JobParams `json:"-"`
 }
 
 // DefaultJobBatchSize is how many documents one batch of a job handles.
@@ -79,6 +88,13 @@ type JobRequest struct {
 	// AutoConfirmThreshold and Settings are a classify job's options.
 	AutoConfirmThreshold *float64
 	Settings             json.RawMessage
+	// ConnectorID is the connector a sync job fetches, or whose documents
+	// a (hard) delete-all deletes.
+	ConnectorID string
+	// Full makes a sync job a full sync (see ingest.Options.Full).
+	Full bool
+	// MaxDocuments bounds a gap analysis (default DefaultAnalysisDocuments).
+	MaxDocuments int
 }
 
 // JobParams is what a job keeps of its request, as stored with it. Bound is
@@ -98,6 +114,11 @@ type JobParams struct {
 	Bound                string          `json:"bound"`
 	AutoConfirmThreshold *float64        `json:"auto_confirm_threshold,omitempty"`
 	Settings             json.RawMessage `json:"settings,omitempty"`
+	ConnectorID          string          `json:"connector_id,omitempty"`
+	Full                 bool            `json:"full,omitempty"`
+	MaxDocuments         int             `json:"max_documents,omitempty"`
+	// Actor is the key that asked for an analysis, which its gaps name.
+	Actor string `json:"actor,omitempty"`
 }
 
 // DeleteAllResult is the result of a delete-all job.
@@ -192,6 +213,21 @@ type JobStore interface {
 	RunJobBatch(ctx context.Context, tenantID, id string, classifier Classifier) (Job, error)
 	// FailJob marks an unfinished job failed with a message for the user.
 	FailJob(ctx context.Context, tenantID, id, message string) error
+
+	// RecordJobProgress sets a running job's progress and (when not nil)
+	// result, for jobs
+	// whose work is not a store batch (a sync, whose batches are SyncBatch
+	// calls), and returns the job, so the worker sees a cancel request.
+	// Returns not_found.
+	RecordJobProgress(ctx context.Context, tenantID, id string, progress JobProgress, result json.RawMessage) (Job, error)
+	// FinishJob ends an unfinished job with status (succeeded, failed or
+	// cancelled), its result and, for failed, a message. A sync job also
+	// records the outcome on its connector (last_sync_at, _status,
+	// _error) in the same transaction. Returns not_found.
+	FinishJob(ctx context.Context, tenantID, id string, status JobStatus, result json.RawMessage, message *string) (Job, error)
+	// LatestConnectorJob returns the newest job of kind for a connector,
+	// or nil when there is none.
+	LatestConnectorJob(ctx context.Context, tenantID, connectorID string, kind JobKind) (*Job, error)
 }
 
 // TenantCounts are the raw row counts of one tenant, for operators and
@@ -211,18 +247,45 @@ func DeleteAllConflict(runningID string) *Error {
 		Details: map[string]any{"job_id": runningID}}
 }
 
+// SyncConflict is the conflict EnqueueJob returns for a second sync of a
+// connector.
+func SyncConflict(runningID string) *Error {
+	return &Error{Code: EConflict, Message: "a sync of this integration is already queued or running; watch it at /api/jobs/" + runningID,
+		Details: map[string]any{"job_id": runningID}}
+}
+
 // Params validates req and returns what the job keeps of it (without the
 // bound, which the store fills in).
 func (req JobRequest) Params() (JobParams, error) {
-	p := JobParams{Hard: req.Hard, BatchSize: req.BatchSize, AutoConfirmThreshold: req.AutoConfirmThreshold, Settings: req.Settings}
+	p := JobParams{Hard: req.Hard, BatchSize: req.BatchSize, AutoConfirmThreshold: req.AutoConfirmThreshold, Settings: req.Settings,
+		ConnectorID: req.ConnectorID, Full: req.Full, MaxDocuments: req.MaxDocuments}
 	switch req.Kind {
 	case JobDeleteAll:
 		if req.AutoConfirmThreshold != nil || len(req.Settings) > 0 {
 			return p, Errorf(EInvalid, "a delete-all job takes no classifier options")
 		}
+		// A connector's delete is always hard: its tombstones are what
+		// keep a reconnected connector from importing the items again.
+		if _, ok := ParseID(req.ConnectorID); req.ConnectorID != "" && (!ok || !req.Hard) {
+			return p, Errorf(EInvalid, "a connector's delete needs a connector id and is hard")
+		}
 	case JobClassifyPending:
 		if req.Hard {
 			return p, Errorf(EInvalid, "hard: applies to delete-all jobs only")
+		}
+	case JobSync:
+		if _, ok := ParseID(req.ConnectorID); !ok {
+			return p, Errorf(EInvalid, "a sync job needs a connector id")
+		}
+		if req.Hard || req.AutoConfirmThreshold != nil || len(req.Settings) > 0 {
+			return p, Errorf(EInvalid, "a sync job takes only full_sync")
+		}
+	case JobAnalyzeGaps:
+		if p.MaxDocuments == 0 {
+			p.MaxDocuments = DefaultAnalysisDocuments
+		}
+		if p.MaxDocuments < 1 || p.MaxDocuments > MaxAnalysisDocuments {
+			return p, Errorf(EInvalid, "max_documents: must be from 1 to %d, got %d", MaxAnalysisDocuments, p.MaxDocuments)
 		}
 	default:
 		return p, Errorf(EInvalid, "kind: %q is not a job kind", req.Kind)

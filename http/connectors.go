@@ -142,7 +142,13 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request, p engram
 }
 
 // deleteConnector disconnects: the connector keeps its documents and its
-// tombstones, so reconnecting it never re-imports what was deleted.
+// tombstones, so reconnecting it never re-imports what was deleted. With
+// delete_documents=true it also starts a hard delete job scoped to the
+// connector (the delete-all machinery with a connector filter) and answers
+// 202 with the job's id; the tombstones it writes keep a reconnect from
+// importing the documents again. A tenant runs one delete job at a time,
+// so while another runs the answer is 409 with its id (the connector is
+// disconnected either way).
 func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -152,17 +158,24 @@ func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request, p engra
 	if err != nil {
 		return err
 	}
-	if del, err := q.boolean("delete_documents", false); err != nil {
+	del, err := q.boolean("delete_documents", false)
+	if err != nil {
 		return err
-	} else if del {
-		return engram.Errorf(engram.EInvalid, "delete_documents: not available yet; disconnect first, then delete the connector's documents with POST /api/documents/bulk/delete")
 	}
 	st := engram.ConnectorDisconnected
 	c, err := s.store.UpdateConnector(r.Context(), p.TenantID, p.KeyID, id, engram.ConnectorPatch{Status: &st})
 	if err != nil {
 		return err
 	}
-	return s.respond(w, r, http.StatusOK, connectorResponse{true, c})
+	if !del {
+		return s.respond(w, r, http.StatusOK, connectorResponse{true, c})
+	}
+	j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.KeyID,
+		engram.JobRequest{Kind: engram.JobDeleteAll, Hard: true, ConnectorID: id, BatchSize: s.jobBatchSize})
+	if err != nil {
+		return err
+	}
+	return s.respondAccepted(w, r, j)
 }
 
 // pushItem is one item of POST /api/integrations/{id}/documents.

@@ -335,11 +335,10 @@ func (s *Server) gapStats(w http.ResponseWriter, r *http.Request, p engram.Princ
 	}{true, st})
 }
 
-// analyzeGaps handles POST /api/knowledge/analyze. For now it runs the
-// analysis within the request and answers 200 with the summary; once the
-// job system lands it enqueues the same engram.RunGapAnalysis as a job
-// and answers 202 with the job id, reporting progress through its
-// callback.
+// analyzeGaps handles POST /api/knowledge/analyze {"max_documents"?}: it
+// starts an analyze_gaps job, which a worker runs with
+// engram.RunGapAnalysis, and answers 202 with the job's id; the job's
+// result is the summary.
 func (s *Server) analyzeGaps(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
 	if _, err := parseQuery(r); err != nil {
 		return err
@@ -350,24 +349,21 @@ func (s *Server) analyzeGaps(w http.ResponseWriter, r *http.Request, p engram.Pr
 	if err := decodeBody(r, &body, bodyOptional); err != nil {
 		return err
 	}
-	opt := engram.AnalysisOptions{MaxDocuments: engram.DefaultAnalysisDocuments, Analyzer: s.analyzerName}
+	req := engram.JobRequest{Kind: engram.JobAnalyzeGaps, MaxDocuments: engram.DefaultAnalysisDocuments}
 	if body.MaxDocuments != nil {
 		if *body.MaxDocuments < 1 || *body.MaxDocuments > engram.MaxAnalysisDocuments {
 			return engram.Errorf(engram.EInvalid, "max_documents: must be from 1 to %d, got %d", engram.MaxAnalysisDocuments, *body.MaxDocuments)
 		}
-		opt.MaxDocuments = *body.MaxDocuments
+		req.MaxDocuments = *body.MaxDocuments
 	}
 	if s.analyzer == nil {
 		return engram.Errorf(engram.EUnavailable, "gap analysis is not configured on this server")
 	}
-	sum, err := engram.RunGapAnalysis(r.Context(), s.store, s.analyzer, p.TenantID, p.KeyID, opt, nil)
+	j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.KeyID, req)
 	if err != nil {
 		return err
 	}
-	return s.respond(w, r, http.StatusOK, struct {
-		Success bool                   `json:"success"`
-		Summary engram.AnalysisSummary `json:"summary"`
-	}{true, sum})
+	return s.respondAccepted(w, r, j)
 }
 
 // gapPath reads the {id} of a gap route; gap routes take no query.

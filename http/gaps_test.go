@@ -32,9 +32,6 @@ type (
 	gapStatsResp struct {
 		Stats engram.GapStats `json:"stats"`
 	}
-	analyzeResp struct {
-		Summary engram.AnalysisSummary `json:"summary"`
-	}
 )
 
 // createGap makes a gap through the API and returns it.
@@ -290,11 +287,12 @@ func TestGapAnalyze(t *testing.T) {
 		e.call(t, "PUT", "/api/documents/"+ids[0]+"/classify", key, `{"classification":"work"}`).want(t, http.StatusOK, "")
 		e.call(t, "PUT", "/api/documents/"+ids[1]+"/classify", key, `{"classification":"personal"}`).want(t, http.StatusOK, "")
 
-		first := into[analyzeResp](t, e.call(t, "POST", "/api/knowledge/analyze", key, nil).want(t, http.StatusOK, "")).Summary
+		runJobs(t, s)
+		first := e.analyze(t, key, nil)
 		if first.DocumentsScanned != 1 || first.GapsCreated < 3 || first.GapsUpdated != 0 {
 			t.Fatalf("first analysis = %+v", first)
 		}
-		second := into[analyzeResp](t, e.call(t, "POST", "/api/knowledge/analyze", key, `{"max_documents":10}`).want(t, http.StatusOK, "")).Summary
+		second := e.analyze(t, key, `{"max_documents":10}`)
 		if second.DocumentsScanned != 1 || second.GapsCreated != 0 || second.GapsUpdated != first.GapsCreated {
 			t.Fatalf("second analysis = %+v after %+v", second, first)
 		}
@@ -319,6 +317,7 @@ func TestGapCrossTenant(t *testing.T) {
 	t.Parallel()
 	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
 		e := newEnv(t, s)
+		runJobs(t, s)
 		aKey := e.admin.Secret
 		_, bNewKey, err := s.CreateTenant(context.Background(), "Beta", "beta")
 		if err != nil {
@@ -371,7 +370,7 @@ func TestGapCrossTenant(t *testing.T) {
 		if st := into[gapStatsResp](t, e.call(t, "GET", "/api/knowledge/gaps/stats", bKey, nil)).Stats; st.TotalGaps != 1 || st.TotalAnswers != 0 {
 			t.Fatalf("B's stats = %+v", st)
 		}
-		if sum := into[analyzeResp](t, e.call(t, "POST", "/api/knowledge/analyze", bKey, nil).want(t, http.StatusOK, "")).Summary; sum.DocumentsScanned != 0 {
+		if sum := e.analyze(t, bKey, nil); sum.DocumentsScanned != 0 {
 			t.Fatalf("B's analysis read A's documents: %+v", sum)
 		}
 

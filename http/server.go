@@ -143,6 +143,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/documents/bulk/restore", canWrite, s.bulkRestore)
 
 	s.connectorRoutes()
+	s.syncRoutes()
 	s.handle("GET /api/jobs", canRead, s.listJobs)
 	s.handle("GET /api/jobs/{id}", canRead, s.getJob)
 	s.handle("POST /api/jobs/{id}/cancel", canWrite, s.cancelJob)

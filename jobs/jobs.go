@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/connector"
 	"github.com/engram-kb/engram/postgres"
 	"github.com/engram-kb/engram/sqlite"
 	"github.com/jackc/pgx/v5"
@@ -48,6 +49,16 @@ type Config struct {
 	Classifier engram.Classifier
 	// Logger receives River's warnings and the workers' logs.
 	Logger *slog.Logger
+	// Connectors opens connector sources for sync jobs; its Roots are the
+	// directories folder and mail connectors may read.
+	Connectors connector.Registry
+	// Analyzer and AnalyzerName run analyze_gaps jobs (see
+	// engram.RunGapAnalysis); without an Analyzer those jobs fail.
+	Analyzer     engram.GapAnalyzer
+	AnalyzerName string
+	// SyncTimeout bounds one sync or analysis execution (default
+	// DefaultSyncTimeout).
+	SyncTimeout time.Duration
 	// PollInterval is how often workers look for new jobs where the
 	// engine has no notifications (SQLite), default 1s.
 	PollInterval time.Duration
@@ -56,6 +67,9 @@ type Config struct {
 func (c *Config) defaults() {
 	if c.RescueAfter <= 0 {
 		c.RescueAfter = time.Minute
+	}
+	if c.SyncTimeout <= 0 {
+		c.SyncTimeout = DefaultSyncTimeout
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = time.Second
@@ -93,14 +107,17 @@ func New(store engram.Store, cfg Config) (*Runner, error) {
 	return nil, fmt.Errorf("jobs: no River driver for %T", store)
 }
 
-func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.JobStore, attach func(engram.JobEnqueuer[TTx]), cfg Config) (*Runner, error) {
+func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, attach func(engram.JobEnqueuer[TTx]), cfg Config) (*Runner, error) {
 	if cfg.Workers > 0 && cfg.Classifier == nil {
 		return nil, errors.New("jobs: a Classifier is required to run workers")
 	}
-	w := &worker{store: store, classifier: cfg.Classifier, slice: cfg.slice(), log: cfg.Logger}
+	w := &worker{store: store, connectors: store, gaps: store, registry: cfg.Connectors, analyzer: cfg.Analyzer,
+		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, slice: cfg.slice(), log: cfg.Logger}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &kindWorker[deleteAllArgs]{w: w})
 	river.AddWorker(workers, &kindWorker[classifyArgs]{w: w})
+	river.AddWorker(workers, &passWorker[syncArgs]{timeout: cfg.SyncTimeout, run: w.runSync})
+	river.AddWorker(workers, &passWorker[analyzeArgs]{timeout: cfg.SyncTimeout, run: w.runAnalyze})
 	rc := &river.Config{
 		Workers: workers,
 		// Workers set their own timeout (see kindWorker.Timeout).

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/connector"
 	"github.com/riverqueue/river"
 )
 
@@ -31,6 +32,10 @@ func argsFor(tenantID string, j engram.Job) river.JobArgs {
 	switch j.Kind {
 	case engram.JobClassifyPending:
 		return classifyArgs{a}
+	case engram.JobSync:
+		return syncArgs{a}
+	case engram.JobAnalyzeGaps:
+		return analyzeArgs{a}
 	default:
 		return deleteAllArgs{a}
 	}
@@ -68,10 +73,15 @@ func (k *kindWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
 
 // worker runs engram jobs batch by batch.
 type worker struct {
-	store      engram.JobStore
-	classifier engram.Classifier
-	slice      time.Duration
-	log        *slog.Logger
+	store        engram.JobStore
+	connectors   engram.ConnectorStore
+	registry     connector.Registry
+	classifier   engram.Classifier
+	gaps         engram.GapStore
+	analyzer     engram.GapAnalyzer
+	analyzerName string
+	slice        time.Duration
+	log          *slog.Logger
 }
 
 // batchTimeout bounds one batch, which runs on a context detached from

@@ -56,6 +56,10 @@ func scanJob(r pgx.Row) (jobRow, error) {
 			return j, err
 		}
 	}
+	j.Params = j.params
+	if j.params.ConnectorID != "" {
+		j.ConnectorID = &j.params.ConnectorID
+	}
 	return j, nil
 }
 
@@ -100,13 +104,30 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 	if s.enqueue == nil {
 		return engram.Job{}, engram.Errorf(engram.EUnavailable, "background jobs are not running on this server")
 	}
+	if req.Kind == engram.JobSync {
+		return s.enqueueSync(ctx, tenantID, actor, p)
+	}
+	if req.Kind == engram.JobAnalyzeGaps {
+		p.Actor = actor
+	}
 	now := ts(s.now())
 	var out jobRow
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
 		var total int
 		var bound *string
-		if err := queryRow(ctx, tx, "jobs.snapshot", snapshotQueries[req.Kind][p.Hard], []any{tenantID}, &total, &bound); err != nil {
-			return err
+		// A gap analysis has no snapshot: it reads up to its maximum of
+		// the work documents there are when it runs.
+		if p.ConnectorID != "" {
+			// A connector's delete (DELETE /api/integrations/{id}?delete_documents=true).
+			if err := queryRow(ctx, tx, "jobs.snapshot_connector",
+				`SELECT count(*), max(id::text) FROM documents WHERE tenant_id = $1 AND connector_id = $2`,
+				[]any{tenantID, p.ConnectorID}, &total, &bound); err != nil {
+				return err
+			}
+		} else if q, ok := snapshotQueries[req.Kind][p.Hard]; ok {
+			if err := queryRow(ctx, tx, "jobs.snapshot", q, []any{tenantID}, &total, &bound); err != nil {
+				return err
+			}
 		}
 		if bound != nil {
 			p.Bound = *bound
@@ -121,11 +142,11 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 		}
 		params, _ := json.Marshal(p)
 		out, err = jobStatement(ctx, tx, "jobs.create",
-			`INSERT INTO jobs (tenant_id, id, kind, status, params, progress_total, river_job_id, requested_by, created_at, updated_at)
-			 VALUES ($1, $2, $3, 'queued', $4::jsonb, $5, $6, nullif($7, '')::uuid, $8, $8)
+			`INSERT INTO jobs (tenant_id, id, kind, status, params, progress_total, river_job_id, requested_by, created_at, updated_at, connector_id)
+			 VALUES ($1, $2, $3, 'queued', $4::jsonb, $5, $6, nullif($7, '')::uuid, $8, $8, nullif($9, '')::uuid)
 			 ON CONFLICT (tenant_id) WHERE kind = 'delete_all' AND status IN ('queued', 'running') DO NOTHING
 			 RETURNING `+jobColumns,
-			tenantID, j.ID, string(req.Kind), string(params), total, riverID, actor, now)
+			tenantID, j.ID, string(req.Kind), string(params), total, riverID, actor, now, p.ConnectorID)
 		if isNoRows(err) {
 			var running string
 			if err := queryRow(ctx, tx, "jobs.running_delete_all",
@@ -326,6 +347,10 @@ func (s *Store) deleteBatch(ctx context.Context, tx pgx.Tx, tenantID string, p e
 	var o engram.BatchOutcome
 	var last *string
 	var err error
+	var conn *string // scopes a delete to one connector's documents
+	if p.ConnectorID != "" {
+		conn = &p.ConnectorID
+	}
 	if p.Hard {
 		// Connectors before documents, as SyncBatch and DeleteDocuments
 		// take them: a sync batch of one of these connectors either
@@ -338,6 +363,7 @@ func (s *Store) deleteBatch(ctx context.Context, tx pgx.Tx, tenantID string, p e
 		err = queryRow(ctx, tx, "documents.delete_all_batch",
 			`WITH t AS (
 			     SELECT id FROM documents WHERE tenant_id = $1 AND id > $2::uuid AND id <= $3::uuid
+			        AND ($6::uuid IS NULL OR connector_id = $6)
 			      ORDER BY id LIMIT $4 FOR UPDATE),
 			 d AS (
 			     DELETE FROM documents x USING t WHERE x.tenant_id = $1 AND x.id = t.id
@@ -350,7 +376,7 @@ func (s *Store) deleteBatch(ctx context.Context, tx pgx.Tx, tenantID string, p e
 			     DO UPDATE SET deleted_at = excluded.deleted_at, original_title = excluded.original_title
 			     RETURNING 1)
 			 SELECT count(*), max(id::text), (SELECT count(*) FROM tomb) FROM d`,
-			[]any{tenantID, cursor, p.Bound, p.BatchSize, now}, &o.Handled, &last, &o.Tombstoned)
+			[]any{tenantID, cursor, p.Bound, p.BatchSize, now, conn}, &o.Handled, &last, &o.Tombstoned)
 	} else {
 		err = queryRow(ctx, tx, "documents.delete_all_batch",
 			`WITH t AS (

@@ -56,7 +56,14 @@ func scanJob(r scanner) (jobRow, error) {
 	}
 	j.CreatedAt = parseTime(created)
 	j.StartedAt, j.FinishedAt, j.CancelRequestedAt = parseTimePtr(started), parseTimePtr(finished), parseTimePtr(cancel)
-	return j, json.Unmarshal([]byte(params), &j.params)
+	if err := json.Unmarshal([]byte(params), &j.params); err != nil {
+		return j, err
+	}
+	j.Params = j.params
+	if j.params.ConnectorID != "" {
+		j.ConnectorID = &j.params.ConnectorID
+	}
+	return j, nil
 }
 
 // jobStatement runs a statement that returns one job row.
@@ -100,12 +107,29 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 	if s.enqueue == nil {
 		return engram.Job{}, engram.Errorf(engram.EUnavailable, "background jobs are not running on this server")
 	}
+	if req.Kind == engram.JobSync {
+		return s.enqueueSync(ctx, tenantID, actor, p)
+	}
+	if req.Kind == engram.JobAnalyzeGaps {
+		p.Actor = actor
+	}
 	var out jobRow
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
 		var total int
 		var bound sql.NullString
-		if err := queryRow(ctx, tx, "jobs.snapshot", snapshotQueries[req.Kind][p.Hard], tenantID).Scan(&total, &bound); err != nil {
-			return translate(err)
+		// A gap analysis has no snapshot: it reads up to its maximum of
+		// the work documents there are when it runs.
+		if p.ConnectorID != "" {
+			// A connector's delete (DELETE /api/integrations/{id}?delete_documents=true).
+			if err := queryRow(ctx, tx, "jobs.snapshot_connector",
+				`SELECT count(*), max(id) FROM documents WHERE tenant_id = ? AND connector_id = ?`,
+				tenantID, p.ConnectorID).Scan(&total, &bound); err != nil {
+				return translate(err)
+			}
+		} else if q, ok := snapshotQueries[req.Kind][p.Hard]; ok {
+			if err := queryRow(ctx, tx, "jobs.snapshot", q, tenantID).Scan(&total, &bound); err != nil {
+				return translate(err)
+			}
 		}
 		p.Bound = engram.NilID
 		if bound.Valid {
@@ -120,11 +144,11 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 		}
 		params, _ := json.Marshal(p)
 		out, err = jobStatement(ctx, tx, "jobs.create",
-			`INSERT INTO jobs (tenant_id, id, kind, status, params, progress_total, river_job_id, requested_by, created_at, updated_at)
-			 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, nullif(?7, ''), ?8, ?8)
+			`INSERT INTO jobs (tenant_id, id, kind, status, params, progress_total, river_job_id, requested_by, created_at, updated_at, connector_id)
+			 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, nullif(?7, ''), ?8, ?8, nullif(?9, ''))
 			 ON CONFLICT (tenant_id) WHERE kind = 'delete_all' AND status IN ('queued', 'running') DO NOTHING
 			 RETURNING `+jobColumns,
-			tenantID, j.ID, string(req.Kind), string(params), total, riverID, actor, now)
+			tenantID, j.ID, string(req.Kind), string(params), total, riverID, actor, now, p.ConnectorID)
 		if isNoRows(err) {
 			var running string
 			if err := queryRow(ctx, tx, "jobs.running_delete_all",
@@ -301,7 +325,9 @@ func (s *Store) RunJobBatch(ctx context.Context, tenantID, id string, classifier
 
 // batchTargets selects the next batch of a delete-all's targets by keyset:
 // ?1 tenant, ?2 cursor, ?3 bound, ?4 batch size.
-const batchTargets = `SELECT id FROM documents WHERE tenant_id = ?1 AND id > ?2 AND id <= ?3 ORDER BY id LIMIT ?4`
+// ?6 scopes a delete to one connector's documents (NULL: all of them).
+const batchTargets = `SELECT id FROM documents WHERE tenant_id = ?1 AND id > ?2 AND id <= ?3
+	AND (?6 IS NULL OR connector_id = ?6) ORDER BY id LIMIT ?4`
 
 // deleteBatch hard-deletes the next batch of targets (tombstones for
 // connector documents first, then the documents, their chunks by cascade:
@@ -309,6 +335,10 @@ const batchTargets = `SELECT id FROM documents WHERE tenant_id = ?1 AND id > ?2 
 func (s *Store) deleteBatch(ctx context.Context, tx *sql.Tx, tenantID string, p engram.JobParams, cursor, now string) (engram.BatchOutcome, error) {
 	var o engram.BatchOutcome
 	var ids map[string]bool
+	var conn sql.NullString
+	if p.ConnectorID != "" {
+		conn = sql.NullString{String: p.ConnectorID, Valid: true}
+	}
 	if p.Hard {
 		t, err := exec(ctx, tx, "tombstones.write",
 			`INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title, deleted_at, deleted_by)
@@ -317,7 +347,7 @@ func (s *Store) deleteBatch(ctx context.Context, tx *sql.Tx, tenantID string, p 
 			  WHERE tenant_id = ?1 AND id IN (`+batchTargets+`) AND connector_id IS NOT NULL AND external_id IS NOT NULL
 			 ON CONFLICT (tenant_id, connector_id, external_id)
 			 DO UPDATE SET deleted_at = excluded.deleted_at, original_title = excluded.original_title`,
-			tenantID, cursor, p.Bound, p.BatchSize, now)
+			tenantID, cursor, p.Bound, p.BatchSize, now, conn)
 		if err != nil {
 			return o, err
 		}
@@ -325,7 +355,7 @@ func (s *Store) deleteBatch(ctx context.Context, tx *sql.Tx, tenantID string, p 
 		o.Tombstoned = int(n)
 		ids, err = updateReturningIDs(ctx, tx, "documents.delete_all_batch",
 			`DELETE FROM documents WHERE tenant_id = ?1 AND id IN (`+batchTargets+`) RETURNING id`,
-			tenantID, cursor, p.Bound, p.BatchSize)
+			tenantID, cursor, p.Bound, p.BatchSize, nil, conn)
 		if err != nil {
 			return o, err
 		}

@@ -68,7 +68,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logger.Info("migration applied", "name", name)
 		}
 	}
-	runner, err := jf.runner(s, logger)
+	runner, err := jf.runner(s, logger, connector.Registry{Roots: splitList(*roots)})
 	if err != nil {
 		return err
 	}
@@ -176,11 +176,12 @@ func (j *jobFlags) register(fs *flag.FlagSet, defWorkers int) {
 }
 
 // runner attaches River to s with these flags.
-func (j *jobFlags) runner(s store, logger *slog.Logger) (*jobs.Runner, error) {
+func (j *jobFlags) runner(s store, logger *slog.Logger, reg connector.Registry) (*jobs.Runner, error) {
 	if j.workers < 0 || j.batchSize < 1 || j.batchSize > engram.MaxBulkIDs || j.rescueAfter < time.Second {
 		return nil, fmt.Errorf("--workers must be >= 0, --job-batch-size from 1 to %d, --job-rescue-after at least 1s", engram.MaxBulkIDs)
 	}
-	return jobs.New(s, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, Classifier: classify.New(), Logger: logger})
+	return jobs.New(s, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, Classifier: classify.New(), Logger: logger,
+		Connectors: reg, Analyzer: analyze.New(), AnalyzerName: analyze.Name})
 }
 
 // firstRun creates tenant "default" on a database with no tenant and shows

@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/engram-kb/engram/connector"
 	"github.com/engram-kb/engram/jobs"
 )
 
@@ -19,6 +20,7 @@ func worker(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	logLevel := fs.String("log-level", env("ENGRAM_LOG_LEVEL", "info"), "debug, info, warn or error (ENGRAM_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("ENGRAM_LOG_FORMAT", "auto"), "json, text, or auto: text on a terminal, else json (ENGRAM_LOG_FORMAT)")
 	shutdown := fs.Duration("shutdown-timeout", envDuration("ENGRAM_SHUTDOWN_TIMEOUT", 30*time.Second), "on SIGTERM, wait this long for job batches to finish (ENGRAM_SHUTDOWN_TIMEOUT)")
+	roots := fs.String("connector-roots", env("ENGRAM_CONNECTOR_ROOTS", ""), "comma-separated directories that folder and mail connectors may read, for sync jobs (ENGRAM_CONNECTOR_ROOTS)")
 	var jf jobFlags
 	jf.register(fs, 4)
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help") {
@@ -46,7 +48,7 @@ func worker(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := ensureMigrated(ctx, mig); err != nil {
 		return err
 	}
-	runner, err := jf.runner(s, logger)
+	runner, err := jf.runner(s, logger, connector.Registry{Roots: splitList(*roots)})
 	if err != nil {
 		return err
 	}

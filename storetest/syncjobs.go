@@ -1,0 +1,102 @@
+package storetest
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/engram-kb/engram"
+)
+
+// testSyncJobs covers the jobs that name a connector: a delete scoped to
+// one connector, and the sync job's row (one per connector at a time, its
+// progress, and its outcome written on the connector).
+func testSyncJobs(t *testing.T, h Harness) {
+	t.Run("ConnectorDelete", func(t *testing.T) {
+		t.Parallel()
+		f := jobFixture(t, h)
+		ctx := context.Background()
+		aIDs, fromA := connectorDocs(t, f, f.tenant.ID, 12) // 4 from connector A, 8 manual
+		_, fromB := connectorDocs(t, f, f.tenant.ID, 9)     // 3 from connector B, 6 manual
+		// The connector of aIDs[0] (every third document comes from it).
+		d, err := f.s.GetDocument(ctx, f.tenant.ID, aIDs[0], false)
+		if err != nil || d.ConnectorID == nil {
+			t.Fatalf("document = %+v, %v", d, err)
+		}
+		a := *d.ConnectorID
+		before := f.in.DocumentRows(t, f.tenant.ID)
+		j, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, engram.JobRequest{Kind: engram.JobDeleteAll, Hard: true, ConnectorID: a, BatchSize: 2})
+		if err != nil || j.Progress.Total != fromA {
+			t.Fatalf("enqueue = %+v, %v", j, err)
+		}
+		if _, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, engram.JobRequest{Kind: engram.JobDeleteAll, ConnectorID: a}); engram.ErrorCode(err) != engram.EInvalid {
+			t.Fatalf("soft connector delete: %v, want invalid_argument", err)
+		}
+		j, _ = runBatches(t, f, j.ID, nil)
+		var res engram.DeleteAllResult
+		if j.Status != engram.JobSucceeded || json.Unmarshal(j.Result, &res) != nil || res.Deleted != fromA || res.Tombstoned != fromA {
+			t.Fatalf("job = %+v %s", j, j.Result)
+		}
+		if n := f.in.DocumentRows(t, f.tenant.ID); n != before-fromA {
+			t.Fatalf("documents = %d, want %d (B's %d and the manual ones stay)", n, before-fromA, fromB)
+		}
+		if n := f.in.TombstoneRows(t, f.tenant.ID); n != fromA {
+			t.Fatalf("tombstones = %d, want %d", n, fromA)
+		}
+	})
+	t.Run("Sync", func(t *testing.T) {
+		t.Parallel()
+		f := jobFixture(t, h)
+		ctx := context.Background()
+		conn := f.in.InsertConnector(t, f.tenant.ID)
+		if _, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, engram.JobRequest{Kind: engram.JobSync}); engram.ErrorCode(err) != engram.EInvalid {
+			t.Fatalf("sync without connector: %v", err)
+		}
+		if _, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, engram.JobRequest{Kind: engram.JobSync, ConnectorID: engram.NewID()}); engram.ErrorCode(err) != engram.ENotFound {
+			t.Fatalf("sync of a missing connector: %v", err)
+		}
+		j, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, engram.JobRequest{Kind: engram.JobSync, ConnectorID: conn, Full: true})
+		if err != nil || j.Kind != engram.JobSync || j.ConnectorID == nil || *j.ConnectorID != conn || !j.Params.Full {
+			t.Fatalf("enqueue = %+v, %v", j, err)
+		}
+		_, err = f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, engram.JobRequest{Kind: engram.JobSync, ConnectorID: conn})
+		var e *engram.Error
+		if !asError(err, &e) || e.Code != engram.EConflict || e.Details["job_id"] != j.ID {
+			t.Fatalf("second sync: %v", err)
+		}
+		if _, err := f.s.StartJob(ctx, f.tenant.ID, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.s.RecordJobProgress(ctx, f.tenant.ID, j.ID, engram.JobProgress{Done: 3}, json.RawMessage(`{"created":3}`))
+		if err != nil || p.Progress.Done != 3 || p.Status != engram.JobRunning {
+			t.Fatalf("progress = %+v, %v", p, err)
+		}
+		msg := "the folder is gone"
+		fin, err := f.s.FinishJob(ctx, f.tenant.ID, j.ID, engram.JobFailed, nil, &msg)
+		if err != nil || fin.Status != engram.JobFailed || fin.FinishedAt == nil || string(fin.Result) == "" {
+			t.Fatalf("finish = %+v, %v", fin, err)
+		}
+		c, err := f.s.GetConnector(ctx, f.tenant.ID, conn)
+		if err != nil || c.LastSyncAt == nil || c.LastSyncStatus == nil || *c.LastSyncStatus != "failed" || c.LastSyncError == nil || *c.LastSyncError != msg {
+			t.Fatalf("connector = %+v, %v", c, err)
+		}
+		latest, err := f.s.LatestConnectorJob(ctx, f.tenant.ID, conn, engram.JobSync)
+		if err != nil || latest == nil || latest.ID != j.ID {
+			t.Fatalf("latest = %+v, %v", latest, err)
+		}
+		// Finished, the connector takes a new sync; another tenant sees none.
+		if _, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, engram.JobRequest{Kind: engram.JobSync, ConnectorID: conn}); err != nil {
+			t.Fatal(err)
+		}
+		other, _, err := f.s.CreateTenant(ctx, "Other", "other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if l, err := f.s.LatestConnectorJob(ctx, other.ID, conn, engram.JobSync); err != nil || l != nil {
+			t.Fatalf("other tenant's latest = %+v, %v", l, err)
+		}
+		if _, err := f.s.EnqueueJob(ctx, other.ID, "", engram.JobRequest{Kind: engram.JobSync, ConnectorID: conn}); engram.ErrorCode(err) != engram.ENotFound {
+			t.Fatalf("other tenant's sync: %v", err)
+		}
+	})
+}
