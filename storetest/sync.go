@@ -232,10 +232,11 @@ func testConnectors(t *testing.T, h Harness) {
 			// A changed version syncs while a person hard-deletes them all.
 			var wg sync.WaitGroup
 			var syncErr, delErr error
+			v2 := syncItems(t, c.ID, prefix, 50, "2")
 			wg.Add(2)
 			go func() {
 				defer wg.Done()
-				_, syncErr = f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, prefix, 50, "2"), engram.SyncOptions{})
+				_, syncErr = f.s.SyncBatch(ctx, f.tenant.ID, c.ID, v2, engram.SyncOptions{})
 			}()
 			go func() {
 				defer wg.Done()
