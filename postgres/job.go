@@ -65,13 +65,7 @@ func scanJob(r pgx.Row) (jobRow, error) {
 
 // jobStatement runs a statement that returns one job row.
 func jobStatement(ctx context.Context, q querier, op, sql string, args ...any) (jobRow, error) {
-	start := time.Now()
-	j, err := scanJob(q.QueryRow(ctx, sql, args...))
-	rec := err
-	if isNoRows(err) {
-		rec = nil
-	}
-	engram.RecordStatement(ctx, op, time.Since(start), rec)
+	j, err := oneRow(ctx, q, op, sql, scanJob, args...)
 	if isNoRows(err) {
 		return j, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"time"
 
 	"github.com/engram-kb/engram"
 )
@@ -68,13 +67,7 @@ func scanJob(r scanner) (jobRow, error) {
 
 // jobStatement runs a statement that returns one job row.
 func jobStatement(ctx context.Context, q querier, op, sql string, args ...any) (jobRow, error) {
-	start := time.Now()
-	j, err := scanJob(q.QueryRowContext(ctx, sql, args...))
-	rec := err
-	if isNoRows(err) {
-		rec = nil
-	}
-	engram.RecordStatement(ctx, op, time.Since(start), rec)
+	j, err := scanJob(queryRow(ctx, q, op, sql, args...))
 	if isNoRows(err) {
 		return j, err
 	}
