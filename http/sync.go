@@ -60,11 +60,15 @@ func (s *Server) syncStatus(w http.ResponseWriter, r *http.Request, p engram.Pri
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
-	c, err := s.store.GetConnector(r.Context(), p.TenantID, id)
+	// The job first: a sync ends by writing its job and the connector's
+	// last-sync fields in one transaction, so a job read as finished means
+	// the connector read after it shows the outcome too. The other order
+	// could pair a finished job with the connector as it was before.
+	j, err := s.store.LatestConnectorJob(r.Context(), p.TenantID, id, engram.JobSync)
 	if err != nil {
 		return err
 	}
-	j, err := s.store.LatestConnectorJob(r.Context(), p.TenantID, id, engram.JobSync)
+	c, err := s.store.GetConnector(r.Context(), p.TenantID, id)
 	if err != nil {
 		return err
 	}

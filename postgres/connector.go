@@ -197,12 +197,19 @@ func sortItems(ctx context.Context, tx pgx.Tx, tenantID, connectorID, keys strin
 }
 
 // updateChanged replaces content, chunks and fields of changed documents:
-// one statement drops their chunks, one rewrites the rows. A document goes
-// back to pending for classification unless a person decided on it.
+// one statement locks them, one drops their chunks, one rewrites the rows.
+// A document goes back to pending for classification unless a person
+// decided on it.
 func (s *Store) updateChanged(ctx context.Context, tx pgx.Tx, tenantID string, changed []engram.PreparedDocument) (int, error) {
 	ids := make([]string, len(changed))
 	for i, d := range changed {
 		ids[i] = d.ID
+	}
+	// The rows are locked in id order first, as every bulk write locks
+	// them, so a person's bulk confirm of the same documents queues behind
+	// this batch (or it behind them) instead of deadlocking with it.
+	if err := lockDocuments(ctx, tx, tenantID, ids); err != nil {
+		return 0, err
 	}
 	if _, err := exec(ctx, tx, "chunks.delete_changed",
 		`DELETE FROM document_chunks c USING unnest($2::uuid[]) AS u(id)

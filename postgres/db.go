@@ -109,6 +109,13 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	rp := cfg.ConnConfig.RuntimeParams
 	rp["statement_timeout"] = fmt.Sprint(opt.StatementTimeout.Milliseconds())
 	rp["jit"] = "off"
+	// Plan every statement with its actual parameters. A cached generic
+	// plan sees an id list as an array of unknown length (unnest estimates
+	// 10 rows), and can then drive a 10,000-id update from the tenant's
+	// documents instead of from the ids: it hit statement_timeout in a
+	// test. Planning costs a fraction of a millisecond; a wrong plan costs
+	// seconds.
+	rp["plan_cache_mode"] = "force_custom_plan"
 	rp["timezone"] = "UTC"
 	if rp["application_name"] == "" {
 		rp["application_name"] = "engram"

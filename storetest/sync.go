@@ -160,8 +160,8 @@ func testConnectors(t *testing.T, h Harness) {
 			}
 			counts = append(counts, st.Count())
 		}
-		if counts[0] != counts[1] || counts[1] != counts[2] || counts[0] > 8 {
-			t.Fatalf("statements per sync batch at 2/100/1000 items = %v, want equal and at most 8", counts)
+		if counts[0] != counts[1] || counts[1] != counts[2] || counts[0] > 9 {
+			t.Fatalf("statements per sync batch at 2/100/1000 items = %v, want equal and at most 9", counts)
 		}
 		t.Logf("statements per sync batch: %d", counts[0])
 	})
