@@ -92,19 +92,13 @@ func (s *Server) getConnector(w http.ResponseWriter, r *http.Request, p engram.P
 var connectorStatuses = []engram.ConnectorStatus{engram.ConnectorActive, engram.ConnectorPaused, engram.ConnectorDisconnected}
 
 func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
 	var body struct {
 		Name     *string         `json:"name"`
 		Status   *string         `json:"status"`
 		Settings json.RawMessage `json:"settings"`
 	}
-	if err := decodeBody(r, &body, bodyRequired); err != nil {
+	id, err := pathIDAndBody(r, &body, bodyRequired)
+	if err != nil {
 		return err
 	}
 	var patch engram.ConnectorPatch
@@ -195,17 +189,11 @@ type pushItem struct {
 // pushDocuments runs a push connector's batch through the sync pipeline,
 // in one transaction, and reports what happened to each kind of item.
 func (s *Server) pushDocuments(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
 	var body struct {
 		Documents []pushItem `json:"documents"`
 	}
-	if err := decodeBody(r, &body, bodyRequired); err != nil {
+	id, err := pathIDAndBody(r, &body, bodyRequired)
+	if err != nil {
 		return err
 	}
 	if n := len(body.Documents); n == 0 || n > engram.MaxPushItems {

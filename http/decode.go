@@ -196,3 +196,16 @@ func article(v string) string {
 	}
 	return v
 }
+
+// pathIDAndBody reads what most single-resource writes take: the {id} of
+// the path, no query parameters, and a JSON body into dst.
+func pathIDAndBody(r *http.Request, dst any, rule bodyRule) (string, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return "", err
+	}
+	if _, err := parseQuery(r); err != nil {
+		return "", err
+	}
+	return id, decodeBody(r, dst, rule)
+}

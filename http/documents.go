@@ -234,18 +234,12 @@ func (s *Server) getDocument(w http.ResponseWriter, r *http.Request, p engram.Pr
 
 // patchDocument handles PATCH /api/documents/{id}.
 func (s *Server) patchDocument(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
 	var body struct {
 		Title    *string         `json:"title"`
 		Metadata json.RawMessage `json:"metadata"`
 	}
-	if err := decodeBody(r, &body, bodyRequired); err != nil {
+	id, err := pathIDAndBody(r, &body, bodyRequired)
+	if err != nil {
 		return err
 	}
 	patch := engram.DocumentPatch{Title: body.Title, Metadata: body.Metadata}

@@ -12,17 +12,11 @@ import (
 
 // classifyDocument handles POST /api/documents/{id}/classify.
 func (s *Server) classifyDocument(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
 	var body struct {
 		AutoConfirmThreshold *float64 `json:"auto_confirm_threshold"`
 	}
-	if err := decodeBody(r, &body, bodyOptional); err != nil {
+	id, err := pathIDAndBody(r, &body, bodyOptional)
+	if err != nil {
 		return err
 	}
 	if err := checkThreshold(body.AutoConfirmThreshold); err != nil {
@@ -72,17 +66,11 @@ func (s *Server) classifySkipped(r *http.Request, p engram.Principal, id string)
 
 // setClassification handles PUT /api/documents/{id}/classify.
 func (s *Server) setClassification(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
 	var body struct {
 		Classification *string `json:"classification"`
 	}
-	if err := decodeBody(r, &body, bodyRequired); err != nil {
+	id, err := pathIDAndBody(r, &body, bodyRequired)
+	if err != nil {
 		return err
 	}
 	c, err := requiredClassification(body.Classification)
@@ -98,17 +86,11 @@ func (s *Server) setClassification(w http.ResponseWriter, r *http.Request, p eng
 
 // confirmDocument handles POST /api/documents/{id}/confirm.
 func (s *Server) confirmDocument(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
 	var body struct {
 		Classification *string `json:"classification"`
 	}
-	if err := decodeBody(r, &body, bodyOptional); err != nil {
+	id, err := pathIDAndBody(r, &body, bodyOptional)
+	if err != nil {
 		return err
 	}
 	c, err := classification(body.Classification)
@@ -124,17 +106,11 @@ func (s *Server) confirmDocument(w http.ResponseWriter, r *http.Request, p engra
 
 // rejectDocument handles POST /api/documents/{id}/reject.
 func (s *Server) rejectDocument(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
 	var body struct {
 		Reason string `json:"reason"`
 	}
-	if err := decodeBody(r, &body, bodyOptional); err != nil {
+	id, err := pathIDAndBody(r, &body, bodyOptional)
+	if err != nil {
 		return err
 	}
 	if err := checkReason(body.Reason); err != nil {

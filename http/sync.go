@@ -21,17 +21,11 @@ func (s *Server) syncRoutes() {
 
 // startSync handles POST /api/integrations/{id}/sync {"full_sync"?: bool}.
 func (s *Server) startSync(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
-	id, err := pathID(r)
-	if err != nil {
-		return err
-	}
-	if _, err := parseQuery(r); err != nil {
-		return err
-	}
 	var body struct {
 		FullSync bool `json:"full_sync"`
 	}
-	if err := decodeBody(r, &body, bodyOptional); err != nil {
+	id, err := pathIDAndBody(r, &body, bodyOptional)
+	if err != nil {
 		return err
 	}
 	c, err := s.store.GetConnector(r.Context(), p.TenantID, id)
