@@ -33,8 +33,14 @@ type Connector struct {
 	LastSyncStatus   *string         `json:"last_sync_status"`
 	LastSyncError    *string         `json:"last_sync_error"`
 	TotalItemsSynced int64           `json:"total_items_synced"`
-	CreatedAt        time.Time       `json:"created_at"`
-	UpdatedAt        time.Time       `json:"updated_at"`
+	// SyncInterval is how often the connector is synced on schedule
+	// ("1h", "15m"; see ParseSyncInterval), nil when it syncs only on
+	// request. NextSyncAt is when the scheduler next starts a sync; it is
+	// nil exactly when SyncInterval is.
+	SyncInterval *string    `json:"sync_interval"`
+	NextSyncAt   *time.Time `json:"next_sync_at"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
 }
 
 // ConnectorPatch changes a connector. Nil fields stay as they are.
@@ -42,6 +48,62 @@ type ConnectorPatch struct {
 	Name     *string
 	Status   *ConnectorStatus
 	Settings json.RawMessage // already validated for the connector's type
+	// SyncInterval sets the sync schedule (validated with
+	// ParseSyncInterval); a pointer to 0 removes it. A new schedule's
+	// first sync is one interval from now, or at the scheduler's next
+	// tick when the connector has never synced.
+	SyncInterval *time.Duration
+}
+
+// Sync schedule limits. The scheduler looks for due connectors about once
+// a minute, so a shorter interval would not be kept.
+const (
+	MinSyncInterval = time.Minute
+	MaxSyncInterval = 30 * 24 * time.Hour
+)
+
+// ParseSyncInterval reads a sync_interval: a Go duration of whole seconds
+// from MinSyncInterval to MaxSyncInterval, such as "15m", "1h" or "24h".
+func ParseSyncInterval(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(strings.TrimSpace(s))
+	switch {
+	case err != nil:
+		return 0, Errorf(EInvalid, "sync_interval: %q is not a duration such as \"15m\", \"1h\" or \"24h\"", s)
+	case d < MinSyncInterval || d > MaxSyncInterval:
+		return 0, Errorf(EInvalid, "sync_interval: must be from %s to %s, got %s",
+			FormatSyncInterval(MinSyncInterval), FormatSyncInterval(MaxSyncInterval), s)
+	case d%time.Second != 0:
+		return 0, Errorf(EInvalid, "sync_interval: must be whole seconds, got %s", s)
+	}
+	return d, nil
+}
+
+// FormatSyncInterval writes an interval the way a person would: "1h",
+// "1h30m", "90s", "720h".
+func FormatSyncInterval(d time.Duration) string {
+	d = d.Truncate(time.Second)
+	h, m, sec := d/time.Hour, (d%time.Hour)/time.Minute, (d%time.Minute)/time.Second
+	var b strings.Builder
+	if h > 0 {
+		b.WriteString(strconv.FormatInt(int64(h), 10) + "h")
+	}
+	if m > 0 {
+		b.WriteString(strconv.FormatInt(int64(m), 10) + "m")
+	}
+	if sec > 0 || b.Len() == 0 {
+		b.WriteString(strconv.FormatInt(int64(sec), 10) + "s")
+	}
+	return b.String()
+}
+
+// SetSyncSchedule fills a connector's SyncInterval from the stored number
+// of seconds (nil: no schedule).
+func (c *Connector) SetSyncSchedule(seconds *int64) {
+	c.SyncInterval = nil
+	if seconds != nil {
+		s := FormatSyncInterval(time.Duration(*seconds) * time.Second)
+		c.SyncInterval = &s
+	}
 }
 
 // MaxConnectorName is the longest connector name, in characters.
@@ -82,8 +144,10 @@ func (c *SyncCounts) Add(o SyncCounts) {
 
 // ConnectorStore keeps connectors and runs the sync pipeline.
 type ConnectorStore interface {
-	// CreateConnector adds a connector with validated settings.
-	CreateConnector(ctx context.Context, tenantID, actorKeyID, typ, name string, settings json.RawMessage) (Connector, error)
+	// CreateConnector adds a connector with validated settings and, when
+	// syncInterval is not 0, a sync schedule whose first sync is due at
+	// once.
+	CreateConnector(ctx context.Context, tenantID, actorKeyID, typ, name string, settings json.RawMessage, syncInterval time.Duration) (Connector, error)
 	// ListConnectors returns the tenant's connectors, oldest first.
 	ListConnectors(ctx context.Context, tenantID string) ([]Connector, error)
 	// GetConnector returns one connector. Returns not_found.

@@ -71,6 +71,8 @@ type Job struct {
 	CancelRequestedAt *time.Time      `json:"cancel_requested_at"`
 	// ConnectorID names a sync job's connector.
 	ConnectorID *string `json:"connector_id,omitempty"`
+	// Scheduled is true for a sync its connector's sync_interval started.
+	Scheduled bool `json:"scheduled,omitempty"`
 	// Params is what the job keeps of its request, for the worker.
 	Params JobParams `json:"-"`
 }
@@ -119,6 +121,9 @@ type JobParams struct {
 	MaxDocuments         int             `json:"max_documents,omitempty"`
 	// Actor is the key that asked for an analysis, which its gaps name.
 	Actor string `json:"actor,omitempty"`
+	// Scheduled marks a sync started by the connector's sync_interval
+	// rather than by a person.
+	Scheduled bool `json:"scheduled,omitempty"`
 }
 
 // DeleteAllResult is the result of a delete-all job.
@@ -176,11 +181,51 @@ func DecodeJobCursor(s string) (*JobCursor, error) {
 	return &c, nil
 }
 
-// JobEnqueuer hands a new job to the job engine inside the transaction
-// that records it, so the job row and the engine's job commit or roll
-// back together. TTx is the engine's transaction type. It returns the
-// engine's id for the job.
-type JobEnqueuer[TTx any] func(ctx context.Context, tx TTx, tenantID string, j Job) (int64, error)
+// JobEnqueuer hands new jobs to the job engine inside the transaction
+// that records them, so the job rows and the engine's jobs commit or roll
+// back together, in one statement however many there are. TTx is the
+// engine's transaction type. It returns the engine's id for each job, in
+// order.
+type JobEnqueuer[TTx any] func(ctx context.Context, tx TTx, jobs []TenantJob) ([]int64, error)
+
+// TenantJob is a job with its tenant, as the job engine carries it.
+type TenantJob struct {
+	TenantID string
+	Job      Job
+}
+
+// ScheduledSyncs is what one pass of the sync scheduler did.
+type ScheduledSyncs struct {
+	// Due is how many connectors were due; Enqueued how many of them got a
+	// sync job. The others already had a sync queued or running, which
+	// stands in for the scheduled one.
+	Due      int `json:"due"`
+	Enqueued int `json:"enqueued"`
+}
+
+// JobCount is how many jobs of a kind are in a status, across tenants.
+type JobCount struct {
+	Kind   JobKind
+	Status JobStatus
+	Count  int
+}
+
+// JobScheduler is the store's side of the work no tenant asks for: the
+// sync schedule and the job gauges. Its methods read across tenants (the
+// one deliberate exception to "every query names its tenant", as
+// authentication is); every row they write still names its tenant.
+type JobScheduler interface {
+	// ScheduleSyncs finds up to limit active connectors, of any tenant,
+	// whose next_sync_at is at or before now; enqueues a sync job (with
+	// params.scheduled) for each that has no sync queued or running; and
+	// moves each one's next_sync_at one interval past now. One
+	// transaction of a fixed number of statements however many are due;
+	// a connector another transaction holds is left for the next pass.
+	ScheduleSyncs(ctx context.Context, now time.Time, limit int) (ScheduledSyncs, error)
+	// ActiveJobCounts counts the queued and running jobs by kind and
+	// status, in one statement over the jobs_active index.
+	ActiveJobCounts(ctx context.Context) ([]JobCount, error)
+}
 
 // JobStore keeps background jobs and runs their batches. A batch is one
 // short transaction that does its share of the work and advances the job's
@@ -366,4 +411,45 @@ func Advance(kind JobKind, p JobParams, prevResult json.RawMessage, o BatchOutco
 	}
 	a.Result = b
 	return a, err
+}
+
+// DueConnector is a connector the sync scheduler found due: its tenant,
+// id and interval, and whether a sync of it is already queued or running.
+type DueConnector struct {
+	TenantID string
+	ID       string
+	Interval time.Duration
+	Busy     bool
+}
+
+// ScheduledSync is a sync job the scheduler creates for a due connector.
+type ScheduledSync struct {
+	TenantID    string
+	ConnectorID string
+	Job         Job
+	Params      string // the job's params, as JSON
+}
+
+// PlanScheduledSyncs returns the sync jobs to create for the due
+// connectors that are not busy, created at now.
+func PlanScheduledSyncs(due []DueConnector, now time.Time) []ScheduledSync {
+	var out []ScheduledSync
+	for _, c := range due {
+		if c.Busy {
+			continue
+		}
+		p, _ := json.Marshal(JobParams{ConnectorID: c.ID, Scheduled: true})
+		out = append(out, ScheduledSync{TenantID: c.TenantID, ConnectorID: c.ID, Params: string(p),
+			Job: Job{ID: NewID(), Kind: JobSync, Status: JobQueued, CreatedAt: now}})
+	}
+	return out
+}
+
+// TenantJobs returns the jobs as the job engine takes them.
+func TenantJobs(s []ScheduledSync) []TenantJob {
+	out := make([]TenantJob, len(s))
+	for i, j := range s {
+		out[i] = TenantJob{TenantID: j.TenantID, Job: j.Job}
+	}
+	return out
 }

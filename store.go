@@ -18,6 +18,7 @@ type Store interface {
 	ConnectorStore
 	JobStore
 	GapStore
+	JobScheduler
 	// Engine names the engine: "sqlite" or "postgres".
 	Engine() string
 	// Ping checks that the database answers. Returns unavailable.

@@ -96,7 +96,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	conn, err := cfg.Store.CreateConnector(ctx, tn.ID, key.ID, "push", "bench", json.RawMessage(`{}`))
+	conn, err := cfg.Store.CreateConnector(ctx, tn.ID, key.ID, "push", "bench", json.RawMessage(`{}`), 0)
 	if err != nil {
 		return rep, err
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/connector"
@@ -46,9 +47,10 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request, p engra
 		return err
 	}
 	var body struct {
-		Type     *string         `json:"type"`
-		Name     *string         `json:"name"`
-		Settings json.RawMessage `json:"settings"`
+		Type         *string         `json:"type"`
+		Name         *string         `json:"name"`
+		Settings     json.RawMessage `json:"settings"`
+		SyncInterval json.RawMessage `json:"sync_interval"`
 	}
 	if err := decodeBody(r, &body, bodyRequired); err != nil {
 		return err
@@ -66,7 +68,11 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request, p engra
 	if err != nil {
 		return err
 	}
-	c, err := s.store.CreateConnector(r.Context(), p.TenantID, p.KeyID, *body.Type, *body.Name, settings)
+	interval, err := syncInterval(*body.Type, body.SyncInterval)
+	if err != nil {
+		return err
+	}
+	c, err := s.store.CreateConnector(r.Context(), p.TenantID, p.KeyID, *body.Type, *body.Name, settings, interval)
 	if err != nil {
 		return err
 	}
@@ -93,17 +99,18 @@ var connectorStatuses = []engram.ConnectorStatus{engram.ConnectorActive, engram.
 
 func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
 	var body struct {
-		Name     *string         `json:"name"`
-		Status   *string         `json:"status"`
-		Settings json.RawMessage `json:"settings"`
+		Name         *string         `json:"name"`
+		Status       *string         `json:"status"`
+		Settings     json.RawMessage `json:"settings"`
+		SyncInterval json.RawMessage `json:"sync_interval"`
 	}
 	id, err := pathIDAndBody(r, &body, bodyRequired)
 	if err != nil {
 		return err
 	}
 	var patch engram.ConnectorPatch
-	if body.Name == nil && body.Status == nil && body.Settings == nil {
-		return engram.Errorf(engram.EInvalid, "body: nothing to change; give name, status and/or settings")
+	if body.Name == nil && body.Status == nil && body.Settings == nil && body.SyncInterval == nil {
+		return engram.Errorf(engram.EInvalid, "body: nothing to change; give name, status, settings and/or sync_interval")
 	}
 	if body.Name != nil {
 		if err := engram.ValidateConnectorName(*body.Name); err != nil {
@@ -118,14 +125,24 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request, p engram
 		}
 		patch.Status = &st
 	}
-	if body.Settings != nil {
-		// Settings are checked against the connector's own type.
+	if body.Settings != nil || body.SyncInterval != nil {
+		// Settings and schedule are checked against the connector's own
+		// type.
 		c, err := s.store.GetConnector(r.Context(), p.TenantID, id)
 		if err != nil {
 			return err
 		}
-		if patch.Settings, err = s.connectors.ValidateSettings(c.Type, body.Settings); err != nil {
-			return err
+		if body.Settings != nil {
+			if patch.Settings, err = s.connectors.ValidateSettings(c.Type, body.Settings); err != nil {
+				return err
+			}
+		}
+		if body.SyncInterval != nil {
+			d, err := syncInterval(c.Type, body.SyncInterval)
+			if err != nil {
+				return err
+			}
+			patch.SyncInterval = &d
 		}
 	}
 	c, err := s.store.UpdateConnector(r.Context(), p.TenantID, p.KeyID, id, patch)
@@ -133,6 +150,23 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request, p engram
 		return err
 	}
 	return s.respond(w, r, http.StatusOK, connectorResponse{true, c})
+}
+
+// syncInterval reads a connector's sync_interval: a duration string, or
+// null (or absent) for none, which is 0. A push connector has nothing to
+// fetch, so it takes no schedule.
+func syncInterval(typ string, raw json.RawMessage) (time.Duration, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return 0, nil
+	}
+	var text string
+	if err := json.Unmarshal(raw, &text); err != nil {
+		return 0, engram.Errorf(engram.EInvalid, "sync_interval: must be a duration string such as \"1h\", or null")
+	}
+	if typ == connector.Push {
+		return 0, engram.Errorf(engram.EInvalid, "sync_interval: a push connector has nothing to fetch; its items are posted to it")
+	}
+	return engram.ParseSyncInterval(text)
 }
 
 // deleteConnector disconnects: the connector keeps its documents and its

@@ -167,3 +167,51 @@ func TestFileConnectorsNeedAllowedRoots(t *testing.T) {
 			"settings": map[string]any{"path": notes}}).want(t, 400, "invalid_argument", "--connector-roots")
 	})
 }
+
+func TestConnectorSyncInterval(t *testing.T) {
+	t.Parallel()
+	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
+		root := t.TempDir()
+		e := newEnv(t, s, func(c *enghttp.Config) { c.Connectors = connector.Registry{Roots: []string{root}} })
+		create := func(interval any) result {
+			return e.call(t, "POST", "/api/integrations", e.admin.Secret, map[string]any{"type": "folder", "name": "notes",
+				"settings": map[string]any{"path": root}, "sync_interval": interval})
+		}
+		create("soon").want(t, 400, "invalid_argument", "sync_interval", "not a duration")
+		create("30s").want(t, 400, "invalid_argument", "sync_interval", "from 1m to 720h")
+		create("1000h").want(t, 400, "invalid_argument", "sync_interval")
+		create("90.5s").want(t, 400, "invalid_argument", "sync_interval", "whole seconds")
+		create(3600).want(t, 400, "invalid_argument", "sync_interval", "duration string")
+		e.call(t, "POST", "/api/integrations", e.admin.Secret, map[string]any{"type": "push", "name": "p", "sync_interval": "1h"}).
+			want(t, 400, "invalid_argument", "sync_interval", "push")
+
+		c := into[connectorResp](t, create("60m").want(t, 201, "")).Integration
+		if c.SyncInterval == nil || *c.SyncInterval != "1h" || c.NextSyncAt == nil || !c.NextSyncAt.Equal(c.CreatedAt) {
+			t.Fatalf("created = %+v: want sync_interval 1h, due at once", c)
+		}
+		path := "/api/integrations/" + c.ID
+		e.call(t, "PATCH", path, e.admin.Secret, map[string]any{"sync_interval": "never"}).want(t, 400, "invalid_argument", "sync_interval")
+		e.call(t, "PATCH", path, e.member.Secret, map[string]any{"sync_interval": "2h"}).want(t, 403, "forbidden")
+		got := into[connectorResp](t, e.call(t, "PATCH", path, e.admin.Secret, map[string]any{"sync_interval": "1h30m"}).want(t, 200, "")).Integration
+		if got.SyncInterval == nil || *got.SyncInterval != "1h30m" || got.NextSyncAt == nil {
+			t.Fatalf("patched = %+v", got)
+		}
+		// The schedule is in what GET returns; null removes it.
+		r := e.call(t, "GET", path, e.viewer.Secret, nil).want(t, 200, "")
+		if integ, _ := r.Body["integration"].(map[string]any); integ["sync_interval"] != "1h30m" {
+			t.Fatalf("get = %s", r.Raw)
+		}
+		got = into[connectorResp](t, e.call(t, "PATCH", path, e.admin.Secret, map[string]any{"sync_interval": nil}).want(t, 200, "")).Integration
+		if got.SyncInterval != nil || got.NextSyncAt != nil {
+			t.Fatalf("unscheduled = %+v", got)
+		}
+		// A connector without a schedule answers null for both fields.
+		r = e.call(t, "GET", path, e.viewer.Secret, nil).want(t, 200, "")
+		if integ, _ := r.Body["integration"].(map[string]any); integ["sync_interval"] != nil || integ["next_sync_at"] != nil {
+			t.Fatalf("get = %s", r.Raw)
+		}
+		if _, ok := r.Body["integration"].(map[string]any)["next_sync_at"]; !ok {
+			t.Fatalf("next_sync_at missing from %s", r.Raw)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -259,6 +260,72 @@ func TestSyncJobCancelRunning(t *testing.T) {
 		}
 		if ds, err := s.DocumentStats(ctx, e.tenant.ID); err != nil || ds.Total != 0 {
 			t.Fatalf("documents = %+v, %v", ds, err)
+		}
+	})
+}
+
+// TestScheduledSync gives a folder connector a sync_interval and no
+// request: River's periodic scheduler starts its first sync by itself,
+// and, the next one being an hour away, no other.
+func TestScheduledSync(t *testing.T) {
+	t.Parallel()
+	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
+		ctx := context.Background()
+		root, dir := vault(t, 5)
+		reg := connector.Registry{Roots: []string{root}}
+		var mu sync.Mutex
+		finished := map[string]int{}
+		runner, err := jobs.New(s, jobs.Config{Workers: 1, Classifier: classify.New(), Connectors: reg,
+			PollInterval: 50 * time.Millisecond, ScheduleEvery: 200 * time.Millisecond,
+			Finished: func(k engram.JobKind, st engram.JobStatus) {
+				mu.Lock()
+				defer mu.Unlock()
+				finished[string(k)+"/"+string(st)]++
+			}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, s, func(c *enghttp.Config) { c.Connectors = reg })
+		folder := into[connectorResp](t, e.call(t, "POST", "/api/integrations", e.admin.Secret,
+			map[string]any{"type": "folder", "name": "notes", "settings": map[string]any{"path": dir}, "sync_interval": "1h"}).want(t, 201, "")).Integration
+		if err := runner.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			if err := runner.Stop(sctx); err != nil {
+				t.Errorf("stop: %v", err)
+			}
+		}()
+		base := "/api/integrations/" + folder.ID + "/sync/status"
+		var st syncStatusResp
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) {
+			st = into[syncStatusResp](t, e.call(t, "GET", base, e.viewer.Secret, nil).want(t, 200, ""))
+			if st.Job != nil && st.Job.Status.Final() {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if st.Job == nil || st.Job.Status != engram.JobSucceeded || !st.Job.Scheduled || st.Job.Progress.Done != 5 {
+			t.Fatalf("scheduled sync = %+v", st.Job)
+		}
+		c := st.Integration
+		if c.LastSyncStatus == nil || *c.LastSyncStatus != "succeeded" || c.NextSyncAt == nil ||
+			c.NextSyncAt.Before(time.Now().Add(59*time.Minute)) {
+			t.Fatalf("connector after its scheduled sync = %+v: want the next one an hour on", c)
+		}
+		// More scheduler passes find nothing due.
+		time.Sleep(time.Second)
+		page, err := s.ListJobs(ctx, e.tenant.ID, engram.JobFilter{Limit: 10})
+		if err != nil || len(page.Jobs) != 1 {
+			t.Fatalf("jobs = %+v, %v; want the one scheduled sync", page.Jobs, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if finished["sync/succeeded"] != 1 {
+			t.Fatalf("finished jobs counted = %v", finished)
 		}
 	})
 }

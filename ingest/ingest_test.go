@@ -44,7 +44,7 @@ func TestMailCorpusSync(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := s.CreateConnector(ctx, tn.ID, key.ID, "mail", "corpus", settings)
+		c, err := s.CreateConnector(ctx, tn.ID, key.ID, "mail", "corpus", settings, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -121,7 +121,7 @@ func TestFolderVaultSync(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c, err := s.CreateConnector(ctx, tn.ID, key.ID, "folder", "vault", settings)
+		c, err := s.CreateConnector(ctx, tn.ID, key.ID, "folder", "vault", settings, 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,7 +33,7 @@ func (w *worker) runAnalyze(ctx context.Context, a jobArgs, attempt, maxAttempts
 	}
 	if w.analyzer == nil {
 		msg := "gap analysis is not configured on this worker"
-		_, ferr := w.store.FinishJob(context.WithoutCancel(ctx), a.TenantID, a.JobID, engram.JobFailed, nil, &msg)
+		ferr := w.finish(ctx, a, engram.JobFailed, nil, &msg)
 		return errors.Join(ferr, river.JobCancel(errors.New(msg)))
 	}
 	// RunGapAnalysis stops between batches when its context ends; a cancel
@@ -57,9 +57,9 @@ func (w *worker) runAnalyze(ctx context.Context, a jobArgs, attempt, maxAttempts
 	res, _ := json.Marshal(sum)
 	switch {
 	case cancelled:
-		_, err = w.store.FinishJob(context.WithoutCancel(ctx), a.TenantID, a.JobID, engram.JobCancelled, res, nil)
+		err = w.finish(ctx, a, engram.JobCancelled, res, nil)
 	case err == nil:
-		_, err = w.store.FinishJob(context.WithoutCancel(ctx), a.TenantID, a.JobID, engram.JobSucceeded, res, nil)
+		err = w.finish(ctx, a, engram.JobSucceeded, res, nil)
 	}
 	if err != nil {
 		return w.failed(ctx, a, attempt, maxAttempts, err)

@@ -62,6 +62,13 @@ type Config struct {
 	// PollInterval is how often workers look for new jobs where the
 	// engine has no notifications (SQLite), default 1s.
 	PollInterval time.Duration
+	// ScheduleEvery is how often the leader among the worker processes
+	// starts the syncs that connectors' sync_interval makes due (default
+	// DefaultScheduleEvery).
+	ScheduleEvery time.Duration
+	// Finished, when set, is told of every job this process's workers
+	// finish, with its kind and final status (for /metrics).
+	Finished func(engram.JobKind, engram.JobStatus)
 }
 
 func (c *Config) defaults() {
@@ -73,6 +80,12 @@ func (c *Config) defaults() {
 	}
 	if c.PollInterval <= 0 {
 		c.PollInterval = time.Second
+	}
+	if c.ScheduleEvery <= 0 {
+		c.ScheduleEvery = DefaultScheduleEvery
+	}
+	if c.Finished == nil {
+		c.Finished = func(engram.JobKind, engram.JobStatus) {}
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
@@ -112,12 +125,13 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 		return nil, errors.New("jobs: a Classifier is required to run workers")
 	}
 	w := &worker{store: store, connectors: store, gaps: store, registry: cfg.Connectors, analyzer: cfg.Analyzer,
-		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, slice: cfg.slice(), log: cfg.Logger}
+		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, slice: cfg.slice(), log: cfg.Logger, finished: cfg.Finished}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &kindWorker[deleteAllArgs]{w: w})
 	river.AddWorker(workers, &kindWorker[classifyArgs]{w: w})
 	river.AddWorker(workers, &passWorker[syncArgs]{timeout: cfg.SyncTimeout, run: w.runSync})
 	river.AddWorker(workers, &passWorker[analyzeArgs]{timeout: cfg.SyncTimeout, run: w.runAnalyze})
+	river.AddWorker(workers, &scheduleWorker{store: store, log: cfg.Logger})
 	rc := &river.Config{
 		Workers: workers,
 		// Workers set their own timeout (see kindWorker.Timeout).
@@ -129,17 +143,26 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 	}
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.PeriodicJobs = []*river.PeriodicJob{scheduleJob(cfg.ScheduleEvery)}
 	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
-	attach(func(ctx context.Context, tx TTx, tenantID string, j engram.Job) (int64, error) {
-		res, err := client.InsertTx(ctx, tx, argsFor(tenantID, j), nil)
-		if err != nil {
-			return 0, err
+	attach(func(ctx context.Context, tx TTx, jobs []engram.TenantJob) ([]int64, error) {
+		params := make([]river.InsertManyParams, len(jobs))
+		for i, j := range jobs {
+			params[i] = river.InsertManyParams{Args: argsFor(j.TenantID, j.Job)}
 		}
-		return res.Job.ID, nil
+		res, err := client.InsertManyTx(ctx, tx, params)
+		if err != nil {
+			return nil, err
+		}
+		ids := make([]int64, len(res))
+		for i, r := range res {
+			ids[i] = r.Job.ID
+		}
+		return ids, nil
 	})
 	return &Runner{
 		workers:       cfg.Workers,

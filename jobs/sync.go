@@ -50,7 +50,7 @@ func (k *passWorker[T]) NextRetry(j *river.Job[T]) time.Time {
 }
 
 func (k *passWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
-	return k.run(ctx, j.Args.ids(), j.Attempt, j.MaxAttempts)
+	return k.run(ctx, argsOf(j), j.Attempt, j.MaxAttempts)
 }
 
 // syncResult is a sync job's result: the ingest report without its batch
@@ -89,8 +89,7 @@ func (w *worker) runSync(ctx context.Context, a jobArgs, attempt, maxAttempts in
 	}
 	p := j.Params
 	finish := func(st engram.JobStatus, rep ingest.Report, msg *string) error {
-		_, err := w.store.FinishJob(context.WithoutCancel(ctx), a.TenantID, a.JobID, st, resultOf(rep), msg)
-		return err
+		return w.finish(ctx, a, st, resultOf(rep), msg)
 	}
 	c, err := w.connectors.GetConnector(ctx, a.TenantID, p.ConnectorID)
 	if err != nil {
@@ -136,6 +135,16 @@ func (w *worker) runSync(ctx context.Context, a jobArgs, attempt, maxAttempts in
 	return nil
 }
 
+// finish ends a job that runs in one pass (a sync, an analysis) with
+// FinishJob, on a context that survives shutdown, and counts it.
+func (w *worker) finish(ctx context.Context, a jobArgs, st engram.JobStatus, result json.RawMessage, msg *string) error {
+	j, err := w.store.FinishJob(context.WithoutCancel(ctx), a.TenantID, a.JobID, st, result, msg)
+	if err == nil && j.Status == st {
+		w.finished(a.kind, st)
+	}
+	return err
+}
+
 // failedSync returns err to River, which retries the sync; on its last
 // attempt the job is finished as failed with FinishJob rather than
 // FailJob, so the connector's last_sync fields record the failure too.
@@ -143,7 +152,7 @@ func (w *worker) failedSync(ctx context.Context, a jobArgs, attempt, maxAttempts
 	w.log.Warn("sync failed", "tenant_id", a.TenantID, "job_id", a.JobID, "attempt", attempt, "error", err.Error())
 	if attempt >= maxAttempts {
 		msg := engram.ErrorMessage(err)
-		if _, ferr := w.store.FinishJob(context.WithoutCancel(ctx), a.TenantID, a.JobID, engram.JobFailed, resultOf(rep), &msg); ferr != nil {
+		if ferr := w.finish(ctx, a, engram.JobFailed, resultOf(rep), &msg); ferr != nil {
 			w.log.Error("mark sync failed", "job_id", a.JobID, "error", ferr.Error())
 		}
 	}

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/engram-kb/engram"
@@ -15,6 +16,15 @@ import (
 type jobArgs struct {
 	TenantID string `json:"tenant_id"`
 	JobID    string `json:"job_id"`
+	// kind is the engram kind, from the River kind (not stored).
+	kind engram.JobKind
+}
+
+// argsOf returns a River job's arguments with their engram kind.
+func argsOf[T args](j *river.Job[T]) jobArgs {
+	a := j.Args.ids()
+	a.kind = engram.JobKind(strings.TrimPrefix(j.Kind, "engram."))
+	return a
 }
 
 // One River kind per engram kind, so River's job list tells them apart.
@@ -68,7 +78,7 @@ func (k *kindWorker[T]) NextRetry(j *river.Job[T]) time.Time {
 }
 
 func (k *kindWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
-	return k.w.run(ctx, j.Args.ids(), j.Attempt, j.MaxAttempts)
+	return k.w.run(ctx, argsOf(j), j.Attempt, j.MaxAttempts)
 }
 
 // worker runs engram jobs batch by batch.
@@ -82,6 +92,8 @@ type worker struct {
 	analyzerName string
 	slice        time.Duration
 	log          *slog.Logger
+	// finished is told of each job this worker finishes.
+	finished func(engram.JobKind, engram.JobStatus)
 }
 
 // batchTimeout bounds one batch, which runs on a context detached from
@@ -102,6 +114,7 @@ func (w *worker) run(ctx context.Context, a jobArgs, attempt, maxAttempts int) e
 		return w.failed(ctx, a, attempt, maxAttempts, err)
 	}
 	end := time.Now().Add(w.slice)
+	ran := false
 	for j.Status == engram.JobRunning {
 		if ctx.Err() != nil || time.Now().After(end) {
 			return river.JobSnooze(0)
@@ -112,8 +125,10 @@ func (w *worker) run(ctx context.Context, a jobArgs, attempt, maxAttempts int) e
 		if err != nil {
 			return w.failed(ctx, a, attempt, maxAttempts, err)
 		}
+		ran = true
 	}
-	if j.Status.Final() {
+	if ran && j.Status.Final() {
+		w.finished(j.Kind, j.Status)
 		w.log.Info("job finished", "tenant_id", a.TenantID, "job_id", a.JobID, "kind", j.Kind,
 			"status", j.Status, "done", j.Progress.Done, "total", j.Progress.Total)
 	}
@@ -127,6 +142,8 @@ func (w *worker) failed(ctx context.Context, a jobArgs, attempt, maxAttempts int
 	if attempt >= maxAttempts {
 		if ferr := w.store.FailJob(context.WithoutCancel(ctx), a.TenantID, a.JobID, engram.ErrorMessage(err)); ferr != nil {
 			w.log.Error("mark job failed", "job_id", a.JobID, "error", ferr.Error())
+		} else {
+			w.finished(a.kind, engram.JobFailed)
 		}
 	}
 	return err

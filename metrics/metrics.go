@@ -23,6 +23,7 @@ type Metrics struct {
 	statements *prometheus.HistogramVec
 	stmtErrors *prometheus.CounterVec
 	slow       *prometheus.CounterVec
+	finished   *prometheus.CounterVec
 	slowAfter  time.Duration
 }
 
@@ -50,9 +51,13 @@ func New(pools engram.PoolReporter, slowAfter time.Duration) *Metrics {
 			Name: "engram_sql_slow_statements_total",
 			Help: "SQL statements slower than the slow-statement threshold, by operation name.",
 		}, []string{"op"}),
+		finished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "engram_jobs_finished_total",
+			Help: "Jobs this process's workers finished, by kind and final status.",
+		}, []string{"kind", "status"}),
 		slowAfter: slowAfter,
 	}
-	m.reg.MustRegister(m.requests, m.statements, m.stmtErrors, m.slow,
+	m.reg.MustRegister(m.requests, m.statements, m.stmtErrors, m.slow, m.finished,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if pools != nil {
 		m.reg.MustRegister(poolCollector{pools})
@@ -60,8 +65,49 @@ func New(pools engram.PoolReporter, slowAfter time.Duration) *Metrics {
 	return m
 }
 
-// Register adds more collectors (for example job counts) to the registry.
-func (m *Metrics) Register(c prometheus.Collector) { m.reg.MustRegister(c) }
+// JobFinished counts a job a worker finished; it fits jobs.Config.Finished.
+func (m *Metrics) JobFinished(kind engram.JobKind, status engram.JobStatus) {
+	m.finished.WithLabelValues(string(kind), string(status)).Inc()
+}
+
+// WatchJobs reports the queued and running jobs of every tenant, by kind
+// and status, as gauges read from the database at each scrape (one
+// statement over a partial index). Every kind and status has a series,
+// zero when no job is in it, so dashboards and alerts see no gaps.
+func (m *Metrics) WatchJobs(js engram.JobScheduler) { m.reg.MustRegister(jobCollector{js}) }
+
+var jobsActive = prometheus.NewDesc("engram_jobs", "Queued and running jobs of all tenants, by kind and status.",
+	[]string{"kind", "status"}, nil)
+
+var jobsUp = prometheus.NewDesc("engram_jobs_scrape_ok", "1 when the job counts could be read at this scrape, else 0.", nil, nil)
+
+// jobScrapeTimeout bounds the job count statement at a scrape.
+const jobScrapeTimeout = 2 * time.Second
+
+type jobCollector struct{ js engram.JobScheduler }
+
+func (c jobCollector) Describe(ch chan<- *prometheus.Desc) { ch <- jobsActive; ch <- jobsUp }
+
+func (c jobCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), jobScrapeTimeout)
+	defer cancel()
+	counts, err := c.js.ActiveJobCounts(ctx)
+	if err != nil {
+		ch <- prometheus.MustNewConstMetric(jobsUp, prometheus.GaugeValue, 0)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(jobsUp, prometheus.GaugeValue, 1)
+	n := map[[2]string]int{}
+	for _, jc := range counts {
+		n[[2]string{string(jc.Kind), string(jc.Status)}] += jc.Count
+	}
+	for _, k := range engram.JobKinds {
+		for _, st := range []engram.JobStatus{engram.JobQueued, engram.JobRunning} {
+			key := [2]string{string(k), string(st)}
+			ch <- prometheus.MustNewConstMetric(jobsActive, prometheus.GaugeValue, float64(n[key]), key[0], key[1])
+		}
+	}
+}
 
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

@@ -26,15 +26,22 @@ func TestMetricsExposition(t *testing.T) {
 		t.Run(e.Name, func(t *testing.T) {
 			s := e.Open(t)
 			m := metrics.New(s.(engram.PoolReporter), 0)
+			m.WatchJobs(s)
+			testdb.AttachJobs(t, s)
 			engram.SetStatementObserver(m.ObserveStatement)
 			defer engram.SetStatementObserver(nil)
 			api := enghttp.NewServer(enghttp.Config{Store: s, Classifier: classify.New(), ObserveRequest: m.ObserveRequest})
 			srv := httptest.NewServer(api)
 			defer srv.Close()
-			_, key, err := s.CreateTenant(context.Background(), "Acme", "acme")
+			tn, key, err := s.CreateTenant(context.Background(), "Acme", "acme")
 			if err != nil {
 				t.Fatal(err)
 			}
+			// One queued job, and one a worker reports finished.
+			if _, err := s.EnqueueJob(context.Background(), tn.ID, key.ID, engram.JobRequest{Kind: engram.JobClassifyPending}); err != nil {
+				t.Fatal(err)
+			}
+			m.JobFinished(engram.JobSync, engram.JobSucceeded)
 			for i := 0; i < 3; i++ {
 				req, _ := http.NewRequest("POST", srv.URL+"/api/documents", strings.NewReader(`{"documents":[{"title":"t","content":"c"}]}`))
 				req.Header.Set("Authorization", "Bearer "+key.Secret)
@@ -58,6 +65,10 @@ func TestMetricsExposition(t *testing.T) {
 				`engram_db_pool_max_connections{pool=`,
 				`engram_db_pool_acquire_timeouts_total{pool=`,
 				`go_goroutines`,
+				`engram_jobs{kind="classify_pending",status="queued"} 1`,
+				`engram_jobs{kind="sync",status="running"} 0`,
+				`engram_jobs_scrape_ok 1`,
+				`engram_jobs_finished_total{kind="sync",status="succeeded"} 1`,
 			} {
 				if !strings.Contains(text, want) {
 					t.Errorf("scrape lacks %s", want)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/rows"
@@ -10,36 +11,40 @@ import (
 )
 
 const connectorColumns = `id::text, type, name, status, settings, last_sync_at, last_sync_status, last_sync_error,
-	total_items_synced, created_at, updated_at`
+	total_items_synced, sync_interval, next_sync_at, created_at, updated_at`
 
 func scanConnector(r pgx.Row) (engram.Connector, error) {
 	var c engram.Connector
 	var status string
 	var settings []byte
+	var interval *int64
 	if err := r.Scan(&c.ID, &c.Type, &c.Name, &status, &settings, &c.LastSyncAt, &c.LastSyncStatus, &c.LastSyncError,
-		&c.TotalItemsSynced, &c.CreatedAt, &c.UpdatedAt); err != nil {
+		&c.TotalItemsSynced, &interval, &c.NextSyncAt, &c.CreatedAt, &c.UpdatedAt); err != nil {
 		return c, err
 	}
+	c.SetSyncSchedule(interval)
 	c.Status = engram.ConnectorStatus(status)
 	c.Settings = compactJSON(settings)
-	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
-	if c.LastSyncAt != nil {
-		t := c.LastSyncAt.UTC()
-		c.LastSyncAt = &t
-	}
+	inUTC(&c.CreatedAt, &c.UpdatedAt, c.LastSyncAt, c.NextSyncAt)
 	return c, nil
 }
 
 // CreateConnector adds a connector and its audit row.
-func (s *Store) CreateConnector(ctx context.Context, tenantID, actor, typ, name string, settings json.RawMessage) (engram.Connector, error) {
+func (s *Store) CreateConnector(ctx context.Context, tenantID, actor, typ, name string, settings json.RawMessage, syncInterval time.Duration) (engram.Connector, error) {
 	var c engram.Connector
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		now := ts(s.now())
+		var interval *int64
+		var next *time.Time
+		if syncInterval > 0 {
+			secs := int64(syncInterval / time.Second)
+			interval, next = &secs, &now
+		}
 		var err error
 		c, err = oneRow(ctx, tx, "connectors.create",
-			`INSERT INTO connectors (tenant_id, id, type, name, status, settings, created_at, updated_at)
-			 VALUES ($1, $2, $3, $4, 'active', $5::jsonb, $6, $6) RETURNING `+connectorColumns,
-			scanConnector, tenantID, engram.NewID(), typ, name, string(settings), now)
+			`INSERT INTO connectors (tenant_id, id, type, name, status, settings, sync_interval, next_sync_at, created_at, updated_at)
+			 VALUES ($1, $2, $3, $4, 'active', $5::jsonb, $7, $8, $6, $6) RETURNING `+connectorColumns,
+			scanConnector, tenantID, engram.NewID(), typ, name, string(settings), now, interval, next)
 		if err != nil {
 			return translate(err)
 		}
@@ -85,9 +90,19 @@ func (s *Store) GetConnector(ctx context.Context, tenantID, id string) (engram.C
 	return cn, err
 }
 
-// UpdateConnector changes name, status or settings in one statement.
+// UpdateConnector changes name, status, settings or schedule in one
+// statement.
 func (s *Store) UpdateConnector(ctx context.Context, tenantID, actor, id string, p engram.ConnectorPatch) (engram.Connector, error) {
 	var c engram.Connector
+	now := ts(s.now())
+	// $7: whether the schedule changes; $8 its seconds (NULL: removed);
+	// $9 the first sync of a connector that has synced before.
+	var interval *int64
+	var later time.Time
+	if p.SyncInterval != nil && *p.SyncInterval > 0 {
+		secs := int64(*p.SyncInterval / time.Second)
+		interval, later = &secs, now.Add(*p.SyncInterval)
+	}
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var status, settings *string
 		if p.Status != nil {
@@ -101,9 +116,14 @@ func (s *Store) UpdateConnector(ctx context.Context, tenantID, actor, id string,
 		var err error
 		c, err = oneRow(ctx, tx, "connectors.update",
 			`UPDATE connectors SET name = coalesce($1, name), status = coalesce($2, status),
-			        settings = coalesce($3::jsonb, settings), updated_at = $4
+			        settings = coalesce($3::jsonb, settings), updated_at = $4,
+			        sync_interval = CASE WHEN $7 THEN $8 ELSE sync_interval END,
+			        next_sync_at = CASE WHEN NOT $7 THEN next_sync_at
+			                            WHEN $8::integer IS NULL THEN NULL
+			                            WHEN last_sync_at IS NULL THEN $4
+			                            ELSE $9 END
 			  WHERE tenant_id = $5 AND id = $6 RETURNING `+connectorColumns,
-			scanConnector, p.Name, status, settings, ts(s.now()), tenantID, id)
+			scanConnector, p.Name, status, settings, now, tenantID, id, p.SyncInterval != nil, interval, later)
 		if isNoRows(err) {
 			return engram.Errorf(engram.ENotFound, "integration %s not found", id)
 		}

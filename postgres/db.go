@@ -334,6 +334,16 @@ func isNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 // ts truncates a time to PostgreSQL's microsecond precision, in UTC.
 func ts(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// inUTC sets scanned times (nil pointers skipped) to UTC: pgx returns
+// timestamptz in the local zone, and clients get UTC on both engines.
+func inUTC(times ...*time.Time) {
+	for _, t := range times {
+		if t != nil {
+			*t = t.UTC()
+		}
+	}
+}
+
 // pgxConn is a pooled connection.
 type pgxConn = pgxpool.Conn
 

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/rows"
@@ -94,11 +93,7 @@ func scanDocument(r pgx.Row, withContent bool) (engram.Document, error) {
 	d.Classification = engram.Classification(class)
 	d.Metadata = compactJSON(metadata)
 	_ = json.Unmarshal(recipients, &d.Recipients)
-	for _, t := range []*time.Time{d.SourceCreatedAt, d.SourceUpdatedAt, d.UserConfirmedAt, d.DeletedAt, &d.CreatedAt, &d.UpdatedAt} {
-		if t != nil {
-			*t = t.UTC()
-		}
-	}
+	inUTC(d.SourceCreatedAt, d.SourceUpdatedAt, d.UserConfirmedAt, d.DeletedAt, &d.CreatedAt, &d.UpdatedAt)
 	return d, nil
 }
 

@@ -44,11 +44,7 @@ func scanGap(r pgx.Row, extra ...any) (engram.Gap, error) {
 		context = compact.Bytes()
 	}
 	g.Context = json.RawMessage(context)
-	for _, t := range []*time.Time{&g.CreatedAt, &g.UpdatedAt, g.ClosedAt} {
-		if t != nil {
-			*t = t.UTC()
-		}
-	}
+	inUTC(&g.CreatedAt, &g.UpdatedAt, g.ClosedAt)
 	return g, nil
 }
 

@@ -23,11 +23,7 @@ func scanAnswer(r pgx.Row) (engram.GapAnswer, error) {
 		&a.VerifiedAt, &a.CreatedAt, &a.UpdatedAt); err != nil {
 		return a, err
 	}
-	for _, t := range []*time.Time{&a.CreatedAt, &a.UpdatedAt, a.VerifiedAt} {
-		if t != nil {
-			*t = t.UTC()
-		}
-	}
+	inUTC(&a.CreatedAt, &a.UpdatedAt, a.VerifiedAt)
 	return a, nil
 }
 

@@ -56,7 +56,7 @@ func scanJob(r pgx.Row) (jobRow, error) {
 			return j, err
 		}
 	}
-	j.Params = j.params
+	j.Params, j.Scheduled = j.params, j.params.Scheduled
 	if j.params.ConnectorID != "" {
 		j.ConnectorID = &j.params.ConnectorID
 	}
@@ -130,7 +130,7 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 		}
 		j := engram.Job{ID: engram.NewID(), Kind: req.Kind, Status: engram.JobQueued, CreatedAt: now,
 			Progress: engram.JobProgress{Total: total}}
-		riverID, err := s.enqueue(ctx, tx, tenantID, j)
+		riverID, err := s.enqueueOne(ctx, tx, tenantID, j)
 		if err != nil {
 			return err
 		}

@@ -34,7 +34,7 @@ func TestPlansUseIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 		tenants, keys = append(tenants, tn.ID), append(keys, key)
-		conn, err := s.CreateConnector(ctx, tn.ID, key.ID, "push", "seed", json.RawMessage(`{}`))
+		conn, err := s.CreateConnector(ctx, tn.ID, key.ID, "push", "seed", json.RawMessage(`{}`), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

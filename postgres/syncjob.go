@@ -34,7 +34,7 @@ func (s *Store) enqueueSync(ctx context.Context, tenantID, actor string, p engra
 			return engram.Errorf(engram.EConflict, "integration %s is disconnected; set its status to active to sync it", p.ConnectorID)
 		}
 		j := engram.Job{ID: engram.NewID(), Kind: engram.JobSync, Status: engram.JobQueued, CreatedAt: now}
-		riverID, err := s.enqueue(ctx, tx, tenantID, j)
+		riverID, err := s.enqueueOne(ctx, tx, tenantID, j)
 		if err != nil {
 			return err
 		}

@@ -4,22 +4,26 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/rows"
 )
 
 const connectorColumns = `id, type, name, status, settings, last_sync_at, last_sync_status, last_sync_error,
-	total_items_synced, created_at, updated_at`
+	total_items_synced, sync_interval, next_sync_at, created_at, updated_at`
 
 func scanConnector(r scanner) (engram.Connector, error) {
 	var c engram.Connector
 	var status, settings, created, updated string
-	var lastAt, lastStatus, lastErr sql.NullString
+	var lastAt, lastStatus, lastErr, nextAt sql.NullString
+	var interval *int64
 	if err := r.Scan(&c.ID, &c.Type, &c.Name, &status, &settings, &lastAt, &lastStatus, &lastErr,
-		&c.TotalItemsSynced, &created, &updated); err != nil {
+		&c.TotalItemsSynced, &interval, &nextAt, &created, &updated); err != nil {
 		return c, err
 	}
+	c.SetSyncSchedule(interval)
+	c.NextSyncAt = parseTimePtr(nextAt)
 	c.Status = engram.ConnectorStatus(status)
 	c.Settings = json.RawMessage(settings)
 	c.LastSyncAt = parseTimePtr(lastAt)
@@ -34,15 +38,21 @@ func scanConnector(r scanner) (engram.Connector, error) {
 }
 
 // CreateConnector adds a connector and its audit row.
-func (s *Store) CreateConnector(ctx context.Context, tenantID, actor, typ, name string, settings json.RawMessage) (engram.Connector, error) {
+func (s *Store) CreateConnector(ctx context.Context, tenantID, actor, typ, name string, settings json.RawMessage, syncInterval time.Duration) (engram.Connector, error) {
 	var c engram.Connector
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		now := s.nowText()
+		var interval *int64
+		var next *string
+		if syncInterval > 0 {
+			secs := int64(syncInterval / time.Second)
+			interval, next = &secs, &now
+		}
 		var err error
 		c, err = scanConnector(queryRow(ctx, tx, "connectors.create",
-			`INSERT INTO connectors (tenant_id, id, type, name, status, settings, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, 'active', ?, ?, ?) RETURNING `+connectorColumns,
-			tenantID, engram.NewID(), typ, name, string(settings), now, now))
+			`INSERT INTO connectors (tenant_id, id, type, name, status, settings, sync_interval, next_sync_at, created_at, updated_at)
+			 VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?7, ?8, ?6, ?6) RETURNING `+connectorColumns,
+			tenantID, engram.NewID(), typ, name, string(settings), now, interval, next))
 		if err != nil {
 			return translate(err)
 		}
@@ -80,9 +90,19 @@ func (s *Store) GetConnector(ctx context.Context, tenantID, id string) (engram.C
 	return c, translate(err)
 }
 
-// UpdateConnector changes name, status or settings in one statement.
+// UpdateConnector changes name, status, settings or schedule in one
+// statement.
 func (s *Store) UpdateConnector(ctx context.Context, tenantID, actor, id string, p engram.ConnectorPatch) (engram.Connector, error) {
 	var c engram.Connector
+	now := s.now()
+	// ?7: whether the schedule changes; ?8 its seconds (NULL: removed);
+	// ?9 the first sync of a connector that has synced before.
+	var interval *int64
+	var later string
+	if p.SyncInterval != nil && *p.SyncInterval > 0 {
+		secs := int64(*p.SyncInterval / time.Second)
+		interval, later = &secs, fmtTime(now.Add(*p.SyncInterval))
+	}
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
 		var status, settings *string
 		if p.Status != nil {
@@ -95,10 +115,15 @@ func (s *Store) UpdateConnector(ctx context.Context, tenantID, actor, id string,
 		}
 		var err error
 		c, err = scanConnector(queryRow(ctx, tx, "connectors.update",
-			`UPDATE connectors SET name = coalesce(?, name), status = coalesce(?, status),
-			        settings = coalesce(?, settings), updated_at = ?
-			  WHERE tenant_id = ? AND id = ? RETURNING `+connectorColumns,
-			p.Name, status, settings, s.nowText(), tenantID, id))
+			`UPDATE connectors SET name = coalesce(?1, name), status = coalesce(?2, status),
+			        settings = coalesce(?3, settings), updated_at = ?4,
+			        sync_interval = CASE WHEN ?7 THEN ?8 ELSE sync_interval END,
+			        next_sync_at = CASE WHEN NOT ?7 THEN next_sync_at
+			                            WHEN ?8 IS NULL THEN NULL
+			                            WHEN last_sync_at IS NULL THEN ?4
+			                            ELSE ?9 END
+			  WHERE tenant_id = ?5 AND id = ?6 RETURNING `+connectorColumns,
+			p.Name, status, settings, fmtTime(now), tenantID, id, p.SyncInterval != nil, interval, later))
 		if isNoRows(err) {
 			return engram.Errorf(engram.ENotFound, "integration %s not found", id)
 		}

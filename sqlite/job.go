@@ -58,7 +58,7 @@ func scanJob(r scanner) (jobRow, error) {
 	if err := json.Unmarshal([]byte(params), &j.params); err != nil {
 		return j, err
 	}
-	j.Params = j.params
+	j.Params, j.Scheduled = j.params, j.params.Scheduled
 	if j.params.ConnectorID != "" {
 		j.ConnectorID = &j.params.ConnectorID
 	}
@@ -131,7 +131,7 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 		now := s.nowText()
 		j := engram.Job{ID: engram.NewID(), Kind: req.Kind, Status: engram.JobQueued, CreatedAt: parseTime(now),
 			Progress: engram.JobProgress{Total: total}}
-		riverID, err := s.enqueue(ctx, tx, tenantID, j)
+		riverID, err := s.enqueueOne(ctx, tx, tenantID, j)
 		if err != nil {
 			return err
 		}

@@ -59,7 +59,7 @@ func TestPlansUseIndexes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		conn, err := s.CreateConnector(ctx, tn.ID, key.ID, "push", "seed", json.RawMessage(`{}`))
+		conn, err := s.CreateConnector(ctx, tn.ID, key.ID, "push", "seed", json.RawMessage(`{}`), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -33,7 +33,7 @@ func (s *Store) enqueueSync(ctx context.Context, tenantID, actor string, p engra
 		}
 		now := s.nowText()
 		j := engram.Job{ID: engram.NewID(), Kind: engram.JobSync, Status: engram.JobQueued, CreatedAt: parseTime(now)}
-		riverID, err := s.enqueue(ctx, tx, tenantID, j)
+		riverID, err := s.enqueueOne(ctx, tx, tenantID, j)
 		if err != nil {
 			return err
 		}

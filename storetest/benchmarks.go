@@ -76,7 +76,7 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) engram.Store) {
 	})
 	b.Run("SyncBatch/500", func(b *testing.B) {
 		s, tenant, actor := benchTenant(b, newStore)
-		c, err := s.CreateConnector(context.Background(), tenant, actor, "push", "bench", json.RawMessage(`{}`))
+		c, err := s.CreateConnector(context.Background(), tenant, actor, "push", "bench", json.RawMessage(`{}`), 0)
 		if err != nil {
 			b.Fatal(err)
 		}

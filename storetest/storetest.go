@@ -55,7 +55,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Bulk", func(t *testing.T) { testBulk(t, h); testBulkSemantics(t, h) })
 	t.Run("Isolation", func(t *testing.T) { testIsolation(t, h) })
 	t.Run("Connectors", func(t *testing.T) { testConnectors(t, h) })
-	t.Run("Jobs", func(t *testing.T) { testJobs(t, h); testSyncJobs(t, h) })
+	t.Run("Jobs", func(t *testing.T) { testJobs(t, h); testSyncJobs(t, h); testSchedule(t, h) })
 	t.Run("Gaps", func(t *testing.T) { testGaps(t, h) })
 }
 

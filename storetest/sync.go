@@ -34,7 +34,7 @@ func testConnectors(t *testing.T, h Harness) {
 		t.Parallel()
 		f := newFixture(t, h)
 		ctx := context.Background()
-		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "CRM export", json.RawMessage(`{}`))
+		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "CRM export", json.RawMessage(`{}`), 0)
 		if err != nil || c.Type != "push" || c.Status != engram.ConnectorActive || c.Name != "CRM export" {
 			t.Fatalf("create = %+v, %v", c, err)
 		}
@@ -78,7 +78,7 @@ func testConnectors(t *testing.T, h Harness) {
 		t.Parallel()
 		f := newFixture(t, h)
 		ctx := context.Background()
-		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "notes", json.RawMessage(`{}`))
+		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "notes", json.RawMessage(`{}`), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func testConnectors(t *testing.T, h Harness) {
 		ctx := context.Background()
 		counts := []int{}
 		for _, n := range []int{2, 100, 1000} {
-			c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", fmt.Sprint("c", n), json.RawMessage(`{}`))
+			c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", fmt.Sprint("c", n), json.RawMessage(`{}`), 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -170,7 +170,7 @@ func testConnectors(t *testing.T, h Harness) {
 		t.Parallel()
 		f := newFixture(t, h)
 		ctx := context.Background()
-		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "full", json.RawMessage(`{}`))
+		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "full", json.RawMessage(`{}`), 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -211,7 +211,7 @@ func testConnectors(t *testing.T, h Harness) {
 		t.Parallel()
 		f := newFixture(t, h)
 		ctx := context.Background()
-		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "race", json.RawMessage(`{}`))
+		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "race", json.RawMessage(`{}`), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

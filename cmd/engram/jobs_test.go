@@ -293,7 +293,7 @@ func seed(t *testing.T, st store) (adminKey, acme, other string) {
 		id    string
 		count int
 	}{{a.ID, killTargets}, {o.ID, killOther}} {
-		c, err := st.CreateConnector(ctx, tn.id, "", "push", "import", json.RawMessage(`{}`))
+		c, err := st.CreateConnector(ctx, tn.id, "", "push", "import", json.RawMessage(`{}`), 0)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/engram-kb/engram/metrics"
 )
 
-// observeFlags are serve's observability switches.
+// observeFlags are the observability switches of serve and worker.
 type observeFlags struct {
 	metricsAddr   string
 	pprofAddr     string
@@ -24,19 +24,24 @@ type observeFlags struct {
 	logStatements bool
 }
 
-func (o *observeFlags) register(fs *flag.FlagSet) {
+// register adds the switches; requests only for a command that serves the
+// API.
+func (o *observeFlags) register(fs *flag.FlagSet, requests bool) {
 	fs.StringVar(&o.metricsAddr, "metrics-addr", env("ENGRAM_METRICS_ADDR", ""), "serve /metrics on this address instead of the API's (ENGRAM_METRICS_ADDR)")
 	fs.StringVar(&o.pprofAddr, "pprof-addr", env("ENGRAM_PPROF_ADDR", ""), "serve net/http/pprof on this address; off when empty (ENGRAM_PPROF_ADDR)")
 	fs.DurationVar(&o.slowStatement, "slow-statement", envDuration("ENGRAM_SLOW_STATEMENT", time.Second), "log and count SQL statements slower than this (ENGRAM_SLOW_STATEMENT)")
-	fs.DurationVar(&o.slowRequest, "slow-request", envDuration("ENGRAM_SLOW_REQUEST", 5*time.Second), "log requests slower than this at warn (ENGRAM_SLOW_REQUEST)")
+	if requests {
+		fs.DurationVar(&o.slowRequest, "slow-request", envDuration("ENGRAM_SLOW_REQUEST", 5*time.Second), "log requests slower than this at warn (ENGRAM_SLOW_REQUEST)")
+	}
 	fs.BoolVar(&o.logStatements, "log-statements", env("ENGRAM_LOG_STATEMENTS", "") == "1", "log every SQL statement's operation and duration, never its parameters (ENGRAM_LOG_STATEMENTS=1)")
 }
 
-// install creates the metrics and routes every statement through them and
-// the slow-statement log.
+// install creates the metrics, with the job gauges, and routes every
+// statement through them and the slow-statement log.
 func (o *observeFlags) install(logger *slog.Logger, s engram.Store) *metrics.Metrics {
 	pools, _ := s.(engram.PoolReporter)
 	m := metrics.New(pools, o.slowStatement)
+	m.WatchJobs(s)
 	engram.SetStatementObserver(func(ctx context.Context, op string, d time.Duration, err error) {
 		m.ObserveStatement(ctx, op, d, err)
 		switch {

@@ -31,7 +31,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logFormat := fs.String("log-format", env("ENGRAM_LOG_FORMAT", "auto"), "json, text, or auto: text on a terminal, else json (ENGRAM_LOG_FORMAT)")
 	shutdown := fs.Duration("shutdown-timeout", envDuration("ENGRAM_SHUTDOWN_TIMEOUT", 30*time.Second), "on SIGTERM, wait this long for requests in flight and job batches (ENGRAM_SHUTDOWN_TIMEOUT)")
 	var obs observeFlags
-	obs.register(fs)
+	obs.register(fs, true)
 	roots := fs.String("connector-roots", env("ENGRAM_CONNECTOR_ROOTS", ""), "comma-separated directories that folder and mail connectors may read; none: push connectors only (ENGRAM_CONNECTOR_ROOTS)")
 	var jf jobFlags
 	jf.register(fs, 2)
@@ -68,7 +68,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			logger.Info("migration applied", "name", name)
 		}
 	}
-	runner, err := jf.runner(s, logger, connector.Registry{Roots: splitList(*roots)})
+	m := obs.install(logger, s)
+	runner, err := jf.runner(s, logger, connector.Registry{Roots: splitList(*roots)}, m.JobFinished)
 	if err != nil {
 		return err
 	}
@@ -83,7 +84,6 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	m := obs.install(logger, s)
 	api := enghttp.NewServer(enghttp.Config{
 		Store: s, Classifier: classify.New(), Analyzer: analyze.New(), AnalyzerName: analyze.Name, Logger: logger, Version: version,
 		ObserveRequest: m.ObserveRequest, SlowRequest: obs.slowRequest,
@@ -176,12 +176,12 @@ func (j *jobFlags) register(fs *flag.FlagSet, defWorkers int) {
 }
 
 // runner attaches River to s with these flags.
-func (j *jobFlags) runner(s store, logger *slog.Logger, reg connector.Registry) (*jobs.Runner, error) {
+func (j *jobFlags) runner(s store, logger *slog.Logger, reg connector.Registry, finished func(engram.JobKind, engram.JobStatus)) (*jobs.Runner, error) {
 	if j.workers < 0 || j.batchSize < 1 || j.batchSize > engram.MaxBulkIDs || j.rescueAfter < time.Second {
 		return nil, fmt.Errorf("--workers must be >= 0, --job-batch-size from 1 to %d, --job-rescue-after at least 1s", engram.MaxBulkIDs)
 	}
 	return jobs.New(s, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, Classifier: classify.New(), Logger: logger,
-		Connectors: reg, Analyzer: analyze.New(), AnalyzerName: analyze.Name})
+		Connectors: reg, Analyzer: analyze.New(), AnalyzerName: analyze.Name, Finished: finished})
 }
 
 // firstRun creates tenant "default" on a database with no tenant and shows

@@ -36,7 +36,7 @@ func TestSyncCommand(t *testing.T) {
 				t.Fatal(err)
 			}
 			settings, _ := json.Marshal(map[string]string{"path": root})
-			c, err := s.CreateConnector(ctx, tn.ID, key.ID, "folder", "notes", settings)
+			c, err := s.CreateConnector(ctx, tn.ID, key.ID, "folder", "notes", settings, 0)
 			s.Close()
 			if err != nil {
 				t.Fatal(err)

@@ -23,6 +23,8 @@ func worker(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	roots := fs.String("connector-roots", env("ENGRAM_CONNECTOR_ROOTS", ""), "comma-separated directories that folder and mail connectors may read, for sync jobs (ENGRAM_CONNECTOR_ROOTS)")
 	var jf jobFlags
 	jf.register(fs, 4)
+	var obs observeFlags
+	obs.register(fs, false)
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help") {
 		fs.SetOutput(stdout)
 	}
@@ -48,10 +50,16 @@ func worker(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err := ensureMigrated(ctx, mig); err != nil {
 		return err
 	}
-	runner, err := jf.runner(s, logger, connector.Registry{Roots: splitList(*roots)})
+	m := obs.install(logger, s)
+	runner, err := jf.runner(s, logger, connector.Registry{Roots: splitList(*roots)}, m.JobFinished)
 	if err != nil {
 		return err
 	}
+	stopSide, err := obs.serveSide(logger, m)
+	if err != nil {
+		return err
+	}
+	defer stopSide()
 	if err := runner.Start(ctx); err != nil {
 		return fmt.Errorf("start job workers: %w", err)
 	}

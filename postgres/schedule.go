@@ -1,0 +1,127 @@
+package postgres
+
+import (
+	"context"
+	"time"
+
+	"github.com/engram-kb/engram"
+	"github.com/jackc/pgx/v5"
+)
+
+// The work no tenant asks for: the sync schedule and the job gauges. These
+// are the only statements that read across tenants (see
+// engram.JobScheduler); each row they write names its tenant.
+
+// enqueueOne hands one job to River.
+func (s *Store) enqueueOne(ctx context.Context, tx pgx.Tx, tenantID string, j engram.Job) (int64, error) {
+	ids, err := s.enqueue(ctx, tx, []engram.TenantJob{{TenantID: tenantID, Job: j}})
+	if err != nil {
+		return 0, err
+	}
+	return ids[0], nil
+}
+
+// ScheduleSyncs starts the due connectors' scheduled syncs in one
+// transaction: one statement finds and locks the due connectors, River
+// takes all their jobs in one insert, one statement records the jobs and
+// one moves the connectors' next_sync_at.
+//
+// The due connectors are locked FOR NO KEY UPDATE SKIP LOCKED: a
+// connector whose row a sync batch, a manual sync request or a PATCH holds
+// is left for the next pass rather than waited for, and a disconnect that
+// commits first is seen (the status is checked again on the locked row).
+// A manual sync that commits between this statement's snapshot and its
+// lock finds its job by the jobs_one_sync index: the INSERT skips that
+// connector (ON CONFLICT DO NOTHING), and its River job, which names no
+// row, is cancelled by the worker.
+func (s *Store) ScheduleSyncs(ctx context.Context, now time.Time, limit int) (engram.ScheduledSyncs, error) {
+	var out engram.ScheduledSyncs
+	if s.enqueue == nil {
+		return out, engram.Errorf(engram.EUnavailable, "background jobs are not running on this server")
+	}
+	now = ts(now)
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		out = engram.ScheduledSyncs{}
+		rs, err := query(ctx, tx, "connectors.due",
+			`SELECT c.tenant_id::text, c.id::text, c.sync_interval,
+			        EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = c.tenant_id AND j.connector_id = c.id
+			                   AND j.kind = 'sync' AND j.status IN ('queued', 'running'))
+			   FROM connectors c
+			  WHERE c.status = 'active' AND c.next_sync_at IS NOT NULL AND c.next_sync_at <= $1
+			  ORDER BY c.next_sync_at
+			  LIMIT $2
+			    FOR NO KEY UPDATE OF c SKIP LOCKED`, now, limit)
+		if err != nil {
+			return err
+		}
+		var due []engram.DueConnector
+		for rs.Next() {
+			var d engram.DueConnector
+			var secs int64
+			if err := rs.Scan(&d.TenantID, &d.ID, &secs, &d.Busy); err != nil {
+				rs.Close()
+				return translate(err)
+			}
+			d.Interval = time.Duration(secs) * time.Second
+			due = append(due, d)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil || len(due) == 0 {
+			return translate(err)
+		}
+		out.Due = len(due)
+		if jobs := engram.PlanScheduledSyncs(due, now); len(jobs) > 0 {
+			riverIDs, err := s.enqueue(ctx, tx, engram.TenantJobs(jobs))
+			if err != nil {
+				return err
+			}
+			tenants, ids, conns, params := make([]string, len(jobs)), make([]string, len(jobs)), make([]string, len(jobs)), make([]string, len(jobs))
+			for i, j := range jobs {
+				tenants[i], ids[i], conns[i], params[i] = j.TenantID, j.Job.ID, j.ConnectorID, j.Params
+			}
+			tag, err := exec(ctx, tx, "jobs.create_scheduled",
+				`INSERT INTO jobs (tenant_id, id, kind, status, params, connector_id, river_job_id, created_at, updated_at)
+				 SELECT x.t, x.j, 'sync', 'queued', x.p::jsonb, x.c, x.r, $6, $6
+				   FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[]) AS x(t, j, c, p, r)
+				 ON CONFLICT (tenant_id, connector_id) WHERE kind = 'sync' AND status IN ('queued', 'running') DO NOTHING`,
+				tenants, ids, conns, params, riverIDs, now)
+			if err != nil {
+				return err
+			}
+			out.Enqueued = int(tag.RowsAffected())
+		}
+		tenants, ids, next := make([]string, len(due)), make([]string, len(due)), make([]time.Time, len(due))
+		for i, d := range due {
+			tenants[i], ids[i], next[i] = d.TenantID, d.ID, now.Add(d.Interval)
+		}
+		_, err = exec(ctx, tx, "connectors.reschedule",
+			`UPDATE connectors c SET next_sync_at = x.n
+			   FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS x(t, id, n)
+			  WHERE c.tenant_id = x.t AND c.id = x.id`, tenants, ids, next)
+		return err
+	})
+	return out, err
+}
+
+// ActiveJobCounts counts queued and running jobs by kind and status.
+func (s *Store) ActiveJobCounts(ctx context.Context) ([]engram.JobCount, error) {
+	var out []engram.JobCount
+	err := s.read(ctx, func(c *pgxConn) error {
+		rs, err := query(ctx, c, "jobs.active_counts",
+			`SELECT kind, status, count(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY kind, status`)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var kind, status string
+			var n int
+			if err := rs.Scan(&kind, &status, &n); err != nil {
+				return translate(err)
+			}
+			out = append(out, engram.JobCount{Kind: engram.JobKind(kind), Status: engram.JobStatus(status), Count: n})
+		}
+		return translate(rs.Err())
+	})
+	return out, err
+}
