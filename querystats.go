@@ -24,15 +24,26 @@ func WithQueryStats(ctx context.Context) (context.Context, *QueryStats) {
 	return context.WithValue(ctx, statsKey{}, s), s
 }
 
-// RecordStatement adds one statement of duration d to the stats carried by
-// ctx, if any, and reports it to the installed StatementObserver.
-func RecordStatement(ctx context.Context, op string, d time.Duration, err error) {
+// Statement is one SQL statement as a store reports it: its operation
+// name, never its text or its parameters.
+type Statement struct {
+	Op       string
+	Duration time.Duration
+	// Rows is how many rows it returned or changed, -1 when the driver does
+	// not tell.
+	Rows int64
+	Err  error
+}
+
+// RecordStatement adds one statement to the stats carried by ctx, if any,
+// and reports it to the installed StatementObserver.
+func RecordStatement(ctx context.Context, st Statement) {
 	if s, ok := ctx.Value(statsKey{}).(*QueryStats); ok {
 		s.count.Add(1)
-		s.nanos.Add(int64(d))
+		s.nanos.Add(int64(st.Duration))
 	}
 	if o := observer.Load(); o != nil {
-		(*o)(ctx, op, d, err)
+		(*o)(ctx, st)
 	}
 }
 
@@ -45,9 +56,8 @@ func (s *QueryStats) Duration() time.Duration { return time.Duration(s.nanos.Loa
 // Reset sets the counters to zero.
 func (s *QueryStats) Reset() { s.count.Store(0); s.nanos.Store(0) }
 
-// StatementObserver is called after every statement with its operation
-// name (never its parameters), duration and error.
-type StatementObserver func(ctx context.Context, op string, d time.Duration, err error)
+// StatementObserver is called after every statement.
+type StatementObserver func(ctx context.Context, st Statement)
 
 var observer atomic.Pointer[StatementObserver]
 

@@ -116,13 +116,13 @@ func (m *Metrics) Handler() http.Handler {
 
 // ObserveStatement records one SQL statement; it fits
 // engram.StatementObserver.
-func (m *Metrics) ObserveStatement(_ context.Context, op string, d time.Duration, err error) {
-	m.statements.WithLabelValues(op).Observe(d.Seconds())
-	if err != nil {
-		m.stmtErrors.WithLabelValues(op).Inc()
+func (m *Metrics) ObserveStatement(_ context.Context, st engram.Statement) {
+	m.statements.WithLabelValues(st.Op).Observe(st.Duration.Seconds())
+	if st.Err != nil {
+		m.stmtErrors.WithLabelValues(st.Op).Inc()
 	}
-	if m.slowAfter > 0 && d > m.slowAfter {
-		m.slow.WithLabelValues(op).Inc()
+	if m.slowAfter > 0 && st.Duration > m.slowAfter {
+		m.slow.WithLabelValues(st.Op).Inc()
 	}
 }
 

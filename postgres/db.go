@@ -226,12 +226,12 @@ type querier interface {
 }
 
 // exec and query send one statement and record it under its operation name
-// in the request's statement count.
+// in the request's statement count, with the rows it changed or returned.
 func exec(ctx context.Context, q querier, op, sql string, args ...any) (pgconn.CommandTag, error) {
 	capture.Record(ctx, op, sql, args)
 	start := time.Now()
 	tag, err := q.Exec(ctx, sql, args...)
-	engram.RecordStatement(ctx, op, time.Since(start), err)
+	engram.RecordStatement(ctx, engram.Statement{Op: op, Duration: time.Since(start), Rows: tag.RowsAffected(), Err: err})
 	return tag, translate(err)
 }
 
@@ -239,8 +239,56 @@ func query(ctx context.Context, q querier, op, sql string, args ...any) (pgx.Row
 	capture.Record(ctx, op, sql, args)
 	start := time.Now()
 	rows, err := q.Query(ctx, sql, args...)
-	engram.RecordStatement(ctx, op, time.Since(start), err)
-	return rows, translate(err)
+	if err != nil {
+		engram.RecordStatement(ctx, engram.Statement{Op: op, Duration: time.Since(start), Rows: 0, Err: err})
+		return rows, translate(err)
+	}
+	return &countedRows{Rows: rows, ctx: ctx, op: op, start: start}, nil
+}
+
+// countedRows records its statement when the rows are read to the end or
+// closed, whichever comes first: the duration then covers reading them,
+// and the row count is known.
+type countedRows struct {
+	pgx.Rows
+	ctx      context.Context
+	op       string
+	start    time.Time
+	n        int64
+	recorded bool
+}
+
+func (r *countedRows) Next() bool {
+	if r.Rows.Next() {
+		r.n++
+		return true
+	}
+	r.record()
+	return false
+}
+
+func (r *countedRows) Close() {
+	r.Rows.Close()
+	r.record()
+}
+
+func (r *countedRows) record() {
+	if !r.recorded {
+		r.recorded = true
+		engram.RecordStatement(r.ctx, engram.Statement{Op: r.op, Duration: time.Since(r.start), Rows: r.n, Err: r.Rows.Err()})
+	}
+}
+
+// oneRowStatement records a statement that returns at most one row: no
+// row is not an error.
+func oneRowStatement(ctx context.Context, op string, start time.Time, err error) {
+	st := engram.Statement{Op: op, Duration: time.Since(start), Rows: 1, Err: err}
+	if errors.Is(err, pgx.ErrNoRows) {
+		st.Rows, st.Err = 0, nil
+	} else if err != nil {
+		st.Rows = 0
+	}
+	engram.RecordStatement(ctx, st)
 }
 
 // queryRow runs a one-row statement and scans it, timing both.
@@ -248,11 +296,7 @@ func queryRow(ctx context.Context, q querier, op, sql string, args []any, dest .
 	capture.Record(ctx, op, sql, args)
 	start := time.Now()
 	err := q.QueryRow(ctx, sql, args...).Scan(dest...)
-	rec := err
-	if errors.Is(err, pgx.ErrNoRows) {
-		rec = nil
-	}
-	engram.RecordStatement(ctx, op, time.Since(start), rec)
+	oneRowStatement(ctx, op, start, err)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
@@ -265,11 +309,7 @@ func oneRow[T any](ctx context.Context, q querier, op, sql string, scan func(pgx
 	capture.Record(ctx, op, sql, args)
 	start := time.Now()
 	v, err := scan(q.QueryRow(ctx, sql, args...))
-	rec := err
-	if errors.Is(err, pgx.ErrNoRows) {
-		rec = nil
-	}
-	engram.RecordStatement(ctx, op, time.Since(start), rec)
+	oneRowStatement(ctx, op, start, err)
 	return v, err
 }
 

@@ -181,11 +181,7 @@ func getGap(ctx context.Context, q querier, tenantID, id string) (engram.GapDeta
 		           FROM gap_documents gd JOIN documents d ON d.tenant_id = gd.tenant_id AND d.id = gd.document_id
 		          WHERE gd.tenant_id = $1 AND gd.gap_id = $2 AND NOT d.is_deleted)
 		   FROM knowledge_gaps g WHERE g.tenant_id = $1 AND g.id = $2`, tenantID, id), &questions, &d.DocumentIDs)
-	rec := err
-	if isNoRows(err) {
-		rec = nil
-	}
-	engram.RecordStatement(ctx, "gaps.get", time.Since(start), rec)
+	oneRowStatement(ctx, "gaps.get", start, err)
 	if isNoRows(err) {
 		return d, gapNotFound(id)
 	}

@@ -79,7 +79,7 @@ func (s *Store) AddGapAnswer(ctx context.Context, tenantID, actor, gapID string,
 			`INSERT INTO gap_answers (tenant_id, id, gap_id, question_position, answer_text, created_by, created_at, updated_at)
 			 VALUES ($1, $2, $3, $4, $5, nullif($6, '')::uuid, $7, $7)
 			 RETURNING `+answerColumns, tenantID, engram.NewID(), gapID, index, text, actor, now))
-		engram.RecordStatement(ctx, "gap_answers.create", time.Since(start), err)
+		oneRowStatement(ctx, "gap_answers.create", start, err)
 		if err != nil {
 			return translate(err)
 		}
@@ -108,11 +108,7 @@ func (s *Store) changeAnswer(ctx context.Context, op, tenantID, gapID, answerID,
 			`UPDATE gap_answers SET `+set+`
 			  WHERE tenant_id = $1 AND gap_id = $2 AND id = $3
 			 RETURNING `+answerColumns, append([]any{tenantID, gapID, answerID}, args...)...))
-		rec := err
-		if isNoRows(err) {
-			rec = nil
-		}
-		engram.RecordStatement(ctx, op, time.Since(start), rec)
+		oneRowStatement(ctx, op, start, err)
 		if isNoRows(err) {
 			return engram.Errorf(engram.ENotFound, "answer %s of gap %s not found", answerID, gapID)
 		}

@@ -20,7 +20,7 @@ const classifyContentPrefix = 20000
 func (s *Store) ClassifyDocuments(ctx context.Context, tenantID, actor string, sel engram.ClassifySelection, classify engram.ClassifyFunc) (engram.ClassifyOutcome, error) {
 	var out engram.ClassifyOutcome
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var rs *sql.Rows
+		var rs *countedRows
 		var err error
 		const cols = `SELECT id, title, substr(content, 1, ?), sender, sender_email, source_type, metadata, user_confirmed FROM documents`
 		if len(sel.IDs) > 0 {
@@ -61,7 +61,7 @@ func (s *Store) ClassifyDocuments(ctx context.Context, tenantID, actor string, s
 	return out, err
 }
 
-func scanClassifyInputs(rs *sql.Rows) (inputs []engram.ClassifyInput, found map[string]bool, skipped []string, err error) {
+func scanClassifyInputs(rs *countedRows) (inputs []engram.ClassifyInput, found map[string]bool, skipped []string, err error) {
 	defer rs.Close()
 	found = map[string]bool{}
 	for rs.Next() {

@@ -147,28 +147,74 @@ type querier interface {
 }
 
 // exec, query and queryRow send one statement and record it, under its
-// operation name, in the request's statement count.
+// operation name, in the request's statement count, with the rows it
+// changed or returned.
 func exec(ctx context.Context, q querier, op, query string, args ...any) (sql.Result, error) {
 	capture.Record(ctx, op, query, args)
 	start := time.Now()
 	res, err := q.ExecContext(ctx, query, args...)
-	engram.RecordStatement(ctx, op, time.Since(start), err)
+	st := engram.Statement{Op: op, Duration: time.Since(start), Rows: -1, Err: err}
+	if err == nil {
+		if n, nerr := res.RowsAffected(); nerr == nil {
+			st.Rows = n
+		}
+	}
+	engram.RecordStatement(ctx, st)
 	return res, translate(err)
 }
 
-func query(ctx context.Context, q querier, op, query string, args ...any) (*sql.Rows, error) {
+func query(ctx context.Context, q querier, op, query string, args ...any) (*countedRows, error) {
 	capture.Record(ctx, op, query, args)
 	start := time.Now()
 	rows, err := q.QueryContext(ctx, query, args...)
-	engram.RecordStatement(ctx, op, time.Since(start), err)
-	return rows, translate(err)
+	if err != nil {
+		engram.RecordStatement(ctx, engram.Statement{Op: op, Duration: time.Since(start), Err: err})
+		return nil, translate(err)
+	}
+	return &countedRows{Rows: rows, ctx: ctx, op: op, start: start}, nil
 }
 
+// countedRows records its statement when the rows are read to the end or
+// closed, whichever comes first: the duration then covers reading them
+// (SQLite computes rows as they are read), and the row count is known.
+type countedRows struct {
+	*sql.Rows
+	ctx      context.Context
+	op       string
+	start    time.Time
+	n        int64
+	recorded bool
+}
+
+func (r *countedRows) Next() bool {
+	if r.Rows.Next() {
+		r.n++
+		return true
+	}
+	r.record()
+	return false
+}
+
+func (r *countedRows) Close() error {
+	err := r.Rows.Close()
+	r.record()
+	return err
+}
+
+func (r *countedRows) record() {
+	if !r.recorded {
+		r.recorded = true
+		engram.RecordStatement(r.ctx, engram.Statement{Op: r.op, Duration: time.Since(r.start), Rows: r.n, Err: r.Rows.Err()})
+	}
+}
+
+// queryRow sends a one-row statement; the row is scanned later by the
+// caller, so its count is not known here.
 func queryRow(ctx context.Context, q querier, op, query string, args ...any) *sql.Row {
 	capture.Record(ctx, op, query, args)
 	start := time.Now()
 	row := q.QueryRowContext(ctx, query, args...)
-	engram.RecordStatement(ctx, op, time.Since(start), row.Err())
+	engram.RecordStatement(ctx, engram.Statement{Op: op, Duration: time.Since(start), Rows: -1, Err: row.Err()})
 	return row
 }
 

@@ -92,7 +92,7 @@ func (s *Store) UpsertGapProposals(ctx context.Context, tenantID, actor string, 
 }
 
 // scanPairs reads (id, fingerprint) rows into a map from fingerprint to id.
-func scanPairs(rs *sql.Rows) (map[string]string, error) {
+func scanPairs(rs *countedRows) (map[string]string, error) {
 	defer rs.Close()
 	m := map[string]string{}
 	for rs.Next() {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -66,7 +65,7 @@ func TestServeFirstRunAndShutdown(t *testing.T) {
 	for engine, db := range databases(t) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json")
+			cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json", "--log-statements")
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -89,7 +88,15 @@ func TestServeFirstRunAndShutdown(t *testing.T) {
 			if key == "" || base == "" {
 				t.Fatalf("serve did not print the first-run key and URL")
 			}
-			go io.Copy(io.Discard, stderr)
+			// The rest of the log, read until serve exits.
+			logs := make(chan string, 1)
+			go func() {
+				var b strings.Builder
+				for sc.Scan() {
+					b.WriteString(sc.Text() + "\n")
+				}
+				logs <- b.String()
+			}()
 
 			resp, err := http.Get(base + "/api/health")
 			if err != nil {
@@ -120,15 +127,22 @@ func TestServeFirstRunAndShutdown(t *testing.T) {
 			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
+			var log string
 			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("serve exited with %v after SIGTERM", err)
-				}
+			case log = <-logs:
 			case <-time.After(30 * time.Second):
 				t.Fatal("serve did not stop within 30s of SIGTERM")
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("serve exited with %v after SIGTERM", err)
+			}
+			// --log-statements: every statement with its operation, duration
+			// and rows, never its parameters.
+			if !regexp.MustCompile(`"msg":"statement","op":"documents.create","duration_ms":[0-9.]+,"request_id":"[^"]+","failed":false,"rows":1\b`).MatchString(log) {
+				t.Errorf("no statement line for documents.create with its rows in:\n%s", log)
+			}
+			if strings.Contains(log, "Restart the worker") || strings.Contains(log, "Runbook") {
+				t.Errorf("the log shows a statement's parameters:\n%s", log)
 			}
 
 			// A second start finds the tenant and prints no new key.

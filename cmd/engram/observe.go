@@ -42,16 +42,27 @@ func (o *observeFlags) install(logger *slog.Logger, s engram.Store) *metrics.Met
 	pools, _ := s.(engram.PoolReporter)
 	m := metrics.New(pools, o.slowStatement)
 	m.WatchJobs(s)
-	engram.SetStatementObserver(func(ctx context.Context, op string, d time.Duration, err error) {
-		m.ObserveStatement(ctx, op, d, err)
+	engram.SetStatementObserver(func(ctx context.Context, st engram.Statement) {
+		m.ObserveStatement(ctx, st)
+		var msg string
 		switch {
-		case o.slowStatement > 0 && d > o.slowStatement:
-			logger.Warn("slow statement", "op", op, "duration_ms", float64(d.Microseconds())/1000,
-				"request_id", enghttp.RequestID(ctx), "failed", err != nil)
+		case o.slowStatement > 0 && st.Duration > o.slowStatement:
+			msg = "slow statement"
 		case o.logStatements:
-			logger.Info("statement", "op", op, "duration_ms", float64(d.Microseconds())/1000,
-				"request_id", enghttp.RequestID(ctx), "failed", err != nil)
+			msg = "statement"
+		default:
+			return
 		}
+		attrs := []any{"op", st.Op, "duration_ms", float64(st.Duration.Microseconds()) / 1000,
+			"request_id", enghttp.RequestID(ctx), "failed", st.Err != nil}
+		if st.Rows >= 0 {
+			attrs = append(attrs, "rows", st.Rows)
+		}
+		level := slog.LevelInfo
+		if msg == "slow statement" {
+			level = slog.LevelWarn
+		}
+		logger.Log(ctx, level, msg, attrs...)
 	})
 	return m
 }
