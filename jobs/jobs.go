@@ -131,7 +131,8 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 	river.AddWorker(workers, &kindWorker[classifyArgs]{w: w})
 	river.AddWorker(workers, &passWorker[syncArgs]{timeout: cfg.SyncTimeout, run: w.runSync})
 	river.AddWorker(workers, &passWorker[analyzeArgs]{timeout: cfg.SyncTimeout, run: w.runAnalyze})
-	river.AddWorker(workers, &scheduleWorker{store: store, log: cfg.Logger})
+	sched := &scheduleWorker{store: store, jobs: store, log: cfg.Logger, finished: cfg.Finished}
+	river.AddWorker(workers, sched)
 	rc := &river.Config{
 		Workers: workers,
 		// Workers set their own timeout (see kindWorker.Timeout).
@@ -149,6 +150,7 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
+	sched.list = client.JobList
 	attach(func(ctx context.Context, tx TTx, jobs []engram.TenantJob) ([]int64, error) {
 		params := make([]river.InsertManyParams, len(jobs))
 		for i, j := range jobs {

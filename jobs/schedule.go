@@ -2,11 +2,13 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"log/slog"
 	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Scheduled syncs. A connector with a sync_interval carries next_sync_at,
@@ -47,7 +49,14 @@ func scheduleJob(every time.Duration) *river.PeriodicJob {
 type scheduleWorker struct {
 	river.WorkerDefaults[scheduleArgs]
 	store engram.JobScheduler
+	jobs  engram.JobStore
 	log   *slog.Logger
+	// list is River's job list (set once the client exists).
+	list func(context.Context, *river.JobListParams) (*river.JobListResult, error)
+	// reaped is the finalized_at of the newest discarded River job a pass
+	// has looked at (this process, as leader).
+	reaped   time.Time
+	finished func(engram.JobKind, engram.JobStatus)
 }
 
 // Timeout bounds a pass; each of its calls is one short transaction.
@@ -70,5 +79,64 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 	if total.Due > 0 {
 		w.log.Info("scheduled syncs", "due", total.Due, "started", total.Enqueued)
 	}
+	return w.reapDiscarded(ctx)
+}
+
+// reapLimit is how many newly discarded River jobs one pass looks at.
+const reapLimit = 100
+
+// discardedMessage is the error a job gets when River gave up on it.
+const discardedMessage = "the job engine gave up on this job: its worker failed, crashed or timed out on every attempt, or an operator cancelled it in River; start it again"
+
+// reapDiscarded finishes, as failed, the engram jobs whose River job River
+// discarded or cancelled without engram's code finishing them: a worker
+// killed (say, out of memory on a huge mail file) during the job's last
+// attempt, or an operator's cancel in River's own tools. Left
+// running, such a row would be reported as running forever and, for a
+// sync, would block every later sync of its connector (one queued or
+// running sync per connector). A job finished in the usual way is left as
+// it is: FinishJob only changes an unfinished job.
+func (w *scheduleWorker) reapDiscarded(ctx context.Context) error {
+	if w.list == nil {
+		return nil
+	}
+	kinds := make([]string, len(engram.JobKinds))
+	for i, k := range engram.JobKinds {
+		kinds[i] = "engram." + string(k)
+	}
+	res, err := w.list(ctx, river.NewJobListParams().States(rivertype.JobStateDiscarded, rivertype.JobStateCancelled).Kinds(kinds...).
+		OrderBy(river.JobListOrderByFinalizedAt, river.SortOrderDesc).First(reapLimit))
+	if err != nil {
+		return err
+	}
+	newest := w.reaped
+	for _, rj := range res.Jobs {
+		if rj.FinalizedAt == nil || !rj.FinalizedAt.After(w.reaped) {
+			break
+		}
+		newest = later(newest, *rj.FinalizedAt)
+		var a jobArgs
+		if err := json.Unmarshal(rj.EncodedArgs, &a); err != nil || a.JobID == "" {
+			continue
+		}
+		msg := discardedMessage
+		j, err := w.jobs.FinishJob(ctx, a.TenantID, a.JobID, engram.JobFailed, nil, &msg)
+		switch {
+		case engram.ErrorCode(err) == engram.ENotFound:
+		case err != nil:
+			return err
+		case j.Error != nil && *j.Error == msg:
+			w.log.Warn("job failed after its last attempt", "tenant_id", a.TenantID, "job_id", a.JobID, "kind", j.Kind)
+			w.finished(j.Kind, engram.JobFailed)
+		}
+	}
+	w.reaped = newest
 	return nil
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
