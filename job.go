@@ -225,6 +225,12 @@ type JobScheduler interface {
 	// ActiveJobCounts counts the queued and running jobs by kind and
 	// status, in one statement over the jobs_active index.
 	ActiveJobCounts(ctx context.Context) ([]JobCount, error)
+	// CompactDocumentCounts folds the document count deltas of up to
+	// limit tenants into one row per bucket, in one statement, and
+	// returns how many tenants it compacted (engines that keep no deltas
+	// return 0). DocumentStats reads every row of a tenant's counts, so
+	// this keeps it reading a few dozen.
+	CompactDocumentCounts(ctx context.Context, limit int) (int, error)
 }
 
 // JobStore keeps background jobs and runs their batches. A batch is one

@@ -11,6 +11,11 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
+// The scheduler's pass, run by one River periodic job: it starts the
+// syncs that connectors' schedules make due, folds the document count
+// deltas (see CompactDocumentCounts), and finishes the jobs River gave up
+// on.
+//
 // Scheduled syncs. A connector with a sync_interval carries next_sync_at,
 // the time its next sync is due. One River periodic job, which River runs
 // on the elected leader only (so one pass at a time across every worker
@@ -78,6 +83,16 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 	}
 	if total.Due > 0 {
 		w.log.Info("scheduled syncs", "due", total.Due, "started", total.Enqueued)
+	}
+	for range 10 {
+		n, err := w.store.CompactDocumentCounts(ctx, schedulePass)
+		if err != nil {
+			w.log.Warn("compact document counts", "error", err.Error())
+			return err
+		}
+		if n < schedulePass {
+			break
+		}
 	}
 	return w.reapDiscarded(ctx)
 }

@@ -125,3 +125,26 @@ func (s *Store) ActiveJobCounts(ctx context.Context) ([]engram.JobCount, error) 
 	})
 	return out, err
 }
+
+// CompactDocumentCounts replaces the count rows of up to limit tenants that
+// have deltas with one row per bucket, in one statement. Rows a concurrent
+// writer appends after the statement's snapshot stay for the next pass;
+// two passes at once each take a row once (the second waits for the
+// first's DELETE and then skips the rows it removed).
+func (s *Store) CompactDocumentCounts(ctx context.Context, limit int) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		return queryRow(ctx, tx, "document_counts.compact",
+			`WITH t AS (SELECT DISTINCT tenant_id FROM document_counts WHERE NOT compacted LIMIT $1),
+			      moved AS (DELETE FROM document_counts c USING t WHERE c.tenant_id = t.tenant_id RETURNING c.*),
+			      folded AS (INSERT INTO document_counts
+			                        (tenant_id, is_deleted, status, classification, needs_review, n, confidence_sum, confidence_n, compacted)
+			                 SELECT tenant_id, is_deleted, status, classification, needs_review,
+			                        sum(n), sum(confidence_sum), sum(confidence_n), true
+			                   FROM moved GROUP BY 1, 2, 3, 4, 5
+			                 HAVING sum(n) <> 0 OR sum(confidence_n) <> 0
+			                 RETURNING 1)
+			 SELECT count(*) FROM t`, []any{limit}, &n)
+	})
+	return n, err
+}

@@ -79,3 +79,12 @@ func (in inspector) AuditTarget(t testing.TB, tenantID, action string) string {
 	}
 	return target
 }
+
+func (in inspector) RecountStats(t testing.TB, tenantID string) engram.DocumentStats {
+	t.Helper()
+	st, err := in.s.documentStats(context.Background(), "documents.recount", statsQuery, tenantID)
+	if err != nil {
+		t.Fatalf("recount: %v", err)
+	}
+	return st
+}

@@ -6,6 +6,8 @@ package storetest
 
 import (
 	"context"
+	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -35,6 +37,9 @@ type Inspector interface {
 	// AuditTarget returns the target_type of the newest audit_log row of a
 	// tenant with the given action ("" when there is none).
 	AuditTarget(t testing.TB, tenantID, action string) string
+	// RecountStats counts the tenant's documents themselves, the way
+	// DocumentStats did before the counts were kept (the bench's floor).
+	RecountStats(t testing.TB, tenantID string) engram.DocumentStats
 }
 
 // Harness makes fresh stores for the suite.
@@ -74,7 +79,34 @@ func newFixture(t *testing.T, h Harness) fixture {
 	if err != nil {
 		t.Fatalf("create tenant: %v", err)
 	}
-	return fixture{s: s, in: in, tenant: tn, key: key}
+	f := fixture{s: s, in: in, tenant: tn, key: key}
+	// Whatever a test did, the kept counts still match a recount of the
+	// documents, before and after their deltas are compacted.
+	t.Cleanup(func() {
+		checkCounts(t, f, "after the test")
+		if _, err := s.CompactDocumentCounts(context.Background(), 1000); err != nil {
+			t.Errorf("compact document counts: %v", err)
+		}
+		checkCounts(t, f, "after compaction")
+	})
+	return f
+}
+
+// checkCounts compares DocumentStats with a recount of the documents.
+func checkCounts(t *testing.T, f fixture, when string) {
+	t.Helper()
+	got, err := f.s.DocumentStats(context.Background(), f.tenant.ID)
+	if err != nil {
+		t.Errorf("stats %s: %v", when, err)
+		return
+	}
+	want := f.in.RecountStats(t, f.tenant.ID)
+	avgOK := (got.AverageConfidence == nil) == (want.AverageConfidence == nil) &&
+		(got.AverageConfidence == nil || math.Abs(*got.AverageConfidence-*want.AverageConfidence) < 1e-9)
+	got.AverageConfidence, want.AverageConfidence = nil, nil
+	if !avgOK || !reflect.DeepEqual(got, want) {
+		t.Errorf("kept counts %s = %+v, the documents say %+v (average confidence matches: %v)", when, got, want, avgOK)
+	}
 }
 
 // counted returns a context that counts statements.
