@@ -305,6 +305,13 @@ func SyncConflict(runningID string) *Error {
 		Details: map[string]any{"job_id": runningID}}
 }
 
+// AnalysisConflict is the conflict EnqueueJob returns for a second gap
+// analysis of a tenant while one is queued or running.
+func AnalysisConflict(runningID string) *Error {
+	return &Error{Code: EConflict, Message: "a gap analysis of this tenant is already queued or running; watch it at /api/jobs/" + runningID,
+		Details: map[string]any{"job_id": runningID}}
+}
+
 // Params validates req and returns what the job keeps of it (without the
 // bound, which the store fills in).
 func (req JobRequest) Params() (JobParams, error) {

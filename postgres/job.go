@@ -107,6 +107,11 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 	now := ts(s.now())
 	var out jobRow
 	err = s.inTx(ctx, func(tx pgx.Tx) error {
+		if req.Kind == engram.JobAnalyzeGaps {
+			if err := s.oneAnalysis(ctx, tx, tenantID); err != nil {
+				return err
+			}
+		}
 		var total int
 		var bound *string
 		// A gap analysis has no snapshot: it reads up to its maximum of
@@ -157,6 +162,29 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 			map[string]any{"job_id": j.ID, "hard": p.Hard})
 	})
 	return out.Job, err
+}
+
+// oneAnalysis keeps a tenant to one queued or running gap analysis: a
+// transaction-scoped advisory lock per tenant orders concurrent requests,
+// so the check that follows sees any analysis another one committed.
+// (Unlike delete-all and sync, no unique index does this: one could not be
+// added to a jobs table that may already hold two analyses.)
+func (s *Store) oneAnalysis(ctx context.Context, tx pgx.Tx, tenantID string) error {
+	if _, err := exec(ctx, tx, "jobs.lock_analysis",
+		`SELECT pg_advisory_xact_lock(hashtextextended('engram.analyze_gaps.' || $1::text, 0))`, tenantID); err != nil {
+		return err
+	}
+	var running string
+	err := queryRow(ctx, tx, "jobs.running_analysis",
+		`SELECT id::text FROM jobs WHERE tenant_id = $1 AND kind = 'analyze_gaps' AND status IN ('queued', 'running') LIMIT 1`,
+		[]any{tenantID}, &running)
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return engram.AnalysisConflict(running)
 }
 
 // GetJob returns one job in one statement.

@@ -108,6 +108,20 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 	}
 	var out jobRow
 	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if req.Kind == engram.JobAnalyzeGaps {
+			// One queued or running analysis per tenant; the one writer
+			// orders this check before the insert.
+			var running string
+			err := queryRow(ctx, tx, "jobs.running_analysis",
+				`SELECT id FROM jobs WHERE tenant_id = ? AND kind = 'analyze_gaps' AND status IN ('queued', 'running') LIMIT 1`,
+				tenantID).Scan(&running)
+			if err == nil {
+				return engram.AnalysisConflict(running)
+			}
+			if !isNoRows(err) {
+				return translate(err)
+			}
+		}
 		var total int
 		var bound sql.NullString
 		// A gap analysis has no snapshot: it reads up to its maximum of

@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"testing"
 
 	"github.com/engram-kb/engram"
@@ -97,6 +98,60 @@ func testSyncJobs(t *testing.T, h Harness) {
 		}
 		if _, err := f.s.EnqueueJob(ctx, other.ID, "", engram.JobRequest{Kind: engram.JobSync, ConnectorID: conn}); engram.ErrorCode(err) != engram.ENotFound {
 			t.Fatalf("other tenant's sync: %v", err)
+		}
+	})
+	t.Run("OneAnalysis", func(t *testing.T) {
+		// A tenant runs one gap analysis at a time: of requests racing,
+		// one wins and the others get its id; another tenant is not held up.
+		t.Parallel()
+		f := jobFixture(t, h)
+		ctx := context.Background()
+		req := engram.JobRequest{Kind: engram.JobAnalyzeGaps}
+		const n = 8
+		var wg sync.WaitGroup
+		jobs := make([]engram.Job, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				jobs[i], errs[i] = f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, req)
+			}()
+		}
+		wg.Wait()
+		var winner string
+		for i, err := range errs {
+			if err == nil {
+				if winner != "" {
+					t.Fatalf("two analyses queued at once: %s and %s", winner, jobs[i].ID)
+				}
+				winner = jobs[i].ID
+			}
+		}
+		if winner == "" {
+			t.Fatalf("no analysis was queued: %v", errs)
+		}
+		for _, err := range errs {
+			var e *engram.Error
+			if err != nil && (!asError(err, &e) || e.Code != engram.EConflict || e.Details["job_id"] != winner) {
+				t.Fatalf("losing request: %v, want conflict naming %s", err, winner)
+			}
+		}
+		other, _, err := f.s.CreateTenant(ctx, "Other", "other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.EnqueueJob(ctx, other.ID, "", req); err != nil {
+			t.Fatalf("another tenant's analysis: %v", err)
+		}
+		if _, err := f.s.StartJob(ctx, f.tenant.ID, winner); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.FinishJob(ctx, f.tenant.ID, winner, engram.JobSucceeded, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, req); err != nil {
+			t.Fatalf("an analysis after the first finished: %v", err)
 		}
 	})
 }
