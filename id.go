@@ -46,6 +46,18 @@ func NewID() string {
 	return formatID(b)
 }
 
+// IDBefore returns the smallest UUIDv7 of t's millisecond: every id NewID
+// made before t sorts below it, as text and as a PostgreSQL uuid.
+func IDBefore(t time.Time) string {
+	var b [16]byte
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(t.UnixMilli()))
+	copy(b[0:6], ts[2:8])
+	b[6] = 0x70
+	b[8] = 0x80
+	return formatID(b)
+}
+
 func formatID(b [16]byte) string {
 	var s [36]byte
 	hex.Encode(s[0:8], b[0:4])

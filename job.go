@@ -231,6 +231,11 @@ type JobScheduler interface {
 	// return 0). DocumentStats reads every row of a tenant's counts, so
 	// this keeps it reading a few dozen.
 	CompactDocumentCounts(ctx context.Context, limit int) (int, error)
+	// DropStaleSyncNotes deletes what full syncs that started before
+	// before noted as seen (sync_seen rows, whose run ids are UUIDv7s):
+	// a run that ends drops its own notes, one whose process died leaves
+	// them. One statement; returns the rows deleted.
+	DropStaleSyncNotes(ctx context.Context, before time.Time) (int, error)
 }
 
 // JobStore keeps background jobs and runs their batches. A batch is one

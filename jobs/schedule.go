@@ -13,8 +13,8 @@ import (
 
 // The scheduler's pass, run by one River periodic job: it starts the
 // syncs that connectors' schedules make due, folds the document count
-// deltas (see CompactDocumentCounts), and finishes the jobs River gave up
-// on.
+// deltas (see CompactDocumentCounts), drops, once an hour, the notes of
+// full syncs that died, and finishes the jobs River gave up on.
 //
 // Scheduled syncs. A connector with a sync_interval carries next_sync_at,
 // the time its next sync is due. One River periodic job, which River runs
@@ -62,6 +62,8 @@ type scheduleWorker struct {
 	// has looked at (this process, as leader).
 	reaped   time.Time
 	finished func(engram.JobKind, engram.JobStatus)
+	// notesDropped is when this process last dropped stale sync notes.
+	notesDropped time.Time
 }
 
 // Timeout bounds a pass; each of its calls is one short transaction.
@@ -94,8 +96,23 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 			break
 		}
 	}
+	if time.Since(w.notesDropped) > time.Hour {
+		n, err := w.store.DropStaleSyncNotes(ctx, time.Now().Add(-staleSyncNotes))
+		if err != nil {
+			return err
+		}
+		w.notesDropped = time.Now()
+		if n > 0 {
+			w.log.Info("dropped stale full-sync notes", "rows", n)
+		}
+	}
 	return w.reapDiscarded(ctx)
 }
+
+// staleSyncNotes is the age past which a full sync's notes of what it saw
+// belong to a run that died: far longer than a sync job may run
+// (DefaultSyncTimeout) or a foreground `engram sync` takes.
+const staleSyncNotes = 24 * time.Hour
 
 // reapLimit is how many newly discarded River jobs one pass looks at.
 const reapLimit = 100

@@ -148,3 +148,16 @@ func (s *Store) CompactDocumentCounts(ctx context.Context, limit int) (int, erro
 	})
 	return n, err
 }
+
+// DropStaleSyncNotes deletes the sync_seen rows of runs that started before
+// before. It reads the whole (normally near empty) table: the scheduler
+// calls it once an hour.
+func (s *Store) DropStaleSyncNotes(ctx context.Context, before time.Time) (int, error) {
+	var n int
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		tag, err := exec(ctx, tx, "sync_seen.drop_stale", `DELETE FROM sync_seen WHERE run_id < $1`, engram.IDBefore(before))
+		n = int(tag.RowsAffected())
+		return err
+	})
+	return n, err
+}

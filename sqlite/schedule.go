@@ -135,3 +135,15 @@ func (s *Store) ActiveJobCounts(ctx context.Context) ([]engram.JobCount, error) 
 // CompactDocumentCounts has nothing to fold on SQLite, whose triggers
 // keep one row per bucket.
 func (s *Store) CompactDocumentCounts(context.Context, int) (int, error) { return 0, nil }
+
+// DropStaleSyncNotes deletes the sync_seen rows of runs that started before
+// before. It reads the whole (normally near empty) table: the scheduler
+// calls it once an hour.
+func (s *Store) DropStaleSyncNotes(ctx context.Context, before time.Time) (int, error) {
+	res, err := exec(ctx, s.write, "sync_seen.drop_stale", `DELETE FROM sync_seen WHERE run_id < ?`, engram.IDBefore(before))
+	if err != nil {
+		return 0, err
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/engram-kb/engram"
 )
@@ -204,6 +205,37 @@ func testConnectors(t *testing.T, h Harness) {
 		}
 		if n, err := f.s.FinishFullSync(ctx, f.tenant.ID, c.ID, run3, false); err != nil || n != 0 {
 			t.Fatalf("a failed run archived %d, %v", n, err)
+		}
+	})
+
+	t.Run("StaleSyncNotes", func(t *testing.T) {
+		// A full sync whose process died two days ago left its notes; a
+		// run in progress now has its own. Dropping stale notes takes only
+		// the dead run's, and the live run still archives correctly.
+		t.Parallel()
+		f := newFixture(t, h)
+		ctx := context.Background()
+		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "full", json.RawMessage(`{}`), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		items := syncItems(t, c.ID, "s", 6, "1")
+		dead := engram.IDBefore(time.Now().Add(-48 * time.Hour))
+		if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, items, engram.SyncOptions{RunID: dead}); err != nil {
+			t.Fatal(err)
+		}
+		live := engram.NewID()
+		if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, items[:5], engram.SyncOptions{RunID: live}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := f.s.DropStaleSyncNotes(ctx, time.Now().Add(-24*time.Hour)); err != nil || n != 6 {
+			t.Fatalf("dropped %d notes, %v; want the dead run's 6", n, err)
+		}
+		if n, err := f.s.DropStaleSyncNotes(ctx, time.Now().Add(-24*time.Hour)); err != nil || n != 0 {
+			t.Fatalf("dropped %d notes again, %v", n, err)
+		}
+		if n, err := f.s.FinishFullSync(ctx, f.tenant.ID, c.ID, live, true); err != nil || n != 1 {
+			t.Fatalf("the live run archived %d, %v; want 1 (the item it did not see)", n, err)
 		}
 	})
 
