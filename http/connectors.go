@@ -175,8 +175,8 @@ func syncInterval(typ string, raw json.RawMessage) (time.Duration, error) {
 // connector (the delete-all machinery with a connector filter) and answers
 // 202 with the job's id; the tombstones it writes keep a reconnect from
 // importing the documents again. A tenant runs one delete job at a time,
-// so while another runs the answer is 409 with its id (the connector is
-// disconnected either way).
+// so while another runs the answer is 409 with its id, and the connector
+// stays as it was: the disconnect and the job are one transaction.
 func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
 	id, err := pathID(r)
 	if err != nil {
@@ -190,20 +190,22 @@ func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request, p engra
 	if err != nil {
 		return err
 	}
+	if del {
+		// The job's transaction disconnects the connector too, so a 409
+		// leaves it connected.
+		j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.KeyID,
+			engram.JobRequest{Kind: engram.JobDeleteAll, Hard: true, ConnectorID: id, BatchSize: s.jobBatchSize})
+		if err != nil {
+			return err
+		}
+		return s.respondAccepted(w, r, j)
+	}
 	st := engram.ConnectorDisconnected
 	c, err := s.store.UpdateConnector(r.Context(), p.TenantID, p.KeyID, id, engram.ConnectorPatch{Status: &st})
 	if err != nil {
 		return err
 	}
-	if !del {
-		return s.respond(w, r, http.StatusOK, connectorResponse{true, c})
-	}
-	j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.KeyID,
-		engram.JobRequest{Kind: engram.JobDeleteAll, Hard: true, ConnectorID: id, BatchSize: s.jobBatchSize})
-	if err != nil {
-		return err
-	}
-	return s.respondAccepted(w, r, j)
+	return s.respond(w, r, http.StatusOK, connectorResponse{true, c})
 }
 
 // pushItem is one item of POST /api/integrations/{id}/documents.

@@ -127,7 +127,12 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 		// A gap analysis has no snapshot: it reads up to its maximum of
 		// the work documents there are when it runs.
 		if p.ConnectorID != "" {
-			// A connector's delete (DELETE /api/integrations/{id}?delete_documents=true).
+			// A connector's delete (DELETE /api/integrations/{id}?delete_documents=true)
+			// disconnects it in the same transaction: a conflict with a
+			// running delete leaves the connector as it was.
+			if err := s.disconnect(ctx, tx, tenantID, actor, p.ConnectorID); err != nil {
+				return err
+			}
 			if err := queryRow(ctx, tx, "jobs.snapshot_connector",
 				`SELECT count(*), max(id) FROM documents WHERE tenant_id = ? AND connector_id = ?`,
 				tenantID, p.ConnectorID).Scan(&total, &bound); err != nil {

@@ -100,6 +100,41 @@ func testSyncJobs(t *testing.T, h Harness) {
 			t.Fatalf("other tenant's sync: %v", err)
 		}
 	})
+	t.Run("ConnectorDeleteIsOneTransaction", func(t *testing.T) {
+		// A connector's delete disconnects it in the job's transaction:
+		// refused while a delete-all runs, it leaves the connector active.
+		t.Parallel()
+		f := jobFixture(t, h)
+		ctx := context.Background()
+		conn := f.in.InsertConnector(t, f.tenant.ID)
+		all, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, engram.JobRequest{Kind: engram.JobDeleteAll})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := engram.JobRequest{Kind: engram.JobDeleteAll, Hard: true, ConnectorID: conn}
+		_, err = f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, req)
+		wantCode(t, err, engram.EConflict)
+		if c, err := f.s.GetConnector(ctx, f.tenant.ID, conn); err != nil || c.Status != engram.ConnectorActive {
+			t.Fatalf("connector after the refused delete = %+v, %v; want it still active", c, err)
+		}
+		if n, _ := f.in.AuditRows(t, f.tenant.ID, "connectors.disconnect"); n != 0 {
+			t.Fatalf("%d disconnect audit rows for a refused delete", n)
+		}
+		if _, err := f.s.CancelJob(ctx, f.tenant.ID, all.ID); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, engram.JobRequest{Kind: engram.JobDeleteAll, Hard: true, ConnectorID: engram.NewID()})
+		wantCode(t, err, engram.ENotFound)
+		if _, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, req); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := f.s.GetConnector(ctx, f.tenant.ID, conn); err != nil || c.Status != engram.ConnectorDisconnected {
+			t.Fatalf("connector after its delete = %+v, %v", c, err)
+		}
+		if n, _ := f.in.AuditRows(t, f.tenant.ID, "connectors.disconnect"); n != 1 {
+			t.Fatalf("%d disconnect audit rows, want 1", n)
+		}
+	})
 	t.Run("OneAnalysis", func(t *testing.T) {
 		// A tenant runs one gap analysis at a time: of requests racing,
 		// one wins and the others get its id; another tenant is not held up.
