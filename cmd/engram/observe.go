@@ -27,13 +27,17 @@ type observeFlags struct {
 // register adds the switches; requests only for a command that serves the
 // API.
 func (o *observeFlags) register(fs *flag.FlagSet, requests bool) {
-	fs.StringVar(&o.metricsAddr, "metrics-addr", env("ENGRAM_METRICS_ADDR", ""), "serve /metrics on this address instead of the API's (ENGRAM_METRICS_ADDR)")
+	metricsHelp := "serve /metrics on this address instead of the API's (ENGRAM_METRICS_ADDR)"
+	if !requests {
+		metricsHelp = "serve /metrics on this address; off when empty (ENGRAM_METRICS_ADDR)"
+	}
+	fs.StringVar(&o.metricsAddr, "metrics-addr", env("ENGRAM_METRICS_ADDR", ""), metricsHelp)
 	fs.StringVar(&o.pprofAddr, "pprof-addr", env("ENGRAM_PPROF_ADDR", ""), "serve net/http/pprof on this address; off when empty (ENGRAM_PPROF_ADDR)")
 	fs.DurationVar(&o.slowStatement, "slow-statement", envDuration("ENGRAM_SLOW_STATEMENT", time.Second), "log and count SQL statements slower than this (ENGRAM_SLOW_STATEMENT)")
 	if requests {
 		fs.DurationVar(&o.slowRequest, "slow-request", envDuration("ENGRAM_SLOW_REQUEST", 5*time.Second), "log requests slower than this at warn (ENGRAM_SLOW_REQUEST)")
 	}
-	fs.BoolVar(&o.logStatements, "log-statements", env("ENGRAM_LOG_STATEMENTS", "") == "1", "log every SQL statement's operation and duration, never its parameters (ENGRAM_LOG_STATEMENTS=1)")
+	fs.BoolVar(&o.logStatements, "log-statements", env("ENGRAM_LOG_STATEMENTS", "") == "1", "log every SQL statement's operation, duration and rows, never its parameters (ENGRAM_LOG_STATEMENTS=1)")
 }
 
 // install creates the metrics, with the job gauges, and routes every
