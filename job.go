@@ -215,7 +215,7 @@ type JobCount struct {
 // one deliberate exception to "every query names its tenant", as
 // authentication is); every row they write still names its tenant.
 type JobScheduler interface {
-	// ScheduleSyncs finds up to limit active connectors, of any tenant,
+	// ScheduleSyncs finds up to limit active connectors, of any active tenant,
 	// whose next_sync_at is at or before now; enqueues a sync job (with
 	// params.scheduled) for each that has no sync queued or running; and
 	// moves each one's next_sync_at one interval past now. One
@@ -236,6 +236,11 @@ type JobScheduler interface {
 	// a run that ends drops its own notes, one whose process died leaves
 	// them. One statement; returns the rows deleted.
 	DropStaleSyncNotes(ctx context.Context, before time.Time) (int, error)
+	// UnfinishedJobs returns up to limit queued or running jobs of every
+	// tenant that have not changed since before, oldest change first, with
+	// their job engine ids, in one statement: the scheduler checks them
+	// against the job engine.
+	UnfinishedJobs(ctx context.Context, before time.Time, limit int) ([]UnfinishedJob, error)
 }
 
 // JobStore keeps background jobs and runs their batches. A batch is one
@@ -284,6 +289,15 @@ type JobStore interface {
 	// LatestConnectorJob returns the newest job of kind for a connector,
 	// or nil when there is none.
 	LatestConnectorJob(ctx context.Context, tenantID, connectorID string, kind JobKind) (*Job, error)
+}
+
+// UnfinishedJob is a queued or running job and its job engine id (0 when
+// it has none).
+type UnfinishedJob struct {
+	TenantID   string
+	ID         string
+	Kind       JobKind
+	RiverJobID int64
 }
 
 // TenantCounts are the raw row counts of one tenant, for operators and

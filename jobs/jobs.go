@@ -18,6 +18,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -143,7 +144,7 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}),
 	}
 	if cfg.Workers > 0 {
-		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}}
+		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}, maintenanceQueue: {MaxWorkers: 1}}
 		rc.PeriodicJobs = []*river.PeriodicJob{scheduleJob(cfg.ScheduleEvery)}
 	}
 	client, err := river.NewClient(driver, rc)
@@ -160,9 +161,24 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 		if err != nil {
 			return nil, err
 		}
-		ids := make([]int64, len(res))
-		for i, r := range res {
-			ids[i] = r.Job.ID
+		// River's results are matched to the jobs by the job id in their
+		// arguments, not by position: its batch insert does not promise
+		// to return rows in the order given.
+		byJob := make(map[string]int64, len(res))
+		for _, r := range res {
+			var a jobArgs
+			if err := json.Unmarshal(r.Job.EncodedArgs, &a); err != nil {
+				return nil, fmt.Errorf("jobs: River returned arguments it was not given: %w", err)
+			}
+			byJob[a.JobID] = r.Job.ID
+		}
+		ids := make([]int64, len(jobs))
+		for i, j := range jobs {
+			id, ok := byJob[j.Job.ID]
+			if !ok {
+				return nil, fmt.Errorf("jobs: River did not insert job %s", j.Job.ID)
+			}
+			ids[i] = id
 		}
 		return ids, nil
 	})

@@ -2,8 +2,9 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/engram-kb/engram"
@@ -11,26 +12,31 @@ import (
 	"github.com/riverqueue/river/rivertype"
 )
 
-// The scheduler's pass, run by one River periodic job: it starts the
-// syncs that connectors' schedules make due, folds the document count
-// deltas (see CompactDocumentCounts), drops, once an hour, the notes of
-// full syncs that died, and finishes the jobs River gave up on.
+// The scheduler's pass, run by one River periodic job every ScheduleEvery:
+// it starts the syncs that connectors' schedules make due, folds the
+// document count deltas (see CompactDocumentCounts), drops, once an hour,
+// the notes of full syncs that died, and finishes the jobs River will
+// never run again. River's leader inserts the pass; it runs on the
+// maintenance queue, one at a time per process, so it never waits behind
+// long syncs. Two processes may still run passes at once (after a leader
+// change, or one that ran late): every step is safe to run twice at once.
 //
 // Scheduled syncs. A connector with a sync_interval carries next_sync_at,
-// the time its next sync is due. One River periodic job, which River runs
-// on the elected leader only (so one pass at a time across every worker
-// process), asks the store for the due connectors every ScheduleEvery and
-// starts their syncs (engram.JobScheduler.ScheduleSyncs): a fixed number of
-// statements per pass however many connectors are due, and no per-
-// connector timer to keep in step with the database. The schedule lives in
-// the connectors table, so it survives restarts and leader changes, and a
-// connector's PATCH takes effect at the next pass.
+// the time its next sync is due. The pass asks the store for the due
+// connectors and starts their syncs (engram.JobScheduler.ScheduleSyncs): a
+// fixed number of statements per call however many connectors are due,
+// and no per-connector timer to keep in step with the database. The
+// schedule lives in the connectors table, so it survives restarts and
+// leader changes, and a connector's PATCH takes effect at the next pass.
 
 // DefaultScheduleEvery is how often the scheduler looks for due connectors.
 const DefaultScheduleEvery = time.Minute
 
-// schedulePass is how many due connectors one ScheduleSyncs call takes; a
-// pass calls it again while it comes back full.
+// maintenanceQueue is the River queue of the scheduler's passes.
+const maintenanceQueue = "engram_maintenance"
+
+// schedulePass is how many due connectors (or tenants to compact) one
+// store call takes; a pass calls it again while it comes back full.
 const schedulePass = 200
 
 // scheduleArgs is the scheduler's River job: it carries nothing.
@@ -41,12 +47,11 @@ func (scheduleArgs) Kind() string { return "engram.schedule_syncs" }
 // scheduleJob is the periodic job. It runs once when a leader starts, so
 // syncs that fell due while no worker ran start at once. A failed pass is
 // not retried: the next one does the same work. Passes are unique per
-// period (River's shortest is a second), so passes that no worker took
-// (all busy with long jobs) do not pile up.
+// period (River's shortest is a second).
 func scheduleJob(every time.Duration) *river.PeriodicJob {
 	unique := river.UniqueOpts{ByPeriod: max(every, time.Second)}
 	return river.NewPeriodicJob(river.PeriodicInterval(every), func() (river.JobArgs, *river.InsertOpts) {
-		return scheduleArgs{}, &river.InsertOpts{MaxAttempts: 1, UniqueOpts: unique}
+		return scheduleArgs{}, &river.InsertOpts{Queue: maintenanceQueue, MaxAttempts: 1, UniqueOpts: unique}
 	}, &river.PeriodicJobOpts{ID: "engram.schedule_syncs", RunOnStart: true})
 }
 
@@ -57,11 +62,10 @@ type scheduleWorker struct {
 	jobs  engram.JobStore
 	log   *slog.Logger
 	// list is River's job list (set once the client exists).
-	list func(context.Context, *river.JobListParams) (*river.JobListResult, error)
-	// reaped is the finalized_at of the newest discarded River job a pass
-	// has looked at (this process, as leader).
-	reaped   time.Time
+	list     func(context.Context, *river.JobListParams) (*river.JobListResult, error)
 	finished func(engram.JobKind, engram.JobStatus)
+
+	mu sync.Mutex
 	// notesDropped is when this process last dropped stale sync notes.
 	notesDropped time.Time
 }
@@ -69,12 +73,20 @@ type scheduleWorker struct {
 // Timeout bounds a pass; each of its calls is one short transaction.
 func (w *scheduleWorker) Timeout(*river.Job[scheduleArgs]) time.Duration { return time.Minute }
 
+// Work runs every step of a pass, each even when another failed.
 func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) error {
+	err := errors.Join(w.scheduleSyncs(ctx), w.compactCounts(ctx), w.dropStaleNotes(ctx), w.reapOrphans(ctx))
+	if err != nil {
+		w.log.Warn("scheduler pass", "error", err.Error())
+	}
+	return err
+}
+
+func (w *scheduleWorker) scheduleSyncs(ctx context.Context) error {
 	var total engram.ScheduledSyncs
 	for {
 		got, err := w.store.ScheduleSyncs(ctx, time.Now(), schedulePass)
 		if err != nil {
-			w.log.Warn("schedule syncs", "error", err.Error())
 			return err
 		}
 		total.Due += got.Due
@@ -86,89 +98,106 @@ func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) e
 	if total.Due > 0 {
 		w.log.Info("scheduled syncs", "due", total.Due, "started", total.Enqueued)
 	}
+	return nil
+}
+
+// compactCounts folds count deltas, at most ten calls a pass: under a
+// write load that keeps every call full, the next pass goes on.
+func (w *scheduleWorker) compactCounts(ctx context.Context) error {
 	for range 10 {
 		n, err := w.store.CompactDocumentCounts(ctx, schedulePass)
-		if err != nil {
-			w.log.Warn("compact document counts", "error", err.Error())
+		if err != nil || n < schedulePass {
 			return err
 		}
-		if n < schedulePass {
-			break
-		}
 	}
-	if time.Since(w.notesDropped) > time.Hour {
-		n, err := w.store.DropStaleSyncNotes(ctx, time.Now().Add(-staleSyncNotes))
-		if err != nil {
-			return err
-		}
-		w.notesDropped = time.Now()
-		if n > 0 {
-			w.log.Info("dropped stale full-sync notes", "rows", n)
-		}
-	}
-	return w.reapDiscarded(ctx)
+	return nil
 }
 
 // staleSyncNotes is the age past which a full sync's notes of what it saw
 // belong to a run that died: far longer than a sync job may run
-// (DefaultSyncTimeout) or a foreground `engram sync` takes.
-const staleSyncNotes = 24 * time.Hour
+// (DefaultSyncTimeout) or any foreground `engram sync --full` takes. A run
+// still going after this long would find its early notes gone and archive
+// the documents they named (reversibly).
+const staleSyncNotes = 7 * 24 * time.Hour
 
-// reapLimit is how many newly discarded River jobs one pass looks at.
-const reapLimit = 100
+func (w *scheduleWorker) dropStaleNotes(ctx context.Context) error {
+	w.mu.Lock()
+	due := time.Since(w.notesDropped) > time.Hour
+	if due {
+		w.notesDropped = time.Now()
+	}
+	w.mu.Unlock()
+	if !due {
+		return nil
+	}
+	n, err := w.store.DropStaleSyncNotes(ctx, time.Now().Add(-staleSyncNotes))
+	if n > 0 {
+		w.log.Info("dropped stale full-sync notes", "rows", n)
+	}
+	return err
+}
 
-// discardedMessage is the error a job gets when River gave up on it.
-const discardedMessage = "the job engine gave up on this job: its worker failed, crashed or timed out on every attempt, or an operator cancelled it in River; start it again"
+// Orphans: an engram job left queued or running while River will never
+// run its River job again. River discards a job whose last attempt's
+// worker was killed (say, out of memory on a huge mail file) without
+// engram's code finishing the row, an operator may cancel one in River's
+// own tools, and River's cleaner deletes old finished jobs. Left as it is,
+// such a row is reported as running forever and, for a sync, blocks every
+// later sync of its connector (one queued or running sync per connector).
 
-// reapDiscarded finishes, as failed, the engram jobs whose River job River
-// discarded or cancelled without engram's code finishing them: a worker
-// killed (say, out of memory on a huge mail file) during the job's last
-// attempt, or an operator's cancel in River's own tools. Left
-// running, such a row would be reported as running forever and, for a
-// sync, would block every later sync of its connector (one queued or
-// running sync per connector). A job finished in the usual way is left as
-// it is: FinishJob only changes an unfinished job.
-func (w *scheduleWorker) reapDiscarded(ctx context.Context) error {
+// reapLimit is how many unfinished jobs one pass looks at, those unchanged
+// longest first.
+const reapLimit = 500
+
+// orphanMessage is the error a job gets when River will not run it again.
+const orphanMessage = "the job engine gave up on this job: its worker failed, crashed or timed out on every attempt, or an operator cancelled it in River; start it again"
+
+// reapOrphans finishes the orphans among the unfinished jobs as failed:
+// those whose River job is gone or finished. FinishJob changes only an
+// unfinished row, so a job a worker finishes meanwhile keeps its outcome.
+func (w *scheduleWorker) reapOrphans(ctx context.Context) error {
 	if w.list == nil {
 		return nil
 	}
-	kinds := make([]string, len(engram.JobKinds))
-	for i, k := range engram.JobKinds {
-		kinds[i] = "engram." + string(k)
-	}
-	res, err := w.list(ctx, river.NewJobListParams().States(rivertype.JobStateDiscarded, rivertype.JobStateCancelled).Kinds(kinds...).
-		OrderBy(river.JobListOrderByFinalizedAt, river.SortOrderDesc).First(reapLimit))
-	if err != nil {
+	// Every unfinished job, however recent: a worker that finishes one
+	// between this read and River's answer is safe (see above).
+	open, err := w.store.UnfinishedJobs(ctx, time.Now(), reapLimit)
+	if err != nil || len(open) == 0 {
 		return err
 	}
-	newest := w.reaped
-	for _, rj := range res.Jobs {
-		if rj.FinalizedAt == nil || !rj.FinalizedAt.After(w.reaped) {
-			break
+	ids := make([]int64, 0, len(open))
+	for _, j := range open {
+		if j.RiverJobID != 0 {
+			ids = append(ids, j.RiverJobID)
 		}
-		newest = later(newest, *rj.FinalizedAt)
-		var a jobArgs
-		if err := json.Unmarshal(rj.EncodedArgs, &a); err != nil || a.JobID == "" {
+	}
+	state := map[int64]rivertype.JobState{}
+	if len(ids) > 0 {
+		res, err := w.list(ctx, river.NewJobListParams().IDs(ids...).First(len(ids)))
+		if err != nil {
+			return err
+		}
+		for _, rj := range res.Jobs {
+			state[rj.ID] = rj.State
+		}
+	}
+	for _, o := range open {
+		switch st, ok := state[o.RiverJobID]; {
+		case ok && st != rivertype.JobStateCompleted && st != rivertype.JobStateDiscarded && st != rivertype.JobStateCancelled:
+			continue // River will run it
+		}
+		msg := orphanMessage
+		j, err := w.jobs.FinishJob(ctx, o.TenantID, o.ID, engram.JobFailed, nil, &msg)
+		if engram.ErrorCode(err) == engram.ENotFound {
 			continue
 		}
-		msg := discardedMessage
-		j, err := w.jobs.FinishJob(ctx, a.TenantID, a.JobID, engram.JobFailed, nil, &msg)
-		switch {
-		case engram.ErrorCode(err) == engram.ENotFound:
-		case err != nil:
+		if err != nil {
 			return err
-		case j.Error != nil && *j.Error == msg:
-			w.log.Warn("job failed after its last attempt", "tenant_id", a.TenantID, "job_id", a.JobID, "kind", j.Kind)
+		}
+		if j.Status == engram.JobFailed && j.Error != nil && *j.Error == msg {
+			w.log.Warn("job failed: the job engine will not run it again", "tenant_id", o.TenantID, "job_id", o.ID, "kind", j.Kind)
 			w.finished(j.Kind, engram.JobFailed)
 		}
 	}
-	w.reaped = newest
 	return nil
-}
-
-func later(a, b time.Time) time.Time {
-	if b.After(a) {
-		return b
-	}
-	return a
 }

@@ -46,7 +46,7 @@ func (s *Store) ScheduleSyncs(ctx context.Context, now time.Time, limit int) (en
 			`SELECT c.tenant_id::text, c.id::text, c.sync_interval,
 			        EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = c.tenant_id AND j.connector_id = c.id
 			                   AND j.kind = 'sync' AND j.status IN ('queued', 'running'))
-			   FROM connectors c
+			   FROM connectors c JOIN tenants t ON t.id = c.tenant_id AND t.is_active
 			  WHERE c.status = 'active' AND c.next_sync_at IS NOT NULL AND c.next_sync_at <= $1
 			  ORDER BY c.next_sync_at
 			  LIMIT $2
@@ -128,12 +128,20 @@ func (s *Store) ActiveJobCounts(ctx context.Context) ([]engram.JobCount, error) 
 
 // CompactDocumentCounts replaces the count rows of up to limit tenants that
 // have deltas with one row per bucket, in one statement. Rows a concurrent
-// writer appends after the statement's snapshot stay for the next pass;
-// two passes at once each take a row once (the second waits for the
-// first's DELETE and then skips the rows it removed).
+// writer appends after the statement's snapshot stay for the next pass.
+// One compaction runs at a time (a transaction advisory lock; a second
+// returns at once): two at once would each move part of a bucket, and a
+// part with no count but a confidence change must not be dropped as zero
+// (hence also the bool_or(compacted) guard, which keeps every row made
+// only of deltas).
 func (s *Store) CompactDocumentCounts(ctx context.Context, limit int) (int, error) {
 	var n int
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		var mine bool
+		if err := queryRow(ctx, tx, "document_counts.lock",
+			`SELECT pg_try_advisory_xact_lock(hashtextextended('engram.document_counts.compact', 0))`, nil, &mine); err != nil || !mine {
+			return err // another process is compacting: leave it to it
+		}
 		return queryRow(ctx, tx, "document_counts.compact",
 			`WITH t AS (SELECT DISTINCT tenant_id FROM document_counts WHERE NOT compacted LIMIT $1),
 			      moved AS (DELETE FROM document_counts c USING t WHERE c.tenant_id = t.tenant_id RETURNING c.*),
@@ -142,7 +150,7 @@ func (s *Store) CompactDocumentCounts(ctx context.Context, limit int) (int, erro
 			                 SELECT tenant_id, is_deleted, status, classification, needs_review,
 			                        sum(n), sum(confidence_sum), sum(confidence_n), true
 			                   FROM moved GROUP BY 1, 2, 3, 4, 5
-			                 HAVING sum(n) <> 0 OR sum(confidence_n) <> 0
+			                 HAVING sum(n) <> 0 OR sum(confidence_n) <> 0 OR NOT bool_or(compacted)
 			                 RETURNING 1)
 			 SELECT count(*) FROM t`, []any{limit}, &n)
 	})
@@ -160,4 +168,30 @@ func (s *Store) DropStaleSyncNotes(ctx context.Context, before time.Time) (int, 
 		return err
 	})
 	return n, err
+}
+
+// UnfinishedJobs lists queued and running jobs unchanged since before.
+func (s *Store) UnfinishedJobs(ctx context.Context, before time.Time, limit int) ([]engram.UnfinishedJob, error) {
+	var out []engram.UnfinishedJob
+	err := s.read(ctx, func(c *pgxConn) error {
+		rs, err := query(ctx, c, "jobs.unfinished",
+			`SELECT tenant_id::text, id::text, kind, coalesce(river_job_id, 0) FROM jobs
+			  WHERE status IN ('queued', 'running') AND updated_at < $1
+			  ORDER BY updated_at LIMIT $2`, ts(before), limit)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var j engram.UnfinishedJob
+			var kind string
+			if err := rs.Scan(&j.TenantID, &j.ID, &kind, &j.RiverJobID); err != nil {
+				return translate(err)
+			}
+			j.Kind = engram.JobKind(kind)
+			out = append(out, j)
+		}
+		return translate(rs.Err())
+	})
+	return out, err
 }

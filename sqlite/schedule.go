@@ -41,7 +41,7 @@ func (s *Store) ScheduleSyncs(ctx context.Context, now time.Time, limit int) (en
 			`SELECT c.tenant_id, c.id, c.sync_interval,
 			        EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = c.tenant_id AND j.connector_id = c.id
 			                   AND j.kind = 'sync' AND j.status IN ('queued', 'running'))
-			   FROM connectors c
+			   FROM connectors c JOIN tenants t ON t.id = c.tenant_id AND t.is_active = 1
 			  WHERE c.status = 'active' AND c.next_sync_at IS NOT NULL AND c.next_sync_at <= ?1
 			  ORDER BY c.next_sync_at
 			  LIMIT ?2`, nowText, limit)
@@ -146,4 +146,27 @@ func (s *Store) DropStaleSyncNotes(ctx context.Context, before time.Time) (int, 
 	}
 	n, _ := res.RowsAffected()
 	return int(n), nil
+}
+
+// UnfinishedJobs lists queued and running jobs unchanged since before.
+func (s *Store) UnfinishedJobs(ctx context.Context, before time.Time, limit int) ([]engram.UnfinishedJob, error) {
+	rs, err := query(ctx, s.read, "jobs.unfinished",
+		`SELECT tenant_id, id, kind, coalesce(river_job_id, 0) FROM jobs
+		  WHERE status IN ('queued', 'running') AND updated_at < ?
+		  ORDER BY updated_at LIMIT ?`, fmtTime(before), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []engram.UnfinishedJob
+	for rs.Next() {
+		var j engram.UnfinishedJob
+		var kind string
+		if err := rs.Scan(&j.TenantID, &j.ID, &kind, &j.RiverJobID); err != nil {
+			return nil, translate(err)
+		}
+		j.Kind = engram.JobKind(kind)
+		out = append(out, j)
+	}
+	return out, translate(rs.Err())
 }
