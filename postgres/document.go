@@ -231,17 +231,22 @@ func keysetCondition(a *args, sort engram.DocumentSort, desc bool, c *engram.Cur
 	}
 	id := a.add(c.ID)
 	switch {
+	// A row comparison, not "col > v OR (col = v AND id > id)": PostgreSQL
+	// makes the row comparison an index condition and starts the scan at
+	// the cursor, while the OR is a filter that reads every row before it
+	// (900,000 rows removed by the filter for a page that deep in `engram
+	// bench`).
 	case !desc && c.Value != nil:
 		p := a.add(v)
-		return "(" + col + " > " + p + " OR (" + col + " = " + p + " AND id > " + id + "))"
+		return "(" + col + ", id) > (" + p + ", " + id + ")"
 	case !desc:
 		return "(" + col + " IS NOT NULL OR id > " + id + ")"
 	case c.Value != nil && sort.Nullable():
 		p := a.add(v)
-		return "(" + col + " < " + p + " OR (" + col + " = " + p + " AND id < " + id + ") OR " + col + " IS NULL)"
+		return "((" + col + ", id) < (" + p + ", " + id + ") OR " + col + " IS NULL)"
 	case c.Value != nil:
 		p := a.add(v)
-		return "(" + col + " < " + p + " OR (" + col + " = " + p + " AND id < " + id + "))"
+		return "(" + col + ", id) < (" + p + ", " + id + ")"
 	default:
 		return "(" + col + " IS NULL AND id < " + id + ")"
 	}
