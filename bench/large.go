@@ -184,20 +184,22 @@ func (r *runner) syncDedupe(ctx context.Context, t tenant, conn string) (Result,
 		func() error { return r.cfg.Ref.FloorSync(ctx, t.id, conn, docs) })
 }
 
-// syncBatch makes syncItems items, alternately a seeded document of the
-// n, unchanged (spread over the tenant from a random start), and a new
-// one.
+// syncBatch makes syncItems items: half of them (at most n) seeded
+// documents, unchanged, spread over the tenant from a random start, and
+// the rest new.
 func syncBatch(n int) []engram.SourceItem {
-	items := make([]engram.SourceItem, syncItems)
-	first, stride := rand.IntN(n), max(n/(syncItems/2), 1)
-	for k := range items {
-		if k%2 == 0 {
-			i := (first + k/2*stride) % n
-			items[k] = engram.SourceItem{ExternalID: fmt.Sprint("seeded-", i), Title: fmt.Sprint("seeded ", i), Content: seedContent}
-		} else {
-			items[k] = engram.SourceItem{ExternalID: "new-" + engram.NewID(), Title: "new item", Content: "A note that was not synced before."}
-		}
+	items := make([]engram.SourceItem, 0, syncItems)
+	known := min(syncItems/2, n)
+	first, stride := rand.IntN(n), n/known
+	for k := range known {
+		i := (first + k*stride) % n
+		items = append(items, engram.SourceItem{ExternalID: fmt.Sprint("seeded-", i), Title: fmt.Sprint("seeded ", i), Content: seedContent})
 	}
+	for len(items) < syncItems {
+		items = append(items, engram.SourceItem{ExternalID: "new-" + engram.NewID(), Title: "new item", Content: "A note that was not synced before."})
+	}
+	// Shuffled, so that each request holds known and new items.
+	rand.Shuffle(len(items), func(i, j int) { items[i], items[j] = items[j], items[i] })
 	return items
 }
 
