@@ -6,11 +6,14 @@ import (
 	"github.com/engram-kb/engram"
 )
 
-// seedBatch is how many rows one seeding statement inserts.
-const seedBatch = 100000
+// seedBatch is how many rows one seeding statement inserts: 100,000 at
+// a time (with the foreign-key check of each chunk) ran past the 30 s
+// statement_timeout once the table held a million rows and a checkpoint
+// was running.
+const seedBatch = 25000
 
 // SeedDocuments inserts n documents with one chunk each into the tenant,
-// a statement per 100,000 rows (generate_series), then ANALYZEs the
+// a statement per 25,000 rows (generate_series), then ANALYZEs the
 // tables so that the planner knows the tenant's size. Document i (from 0)
 // is titled "seeded i", holds content, was created i milliseconds before
 // now (so i = 0 is the newest) and, when connectorID is not empty, belongs
