@@ -4,13 +4,25 @@ import (
 	"context"
 
 	"github.com/engram-kb/engram"
+	"github.com/jackc/pgx/v5"
 )
 
-// seedBatch is how many rows one seeding statement inserts: 100,000 at
-// a time (with the foreign-key check of each chunk) ran past the 30 s
-// statement_timeout once the table held a million rows and a checkpoint
-// was running.
+// seedBatch is how many rows one seeding statement inserts.
 const seedBatch = 25000
+
+// seed runs one seeding statement without the store's statement_timeout:
+// on a loaded machine, with a million rows in the table and a checkpoint
+// running, a batch (and the foreign-key check of each of its chunks) has
+// taken longer than 30 s.
+func (r *Reference) seed(ctx context.Context, sql string, args ...any) error {
+	return r.s.inTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, sql, args...)
+		return err
+	})
+}
 
 // SeedDocuments inserts n documents with one chunk each into the tenant,
 // a statement per 25,000 rows (generate_series), then ANALYZEs the
@@ -32,7 +44,7 @@ func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID str
 	now := ts(r.s.now())
 	for start := 0; start < n; start += seedBatch {
 		end := min(start+seedBatch, n)
-		if _, err := r.s.pool.Exec(ctx, `WITH d AS (
+		if err := r.seed(ctx, `WITH d AS (
 		        INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash,
 		                               chunk_count, created_at, updated_at)
 		        SELECT $1, gen_random_uuid(), $2::uuid, CASE WHEN $2::uuid IS NOT NULL THEN 'seeded-' || i END, 'bench',
@@ -45,8 +57,7 @@ func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID str
 			return err
 		}
 	}
-	_, err = r.s.pool.Exec(ctx, `ANALYZE documents, document_chunks`)
-	return err
+	return r.seed(ctx, `ANALYZE documents, document_chunks`)
 }
 
 // SeedGaps inserts n gaps into the tenant in one statement, spread evenly
@@ -61,7 +72,7 @@ func (r *Reference) SeedGaps(ctx context.Context, tenantID string, n int) error 
 	for i, c := range engram.GapCategories {
 		categories[i] = string(c)
 	}
-	if _, err := r.s.pool.Exec(ctx, `INSERT INTO knowledge_gaps (tenant_id, id, title, category, priority, status, closed_at, created_at, updated_at)
+	if err := r.seed(ctx, `INSERT INTO knowledge_gaps (tenant_id, id, title, category, priority, status, closed_at, created_at, updated_at)
 	        SELECT $1, gen_random_uuid(), 'seeded gap ' || i, ($3::text[])[1 + i % cardinality($3::text[])], 1 + i % 5,
 	               s.status, CASE WHEN s.status = 'closed' THEN $4::timestamptz END, $4, $4
 	          FROM generate_series(0, $2::int - 1) AS i,
@@ -69,6 +80,5 @@ func (r *Reference) SeedGaps(ctx context.Context, tenantID string, n int) error 
 		tenantID, n, categories, ts(r.s.now()), statuses); err != nil {
 		return err
 	}
-	_, err := r.s.pool.Exec(ctx, `ANALYZE knowledge_gaps`)
-	return err
+	return r.seed(ctx, `ANALYZE knowledge_gaps`)
 }
