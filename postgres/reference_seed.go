@@ -10,6 +10,15 @@ import (
 // seedBatch is how many rows one seeding statement inserts.
 const seedBatch = 25000
 
+// firstSeedBatch is the size of the first statement, which is followed
+// by an ANALYZE. Each chunk's foreign-key check looks its document up
+// with a plan made for the tenant's id; while the statistics say the
+// tenant is empty, PostgreSQL answers it from documents_tenant_sender_email
+// (Index Cond on tenant_id, Filter on id), reading every row the tenant
+// has so far: quadratic, 18 s for 25,000 rows and minutes for the next
+// batch (auto_explain of the check in `engram bench`).
+const firstSeedBatch = 2000
+
 // seed runs one seeding statement without the store's statement_timeout:
 // on a loaded machine, with a million rows in the table and a checkpoint
 // running, a batch (and the foreign-key check of each of its chunks) has
@@ -24,13 +33,14 @@ func (r *Reference) seed(ctx context.Context, sql string, args ...any) error {
 	})
 }
 
-// SeedDocuments inserts n documents with one chunk each into the tenant,
-// a statement per 25,000 rows (generate_series), then ANALYZEs the
-// tables so that the planner knows the tenant's size. Document i (from 0)
-// is titled "seeded i", holds content, was created i milliseconds before
-// now (so i = 0 is the newest) and, when connectorID is not empty, belongs
-// to that connector with external id "seeded-i". It is never used to
-// serve requests: it makes large tenants for `engram bench` quickly.
+// SeedDocuments inserts n documents with one chunk each into the tenant
+// (generate_series): 2,000 rows and an ANALYZE, then a statement per
+// 25,000 rows, then ANALYZE again so that the planner knows the tenant's
+// size. Document i (from 0) is titled "seeded i", holds content, was
+// created i milliseconds before now (so i = 0 is the newest) and, when
+// connectorID is not empty, belongs to that connector with external id
+// "seeded-i". It is never used to serve requests: it makes large tenants
+// for `engram bench` quickly.
 func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID string, n int, content string) error {
 	p, err := engram.PrepareDocuments([]engram.NewDocument{{Title: "seed", Content: content}})
 	if err != nil {
@@ -42,8 +52,7 @@ func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID str
 	}
 	chunk := p[0].Chunks[0]
 	now := ts(r.s.now())
-	for start := 0; start < n; start += seedBatch {
-		end := min(start+seedBatch, n)
+	for start, end := 0, min(firstSeedBatch, n); start < n; start, end = end, min(end+seedBatch, n) {
 		if err := r.seed(ctx, `WITH d AS (
 		        INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash,
 		                               chunk_count, created_at, updated_at)
@@ -55,6 +64,13 @@ func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID str
 		    SELECT tenant_id, id, 0, $8, $9 FROM d`,
 			tenantID, conn, content, p[0].ContentHash, now, start, end, chunk.Content, chunk.TokenCount); err != nil {
 			return err
+		}
+		if start == 0 {
+			// Statistics that know the tenant before the big batches; see
+			// firstSeedBatch.
+			if err := r.seed(ctx, `ANALYZE documents`); err != nil {
+				return err
+			}
 		}
 	}
 	return r.seed(ctx, `ANALYZE documents, document_chunks`)
