@@ -19,6 +19,7 @@ import (
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/classify"
 	enghttp "github.com/engram-kb/engram/http"
+	"github.com/engram-kb/engram/jobs"
 )
 
 // Reference is an engine's pair of yardsticks (postgres.Reference,
@@ -30,6 +31,19 @@ type Reference interface {
 	FloorHardDelete(ctx context.Context, tenantID string, ids []string) error
 	NaiveStats(ctx context.Context, tenantID string) error
 	FloorStats(ctx context.Context, tenantID string) error
+	NaiveClassify(ctx context.Context, tenantID string, ids []string, class string) error
+	FloorClassify(ctx context.Context, tenantID string, ids []string, class string) error
+	NaiveListPage(ctx context.Context, tenantID string, offset, limit int) error
+	FloorListPage(ctx context.Context, tenantID string, createdAt time.Time, id string, limit int) error
+	RowAt(ctx context.Context, tenantID string, offset int) (time.Time, string, error)
+	NaiveGapStats(ctx context.Context, tenantID string) error
+	FloorGapStats(ctx context.Context, tenantID string) error
+	NaiveSync(ctx context.Context, tenantID, connectorID string, docs []engram.PreparedDocument) error
+	FloorSync(ctx context.Context, tenantID, connectorID string, docs []engram.PreparedDocument) error
+	NaiveDeleteAll(ctx context.Context, tenantID string) error
+	FloorDeleteAll(ctx context.Context, tenantID string) error
+	SeedDocuments(ctx context.Context, tenantID, connectorID string, n int, content string) error
+	SeedGaps(ctx context.Context, tenantID string, n int) error
 }
 
 // Config says what to measure.
@@ -46,6 +60,14 @@ type Config struct {
 	// BaselineMax caps the naive baseline's size: past it, a per-document
 	// loop takes minutes and says nothing new.
 	BaselineMax int
+	// Large is the size of the tenant the deep list page and the sync
+	// dedupe are measured in (0 skips them).
+	Large int
+	// Gaps is how many gaps the gap stats are measured over (0 skips them).
+	Gaps int
+	// DeleteAll is how many documents the delete-all job is measured at (0
+	// skips it).
+	DeleteAll int
 	// Logf reports progress.
 	Logf func(format string, args ...any)
 }
@@ -100,6 +122,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	if cfg.DeleteAll > 0 {
+		// The delete-all job runs on a worker of this process.
+		jr, err := jobs.New(cfg.Store, jobs.Config{Workers: 1, Classifier: classify.New(), PollInterval: 50 * time.Millisecond})
+		if err != nil {
+			return rep, err
+		}
+		if err := jr.Start(ctx); err != nil {
+			return rep, err
+		}
+		defer jr.Stop(context.WithoutCancel(ctx))
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return rep, err
@@ -124,6 +157,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		{"bulk hard delete", func(ids []string) error {
 			return r.post("/api/documents/bulk/delete", map[string]any{"document_ids": ids, "hard": true})
 		}, cfg.Ref.NaiveHardDelete, cfg.Ref.FloorHardDelete},
+		{"bulk classify", func(ids []string) error {
+			return r.post("/api/documents/bulk/classify", map[string]any{"document_ids": ids, "classification": "work"})
+		}, func(ctx context.Context, tenantID string, ids []string) error {
+			return cfg.Ref.NaiveClassify(ctx, tenantID, ids, "work")
+		}, func(ctx context.Context, tenantID string, ids []string) error {
+			return cfg.Ref.FloorClassify(ctx, tenantID, ids, "work")
+		}},
 	} {
 		for _, n := range cfg.Sizes {
 			res := Result{Op: op.name, N: n}
@@ -167,6 +207,13 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return rep, err
 	}
 	rep.Results = append(rep.Results, create)
+	for _, op := range []func(context.Context) ([]Result, error){r.gapStats, r.large, r.deleteAll} {
+		res, err := op(ctx)
+		if err != nil {
+			return rep, err
+		}
+		rep.Results = append(rep.Results, res...)
+	}
 	return rep, nil
 }
 
@@ -240,27 +287,81 @@ func createBody(n int) map[string]any {
 	return map[string]any{"documents": docs}
 }
 
-func (r *runner) post(path string, body any) error {
-	b, _ := json.Marshal(body)
-	return r.do("POST", path, bytes.NewReader(b))
+func (r *runner) post(path string, body any) error { return r.as(r.key).post(path, body) }
+
+func (r *runner) get(path string) error { return r.as(r.key).get(path) }
+
+// client sends requests with one tenant's key.
+type client struct {
+	base, key string
+	http      *http.Client
 }
 
-func (r *runner) get(path string) error { return r.do("GET", path, nil) }
+// as returns a client for the tenant key is of.
+func (r *runner) as(key string) client { return client{r.base, key, r.client} }
 
-func (r *runner) do(method, path string, body io.Reader) error {
-	req, err := http.NewRequest(method, r.base+path, body)
+func (c client) post(path string, body any) error {
+	b, _ := json.Marshal(body)
+	_, err := c.do("POST", path, bytes.NewReader(b))
+	return err
+}
+
+func (c client) get(path string) error {
+	_, err := c.do("GET", path, nil)
+	return err
+}
+
+// runJob starts a job with method and path and polls it until it ends;
+// it fails unless the job succeeded.
+func (c client) runJob(method, path string) error {
+	out, err := c.do(method, path, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Authorization", "Bearer "+r.key)
-	resp, err := r.client.Do(req)
-	if err != nil {
+	var started struct {
+		JobID string `json:"job_id"`
+	}
+	if err := json.Unmarshal(out, &started); err != nil {
 		return err
+	}
+	for {
+		out, err := c.do("GET", "/api/jobs/"+started.JobID, nil)
+		if err != nil {
+			return err
+		}
+		var j struct {
+			Job engram.Job `json:"job"`
+		}
+		if err := json.Unmarshal(out, &j); err != nil {
+			return err
+		}
+		if j.Job.Status.Final() {
+			if j.Job.Status != engram.JobSucceeded {
+				return fmt.Errorf("job %s %s: %s", j.Job.ID, j.Job.Status, out)
+			}
+			return nil
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (c client) do(method, path string, body io.Reader) ([]byte, error) {
+	req, err := http.NewRequest(method, c.base+path, body)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
-	out, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, out)
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if resp.StatusCode >= 300 {
+		return nil, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, out)
+	}
+	return out, nil
 }

@@ -208,14 +208,17 @@ func keysetCondition(sort engram.DocumentSort, desc bool, c *engram.Cursor) (str
 		}
 	}
 	switch {
+	// A row value, not "col > ? OR (col = ? AND id > ?)": SQLite makes the
+	// row value a range on the index and starts at the cursor, while the
+	// OR is checked on every row before it.
 	case !desc && c.Value != nil:
-		return "(" + col + " > ? OR (" + col + " = ? AND id > ?))", []any{v, v, c.ID}
+		return "(" + col + ", id) > (?, ?)", []any{v, c.ID}
 	case !desc:
 		return "(" + col + " IS NOT NULL OR id > ?)", []any{c.ID}
 	case c.Value != nil && sort.Nullable():
-		return "(" + col + " < ? OR (" + col + " = ? AND id < ?) OR " + col + " IS NULL)", []any{v, v, c.ID}
+		return "((" + col + ", id) < (?, ?) OR " + col + " IS NULL)", []any{v, c.ID}
 	case c.Value != nil:
-		return "(" + col + " < ? OR (" + col + " = ? AND id < ?))", []any{v, v, c.ID}
+		return "(" + col + ", id) < (?, ?)", []any{v, c.ID}
 	default:
 		return "(" + col + " IS NULL AND id < ?)", []any{c.ID}
 	}

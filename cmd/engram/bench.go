@@ -11,12 +11,13 @@ import (
 	"strings"
 
 	"github.com/engram-kb/engram/bench"
+	"github.com/engram-kb/engram/jobs"
 	"github.com/engram-kb/engram/postgres"
 	"github.com/engram-kb/engram/sqlite"
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench [--db URL] [--background N] [--runs N] [--sizes 10,100,1000,10000] [--out DIR]", stderr)
+	fs := newFlagSet("bench", "bench [--db URL] [--background N] [--runs N] [--sizes 10,100,1000,10000] [--large N] [--gaps N] [--delete-all N] [--out DIR]", stderr)
 	var db dbFlags
 	db.register(fs, false)
 	db.url = "" // no default database: a temporary SQLite file unless --db or DATABASE_URL names one
@@ -27,6 +28,9 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runs := fs.Int("runs", 5, "repetitions of each measurement; the median is reported with the spread")
 	sizes := fs.String("sizes", "10,100,1000,10000", "numbers of ids the bulk operations are measured at")
 	baselineMax := fs.Int("baseline-max", 1000, "largest size the naive baseline runs at")
+	large := fs.Int("large", 0, "documents of the tenant the deep list page and the sync dedupe are measured in (e.g. 1000000; 0 skips them)")
+	gaps := fs.Int("gaps", 100000, "gaps the gap stats are measured over (0 skips them)")
+	deleteAll := fs.Int("delete-all", 100000, "documents the delete-all job is measured at (0 skips it)")
 	out := fs.String("out", "", "directory to write bench-ENGINE.{json,md} and the SVG charts to (default: print only)")
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 		fs.SetOutput(stdout)
@@ -55,7 +59,12 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer s.Close()
-	if _, err := s.MigrateUp(ctx); err != nil {
+	// River's migrations too: the delete-all job runs on River.
+	mig, err := jobs.NewMigrator(s)
+	if err != nil {
+		return err
+	}
+	if _, err := mig.MigrateUp(ctx); err != nil {
 		return err
 	}
 	var ref bench.Reference
@@ -66,7 +75,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ref = st.Reference()
 	}
 	rep, err := bench.Run(ctx, bench.Config{Store: s, Ref: ref, Background: *background, Runs: *runs, Sizes: ns,
-		BaselineMax: *baselineMax, Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
+		BaselineMax: *baselineMax, Large: *large, Gaps: *gaps, DeleteAll: *deleteAll, Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
 	if err != nil {
 		return err
 	}
@@ -84,6 +93,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		"bench-" + rep.Engine + ".md":              md,
 		"bench-" + rep.Engine + "-confirm.svg":     rep.SVG("bulk confirm"),
 		"bench-" + rep.Engine + "-hard-delete.svg": rep.SVG("bulk hard delete"),
+		"bench-" + rep.Engine + "-classify.svg":    rep.SVG("bulk classify"),
 	}
 	for name, text := range files {
 		if err := os.WriteFile(filepath.Join(*out, name), []byte(text), 0o644); err != nil {
