@@ -40,7 +40,7 @@ func (r *runner) newTenant(ctx context.Context, name string) (tenant, error) {
 
 // newConnector adds a push connector to t.
 func (r *runner) newConnector(ctx context.Context, t tenant) (string, error) {
-	c, err := r.cfg.Store.CreateConnector(ctx, t.id, t.keyID, "push", "bench", json.RawMessage(`{}`))
+	c, err := r.cfg.Store.CreateConnector(ctx, t.id, t.keyID, "push", "bench", json.RawMessage(`{}`), 0)
 	return c.ID, err
 }
 
