@@ -225,12 +225,12 @@ type JobScheduler interface {
 	// ActiveJobCounts counts the queued and running jobs by kind and
 	// status, in one statement over the jobs_active index.
 	ActiveJobCounts(ctx context.Context) ([]JobCount, error)
-	// CompactDocumentCounts folds the document count deltas of up to
-	// limit tenants into one row per bucket, in one statement, and
-	// returns how many tenants it compacted (engines that keep no deltas
-	// return 0). DocumentStats reads every row of a tenant's counts, so
-	// this keeps it reading a few dozen.
-	CompactDocumentCounts(ctx context.Context, limit int) (int, error)
+	// CompactCounts folds the deltas of the kept document and gap counts
+	// of up to limit tenants into one row per bucket, in one statement per
+	// count table, and returns how many tenants it compacted (engines that
+	// keep no deltas return 0). The stats read every row of a tenant's
+	// counts, so this keeps them reading a few dozen.
+	CompactCounts(ctx context.Context, limit int) (int, error)
 	// DropStaleSyncNotes deletes what full syncs that started before
 	// before noted as seen (sync_seen rows, whose run ids are UUIDv7s):
 	// a run that ends drops its own notes, one whose process died leaves

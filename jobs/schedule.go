@@ -14,7 +14,7 @@ import (
 
 // The scheduler's pass, run by one River periodic job every ScheduleEvery:
 // it starts the syncs that connectors' schedules make due, folds the
-// document count deltas (see CompactDocumentCounts), drops, once an hour,
+// document count deltas (see CompactCounts), drops, once an hour,
 // the notes of full syncs that died, and finishes the jobs River will
 // never run again. River's leader inserts the pass; it runs on the
 // maintenance queue, one at a time per process, so it never waits behind
@@ -105,7 +105,7 @@ func (w *scheduleWorker) scheduleSyncs(ctx context.Context) error {
 // write load that keeps every call full, the next pass goes on.
 func (w *scheduleWorker) compactCounts(ctx context.Context) error {
 	for range 10 {
-		n, err := w.store.CompactDocumentCounts(ctx, schedulePass)
+		n, err := w.store.CompactCounts(ctx, schedulePass)
 		if err != nil || n < schedulePass {
 			return err
 		}

@@ -290,9 +290,10 @@ func (s *Store) SetGapStatus(ctx context.Context, tenantID, actor string, ids []
 	return res, err
 }
 
-// gapStatsQuery counts the gap panel in one statement, built once from the
-// fixed lists of statuses and categories; no request value enters its
-// text.
+// gapStatsQuery counts the gap panel from the gaps and answers themselves,
+// in one statement built once from the fixed lists of statuses and
+// categories: the bench's floor, and what tests check the kept counts
+// against.
 var gapStatsQuery = func() string {
 	var b strings.Builder
 	b.WriteString(`SELECT count(*) FILTER (WHERE status = 'open')`)
@@ -310,8 +311,41 @@ var gapStatsQuery = func() string {
 	return b.String()
 }()
 
-// GapStats counts the tenant's gaps, answers and feedback in one statement.
+// gapCountsQuery reads the gap panel from the tenant's gap_counts rows
+// (see migration 00013): a few dozen rows however many gaps there are.
+// Built once from the fixed lists of statuses and categories.
+var gapCountsQuery = func() string {
+	var b strings.Builder
+	sum := func(col, cond string) {
+		b.WriteString(`coalesce(sum(` + col + `) FILTER (WHERE ` + cond + `), 0)::bigint`)
+	}
+	b.WriteString(`SELECT `)
+	for i, st := range engram.GapStatuses {
+		if i > 0 {
+			b.WriteString(`, `)
+		}
+		sum(`gaps`, `status = '`+string(st)+`'`)
+	}
+	for _, c := range engram.GapCategories {
+		b.WriteString(`, `)
+		sum(`gaps`, `category = '`+string(c)+`'`)
+	}
+	for _, col := range []string{`answers`, `verified_answers`, `useful`, `not_useful`} {
+		b.WriteString(`, `)
+		sum(col, `true`)
+	}
+	b.WriteString(` FROM gap_counts WHERE tenant_id = $1`)
+	return b.String()
+}()
+
+// GapStats reads the tenant's kept gap counts in one statement.
 func (s *Store) GapStats(ctx context.Context, tenantID string) (engram.GapStats, error) {
+	return s.gapStats(ctx, "gaps.stats", gapCountsQuery, tenantID)
+}
+
+// gapStats runs a gap stats query: gapCountsQuery, or gapStatsQuery to
+// count the gaps and answers themselves.
+func (s *Store) gapStats(ctx context.Context, op, q, tenantID string) (engram.GapStats, error) {
 	byStatus := make([]int, len(engram.GapStatuses))
 	byCategory := make([]int, len(engram.GapCategories))
 	var dest []any
@@ -324,7 +358,7 @@ func (s *Store) GapStats(ctx context.Context, tenantID string) (engram.GapStats,
 	var answers, verified, useful, notUseful int
 	dest = append(dest, &answers, &verified, &useful, &notUseful)
 	err := s.read(ctx, func(c *pgxConn) error {
-		return queryRow(ctx, c, "gaps.stats", gapStatsQuery, []any{tenantID}, dest...)
+		return queryRow(ctx, c, op, q, []any{tenantID}, dest...)
 	})
 	if err != nil {
 		return engram.GapStats{}, err

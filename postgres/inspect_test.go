@@ -87,3 +87,12 @@ func (in inspector) RecountStats(t testing.TB, tenantID string) engram.DocumentS
 	}
 	return st
 }
+
+func (in inspector) RecountGapStats(t testing.TB, tenantID string) engram.GapStats {
+	t.Helper()
+	st, err := in.s.gapStats(context.Background(), "gaps.recount", gapStatsQuery, tenantID)
+	if err != nil {
+		t.Fatalf("recount gaps: %v", err)
+	}
+	return st
+}

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/engram-kb/engram"
@@ -126,35 +127,70 @@ func (s *Store) ActiveJobCounts(ctx context.Context) ([]engram.JobCount, error) 
 	return out, err
 }
 
-// CompactDocumentCounts replaces the count rows of up to limit tenants that
-// have deltas with one row per bucket, in one statement. Rows a concurrent
-// writer appends after the statement's snapshot stay for the next pass.
-// One compaction runs at a time (a transaction advisory lock; a second
-// returns at once): two at once would each move part of a bucket, and a
-// part with no count but a confidence change must not be dropped as zero
-// (hence also the bool_or(compacted) guard, which keeps every row made
-// only of deltas).
-func (s *Store) CompactDocumentCounts(ctx context.Context, limit int) (int, error) {
-	var n int
+// countTables are the kept-count tables (migrations 00012 and 00013): the
+// columns of a bucket and the summed ones.
+var countTables = []struct{ table, keys, sums string }{
+	{"document_counts", "is_deleted, status, classification, needs_review", "n, confidence_sum, confidence_n"},
+	{"gap_counts", "status, category", "gaps, useful, not_useful, answers, verified_answers"},
+}
+
+// compactSQL folds the deltas of up to $1 tenants of one count table into
+// one row per bucket, and returns how many tenants it took. A bucket whose
+// sums are all zero goes, unless it is made only of deltas (see
+// CompactCounts).
+func compactSQL(table, keys, sums string) string {
+	var sel, having []string
+	for _, c := range strings.Split(sums, ", ") {
+		sel = append(sel, "sum("+c+")")
+		having = append(having, "sum("+c+") <> 0")
+	}
+	return `WITH t AS (SELECT DISTINCT tenant_id FROM ` + table + ` WHERE NOT compacted LIMIT $1),
+	      moved AS (DELETE FROM ` + table + ` c USING t WHERE c.tenant_id = t.tenant_id RETURNING c.*),
+	      folded AS (INSERT INTO ` + table + ` (tenant_id, ` + keys + `, ` + sums + `, compacted)
+	                 SELECT tenant_id, ` + keys + `, ` + strings.Join(sel, ", ") + `, true
+	                   FROM moved GROUP BY tenant_id, ` + keys + `
+	                 HAVING ` + strings.Join(having, " OR ") + ` OR NOT bool_or(compacted)
+	                 RETURNING 1)
+	 SELECT count(*) FROM t`
+}
+
+// compactQueries are built once from countTables; no request value enters
+// their text.
+var compactQueries = func() []string {
+	var out []string
+	for _, c := range countTables {
+		out = append(out, compactSQL(c.table, c.keys, c.sums))
+	}
+	return out
+}()
+
+// CompactCounts replaces the count rows of up to limit tenants that have
+// deltas with one row per bucket, one statement per count table, and
+// returns the most tenants one table had to fold. Rows a concurrent writer
+// appends after a statement's snapshot stay for the next pass. One
+// compaction runs at a time (a transaction advisory lock; a second returns
+// at once): two at once would each move part of a bucket, and a part whose
+// counts sum to zero but which carries a confidence change must not be
+// dropped (hence also the bool_or(compacted) guard, which keeps every row
+// made only of deltas).
+func (s *Store) CompactCounts(ctx context.Context, limit int) (int, error) {
+	most := 0
 	err := s.inTx(ctx, func(tx pgx.Tx) error {
 		var mine bool
-		if err := queryRow(ctx, tx, "document_counts.lock",
-			`SELECT pg_try_advisory_xact_lock(hashtextextended('engram.document_counts.compact', 0))`, nil, &mine); err != nil || !mine {
+		if err := queryRow(ctx, tx, "counts.lock",
+			`SELECT pg_try_advisory_xact_lock(hashtextextended('engram.counts.compact', 0))`, nil, &mine); err != nil || !mine {
 			return err // another process is compacting: leave it to it
 		}
-		return queryRow(ctx, tx, "document_counts.compact",
-			`WITH t AS (SELECT DISTINCT tenant_id FROM document_counts WHERE NOT compacted LIMIT $1),
-			      moved AS (DELETE FROM document_counts c USING t WHERE c.tenant_id = t.tenant_id RETURNING c.*),
-			      folded AS (INSERT INTO document_counts
-			                        (tenant_id, is_deleted, status, classification, needs_review, n, confidence_sum, confidence_n, compacted)
-			                 SELECT tenant_id, is_deleted, status, classification, needs_review,
-			                        sum(n), sum(confidence_sum), sum(confidence_n), true
-			                   FROM moved GROUP BY 1, 2, 3, 4, 5
-			                 HAVING sum(n) <> 0 OR sum(confidence_n) <> 0 OR NOT bool_or(compacted)
-			                 RETURNING 1)
-			 SELECT count(*) FROM t`, []any{limit}, &n)
+		for i, q := range compactQueries {
+			var n int
+			if err := queryRow(ctx, tx, countTables[i].table+".compact", q, []any{limit}, &n); err != nil {
+				return err
+			}
+			most = max(most, n)
+		}
+		return nil
 	})
-	return n, err
+	return most, err
 }
 
 // DropStaleSyncNotes deletes the sync_seen rows of runs that started before

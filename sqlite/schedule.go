@@ -132,9 +132,9 @@ func (s *Store) ActiveJobCounts(ctx context.Context) ([]engram.JobCount, error) 
 	return out, translate(rs.Err())
 }
 
-// CompactDocumentCounts has nothing to fold on SQLite, whose triggers
-// keep one row per bucket.
-func (s *Store) CompactDocumentCounts(context.Context, int) (int, error) { return 0, nil }
+// CompactCounts has nothing to fold on SQLite, whose triggers keep one
+// row per bucket.
+func (s *Store) CompactCounts(context.Context, int) (int, error) { return 0, nil }
 
 // DropStaleSyncNotes deletes the sync_seen rows of runs that started before
 // before. It reads the whole (normally near empty) table: the scheduler

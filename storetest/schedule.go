@@ -198,7 +198,7 @@ func testSchedule(t *testing.T, h Harness) {
 		// the second moving only what committed between their snapshots)
 		// needs a compaction held open for a while, which this API cannot
 		// do, so it did not fail before the fix; the fix is argued in
-		// postgres.Store.CompactDocumentCounts.
+		// postgres.Store.CompactCounts.
 		t.Parallel()
 		f := newFixture(t, h)
 		ctx := context.Background()
@@ -215,7 +215,7 @@ func testSchedule(t *testing.T, h Harness) {
 			for k := 1; k < 3; k++ {
 				go func() {
 					defer wg.Done()
-					_, errs[k] = f.s.CompactDocumentCounts(ctx, 100)
+					_, errs[k] = f.s.CompactCounts(ctx, 100)
 				}()
 			}
 			wg.Wait()

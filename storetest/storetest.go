@@ -40,6 +40,8 @@ type Inspector interface {
 	// RecountStats counts the tenant's documents themselves, the way
 	// DocumentStats did before the counts were kept (the bench's floor).
 	RecountStats(t testing.TB, tenantID string) engram.DocumentStats
+	// RecountGapStats counts the tenant's gaps and answers themselves.
+	RecountGapStats(t testing.TB, tenantID string) engram.GapStats
 }
 
 // Harness makes fresh stores for the suite.
@@ -81,10 +83,10 @@ func newFixture(t *testing.T, h Harness) fixture {
 	}
 	f := fixture{s: s, in: in, tenant: tn, key: key}
 	// Whatever a test did, the kept counts still match a recount of the
-	// documents, before and after their deltas are compacted.
+	// documents and gaps, before and after their deltas are compacted.
 	t.Cleanup(func() {
 		checkCounts(t, f, "after the test")
-		if _, err := s.CompactDocumentCounts(context.Background(), 1000); err != nil {
+		if _, err := s.CompactCounts(context.Background(), 1000); err != nil {
 			t.Errorf("compact document counts: %v", err)
 		}
 		checkCounts(t, f, "after compaction")
@@ -92,7 +94,8 @@ func newFixture(t *testing.T, h Harness) fixture {
 	return f
 }
 
-// checkCounts compares DocumentStats with a recount of the documents.
+// checkCounts compares DocumentStats and GapStats with recounts of the
+// documents, gaps and answers.
 func checkCounts(t *testing.T, f fixture, when string) {
 	t.Helper()
 	got, err := f.s.DocumentStats(context.Background(), f.tenant.ID)
@@ -106,6 +109,14 @@ func checkCounts(t *testing.T, f fixture, when string) {
 	got.AverageConfidence, want.AverageConfidence = nil, nil
 	if !avgOK || !reflect.DeepEqual(got, want) {
 		t.Errorf("kept counts %s = %+v, the documents say %+v (average confidence matches: %v)", when, got, want, avgOK)
+	}
+	gaps, err := f.s.GapStats(context.Background(), f.tenant.ID)
+	if err != nil {
+		t.Errorf("gap stats %s: %v", when, err)
+		return
+	}
+	if want := f.in.RecountGapStats(t, f.tenant.ID); !reflect.DeepEqual(gaps, want) {
+		t.Errorf("kept gap counts %s = %+v, the gaps say %+v", when, gaps, want)
 	}
 }
 
