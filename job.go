@@ -241,6 +241,12 @@ type JobScheduler interface {
 	// their job engine ids, in one statement: the scheduler checks them
 	// against the job engine.
 	UnfinishedJobs(ctx context.Context, before time.Time, limit int) ([]UnfinishedJob, error)
+	// RefreshStatistics re-analyzes the big tables that have seen more
+	// than minChanges row changes since their last analysis, so that the
+	// planner knows a tenant that grew fast (a first import), whatever the
+	// database's autovacuum settings. Returns the tables analyzed; engines
+	// whose planner keeps no statistics return none.
+	RefreshStatistics(ctx context.Context, minChanges int64) ([]string, error)
 }
 
 // JobStore keeps background jobs and runs their batches. A batch is one

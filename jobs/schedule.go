@@ -14,9 +14,9 @@ import (
 
 // The scheduler's pass, run by one River periodic job every ScheduleEvery:
 // it starts the syncs that connectors' schedules make due, folds the
-// document count deltas (see CompactCounts), drops, once an hour,
-// the notes of full syncs that died, and finishes the jobs River will
-// never run again. River's leader inserts the pass; it runs on the
+// count deltas (see CompactCounts), drops, once an hour, the notes of full
+// syncs that died, finishes the jobs River will never run again, and
+// re-analyzes big tables that changed a lot (RefreshStatistics). River's leader inserts the pass; it runs on the
 // maintenance queue, one at a time per process, so it never waits behind
 // long syncs. Two processes may still run passes at once (after a leader
 // change, or one that ran late): every step is safe to run twice at once.
@@ -75,7 +75,7 @@ func (w *scheduleWorker) Timeout(*river.Job[scheduleArgs]) time.Duration { retur
 
 // Work runs every step of a pass, each even when another failed.
 func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) error {
-	err := errors.Join(w.scheduleSyncs(ctx), w.compactCounts(ctx), w.dropStaleNotes(ctx), w.reapOrphans(ctx))
+	err := errors.Join(w.scheduleSyncs(ctx), w.compactCounts(ctx), w.dropStaleNotes(ctx), w.reapOrphans(ctx), w.refreshStatistics(ctx))
 	if err != nil {
 		w.log.Warn("scheduler pass", "error", err.Error())
 	}
@@ -111,6 +111,18 @@ func (w *scheduleWorker) compactCounts(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// statisticsAfter is how many row changes a big table may see before the
+// scheduler re-analyzes it (see JobScheduler.RefreshStatistics).
+const statisticsAfter = 50000
+
+func (w *scheduleWorker) refreshStatistics(ctx context.Context) error {
+	tables, err := w.store.RefreshStatistics(ctx, statisticsAfter)
+	if len(tables) > 0 {
+		w.log.Info("analyzed tables", "tables", tables)
+	}
+	return err
 }
 
 // staleSyncNotes is the age past which a full sync's notes of what it saw

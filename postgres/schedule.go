@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -230,4 +231,64 @@ func (s *Store) UnfinishedJobs(ctx context.Context, before time.Time, limit int)
 		return translate(rs.Err())
 	})
 	return out, err
+}
+
+// statTables are the tables whose statistics decide the plans of the id
+// list and tenant statements.
+var statTables = []string{"documents", "document_chunks", "deleted_documents", "knowledge_gaps"}
+
+// RefreshStatistics finds, in one statement, the statTables with more than
+// minChanges changes since they were last analyzed, and ANALYZEs each. A
+// tenant that grew from nothing to 100,000 documents since the last
+// ANALYZE is otherwise estimated at a few hundred rows, and a bulk request
+// of 1,000 ids then reads the whole tenant through a hash join instead of
+// 1,000 primary key lookups (seen in engram bench: 150 ms instead of 50).
+// ANALYZE samples a fixed number of rows, so it costs about the same at any
+// size; it waits at most two seconds for its lock (autovacuum may be
+// analyzing the same table), and a table it could not lock is left for the
+// next pass.
+func (s *Store) RefreshStatistics(ctx context.Context, minChanges int64) ([]string, error) {
+	var stale []string
+	err := s.read(ctx, func(c *pgxConn) error {
+		rs, err := query(ctx, c, "statistics.stale",
+			`SELECT relname::text FROM pg_stat_user_tables
+			  WHERE schemaname = current_schema() AND relname = ANY($1) AND n_mod_since_analyze > $2
+			  ORDER BY relname`, statTables, minChanges)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var t string
+			if err := rs.Scan(&t); err != nil {
+				return translate(err)
+			}
+			stale = append(stale, t)
+		}
+		return translate(rs.Err())
+	})
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, t := range stale {
+		if !slices.Contains(statTables, t) {
+			continue // only names from the fixed list reach the statement
+		}
+		err := s.inTx(ctx, func(tx pgx.Tx) error {
+			if _, err := exec(ctx, tx, "statistics.lock_timeout", `SET LOCAL lock_timeout = '2s'`); err != nil {
+				return err
+			}
+			_, err := exec(ctx, tx, "statistics.analyze", `ANALYZE `+t)
+			return err
+		})
+		if engram.ErrorCode(err) == engram.EUnavailable {
+			continue // busy: the next pass
+		}
+		if err != nil {
+			return done, err
+		}
+		done = append(done, t)
+	}
+	return done, nil
 }
