@@ -41,6 +41,12 @@ func (r *Reference) seed(ctx context.Context, sql string, args ...any) error {
 // connectorID is not empty, belongs to that connector with external id
 // "seeded-i". It is never used to serve requests: it makes large tenants
 // for `engram bench` quickly.
+// timeIDExpr makes a version-7 UUID for seeded document i from its
+// creation millisecond ($5 - i ms), so that ids sort by creation time as
+// engram's own do (engram.NewID), not at random over the table.
+const timeIDExpr = `(lpad(to_hex((extract(epoch FROM $5::timestamptz) * 1000)::bigint - i), 12, '0') || '7' ||
+	substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid`
+
 func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID string, n int, content string) error {
 	p, err := engram.PrepareDocuments([]engram.NewDocument{{Title: "seed", Content: content}})
 	if err != nil {
@@ -56,7 +62,7 @@ func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID str
 		if err := r.seed(ctx, `WITH d AS (
 		        INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash,
 		                               chunk_count, created_at, updated_at)
-		        SELECT $1, gen_random_uuid(), $2::uuid, CASE WHEN $2::uuid IS NOT NULL THEN 'seeded-' || i END, 'bench',
+		        SELECT $1, `+timeIDExpr+`, $2::uuid, CASE WHEN $2::uuid IS NOT NULL THEN 'seeded-' || i END, 'bench',
 		               'seeded ' || i, $3, $4, 1, $5::timestamptz - i * interval '1 millisecond', $5
 		          FROM generate_series($6::int, $7::int - 1) AS i
 		        RETURNING tenant_id, id)

@@ -15,6 +15,15 @@ const seedBatch = 100000
 const newIDExpr = `lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
 	substr('89ab', 1 + abs(random()) % 4, 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))`
 
+// timeIDExpr makes a version-7 UUID for seeded document i from its
+// creation millisecond (?7 - i), so that ids sort by creation time as
+// engram's own do (engram.NewID). Random ids would scatter a walk in id
+// order over the whole table: a delete-all of 100,000 seeded documents
+// took 18 s with them, 3.9 s with ids like engram's.
+const timeIDExpr = `lower(substr(printf('%012x', ?7 - i), 1, 8) || '-' || substr(printf('%012x', ?7 - i), 9, 4) || '-7' ||
+	substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + abs(random()) % 4, 1) || substr(hex(randomblob(2)), 2) || '-' ||
+	hex(randomblob(6)))`
+
 // SeedDocuments inserts n documents with one chunk each into the tenant,
 // a transaction per 100,000 rows (a recursive CTE for the documents, one
 // INSERT ... SELECT for their chunks), then ANALYZEs the database so that
@@ -42,13 +51,13 @@ func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID str
 			if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM documents`).Scan(&last); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT ? UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?)
+			if _, err := tx.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?2)
 			        INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash,
 			                               chunk_count, created_at, updated_at)
-			        SELECT ?, `+newIDExpr+`, ?, CASE WHEN ? IS NOT NULL THEN 'seeded-' || i END, 'bench', 'seeded ' || i, ?, ?, 1,
-			               strftime('%Y-%m-%dT%H:%M:%f', (? - i) / 1000.0, 'unixepoch') || '000Z', ?
+			        SELECT ?3, `+timeIDExpr+`, ?4, CASE WHEN ?4 IS NOT NULL THEN 'seeded-' || i END, 'bench', 'seeded ' || i, ?5, ?6, 1,
+			               strftime('%Y-%m-%dT%H:%M:%f', (?7 - i) / 1000.0, 'unixepoch') || '000Z', ?8
 			          FROM s`,
-				start, end, tenantID, conn, conn, content, p[0].ContentHash, nowMs, nowText); err != nil {
+				start, end, tenantID, conn, content, p[0].ContentHash, nowMs, nowText); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
