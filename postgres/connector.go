@@ -243,7 +243,7 @@ func (s *Store) updateChanged(ctx context.Context, tx pgx.Tx, tenantID string, c
 	// The rows are locked in id order first, as every bulk write locks
 	// them, so a person's bulk confirm of the same documents queues behind
 	// this batch (or it behind them) instead of deadlocking with it.
-	if err := lockDocuments(ctx, tx, tenantID, ids); err != nil {
+	if _, err := lockDocuments(ctx, tx, tenantID, ids); err != nil {
 		return 0, err
 	}
 	if _, err := exec(ctx, tx, "chunks.delete_changed",
