@@ -1,7 +1,6 @@
 package enghttp_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"testing"
@@ -24,20 +23,7 @@ func runJobs(t *testing.T, s testdb.Store, reg ...connector.Registry) {
 	if len(reg) > 0 {
 		cfg.Connectors = reg[0]
 	}
-	r, err := jobs.New(s, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Start(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := r.Stop(ctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	testdb.RunJobs(t, s, cfg)
 }
 
 // waitJob polls GET /api/jobs/{id} until the job is final.

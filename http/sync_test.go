@@ -115,21 +115,8 @@ func TestSyncJobRuns(t *testing.T) {
 		ctx := context.Background()
 		root, dir := vault(t, 7)
 		reg := connector.Registry{Roots: []string{root}}
-		runner, err := jobs.New(s, jobs.Config{Workers: 1, Classifier: classify.New(), Connectors: reg, PollInterval: 50 * time.Millisecond})
-		if err != nil {
-			t.Fatal(err)
-		}
+		testdb.RunJobs(t, s, jobs.Config{Workers: 1, Classifier: classify.New(), Connectors: reg, PollInterval: 50 * time.Millisecond})
 		e := newEnv(t, s, func(c *enghttp.Config) { c.Connectors = reg })
-		if err := runner.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			if err := runner.Stop(sctx); err != nil {
-				t.Errorf("stop: %v", err)
-			}
-		}()
 		folder := into[connectorResp](t, e.call(t, "POST", "/api/integrations", e.admin.Secret,
 			map[string]any{"type": "folder", "name": "notes", "settings": map[string]any{"path": dir}}).want(t, 201, "")).Integration
 		base := "/api/integrations/" + folder.ID + "/sync"
@@ -275,29 +262,16 @@ func TestScheduledSync(t *testing.T) {
 		reg := connector.Registry{Roots: []string{root}}
 		var mu sync.Mutex
 		finished := map[string]int{}
-		runner, err := jobs.New(s, jobs.Config{Workers: 1, Classifier: classify.New(), Connectors: reg,
+		e := newEnv(t, s, func(c *enghttp.Config) { c.Connectors = reg })
+		folder := into[connectorResp](t, e.call(t, "POST", "/api/integrations", e.admin.Secret,
+			map[string]any{"type": "folder", "name": "notes", "settings": map[string]any{"path": dir}, "sync_interval": "1h"}).want(t, 201, "")).Integration
+		testdb.RunJobs(t, s, jobs.Config{Workers: 1, Classifier: classify.New(), Connectors: reg,
 			PollInterval: 50 * time.Millisecond, ScheduleEvery: 200 * time.Millisecond,
 			Finished: func(k engram.JobKind, st engram.JobStatus) {
 				mu.Lock()
 				defer mu.Unlock()
 				finished[string(k)+"/"+string(st)]++
 			}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		e := newEnv(t, s, func(c *enghttp.Config) { c.Connectors = reg })
-		folder := into[connectorResp](t, e.call(t, "POST", "/api/integrations", e.admin.Secret,
-			map[string]any{"type": "folder", "name": "notes", "settings": map[string]any{"path": dir}, "sync_interval": "1h"}).want(t, 201, "")).Integration
-		if err := runner.Start(ctx); err != nil {
-			t.Fatal(err)
-		}
-		defer func() {
-			sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
-			if err := runner.Stop(sctx); err != nil {
-				t.Errorf("stop: %v", err)
-			}
-		}()
 		base := "/api/integrations/" + folder.ID + "/sync/status"
 		var st syncStatusResp
 		deadline := time.Now().Add(60 * time.Second)

@@ -41,9 +41,7 @@ func TestReapDiscarded(t *testing.T) {
 
 func testReap[TTx any](t *testing.T, s testdb.Store, driver riverdriver.Driver[TTx]) {
 	ctx := context.Background()
-	if _, err := jobs.New(s, jobs.Config{}); err != nil { // insert-only: attaches River to the store
-		t.Fatal(err)
-	}
+	testdb.AttachJobs(t, s) // insert-only: attaches River to the store
 	tn, key, err := s.CreateTenant(ctx, "Acme", "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -72,25 +70,12 @@ func testReap[TTx any](t *testing.T, s testdb.Store, driver riverdriver.Driver[T
 	}
 
 	var finished atomic.Int32
-	runner, err := jobs.New(s, jobs.Config{Workers: 1, Classifier: classify.New(), PollInterval: 50 * time.Millisecond,
+	testdb.RunJobs(t, s, jobs.Config{Workers: 1, Classifier: classify.New(), PollInterval: 50 * time.Millisecond,
 		ScheduleEvery: 200 * time.Millisecond, Finished: func(k engram.JobKind, st engram.JobStatus) {
 			if k == engram.JobSync && st == engram.JobFailed {
 				finished.Add(1)
 			}
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := runner.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := runner.Stop(sctx); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
 		if got, err := s.GetJob(ctx, tn.ID, j.ID); err != nil || got.Status.Final() {

@@ -31,8 +31,9 @@ func (r *Reference) perDocument(ctx context.Context, ids []string, fn func(tx pg
 	return nil
 }
 
-// NaiveConfirm confirms documents one at a time.
-func (r *Reference) NaiveConfirm(ctx context.Context, tenantID string, ids []string) error {
+// perLiveDocument is perDocument that first reads each document, as the
+// predecessor did, and skips the ones that are gone or deleted.
+func (r *Reference) perLiveDocument(ctx context.Context, tenantID string, ids []string, write func(tx pgx.Tx, id string) error) error {
 	return r.perDocument(ctx, ids, func(tx pgx.Tx, id string) error {
 		var found string
 		if err := tx.QueryRow(ctx, `SELECT id::text FROM documents WHERE tenant_id = $1 AND id = $2 AND NOT is_deleted`, tenantID, id).Scan(&found); err != nil {
@@ -41,6 +42,13 @@ func (r *Reference) NaiveConfirm(ctx context.Context, tenantID string, ids []str
 			}
 			return err
 		}
+		return write(tx, id)
+	})
+}
+
+// NaiveConfirm confirms documents one at a time.
+func (r *Reference) NaiveConfirm(ctx context.Context, tenantID string, ids []string) error {
+	return r.perLiveDocument(ctx, tenantID, ids, func(tx pgx.Tx, id string) error {
 		_, err := tx.Exec(ctx, `UPDATE documents SET status = 'confirmed', user_confirmed = true, user_confirmed_at = now(), updated_at = now()
 		                         WHERE tenant_id = $1 AND id = $2`, tenantID, id)
 		return err
@@ -119,14 +127,7 @@ func (r *Reference) FloorStats(ctx context.Context, tenantID string) error {
 // NaiveClassify sets the class of documents one at a time, as a person's
 // bulk classify did in the predecessor.
 func (r *Reference) NaiveClassify(ctx context.Context, tenantID string, ids []string, class string) error {
-	return r.perDocument(ctx, ids, func(tx pgx.Tx, id string) error {
-		var found string
-		if err := tx.QueryRow(ctx, `SELECT id::text FROM documents WHERE tenant_id = $1 AND id = $2 AND NOT is_deleted`, tenantID, id).Scan(&found); err != nil {
-			if isNoRows(err) {
-				return nil
-			}
-			return err
-		}
+	return r.perLiveDocument(ctx, tenantID, ids, func(tx pgx.Tx, id string) error {
 		_, err := tx.Exec(ctx, `UPDATE documents SET classification = $3, classification_confidence = 1.0, classification_reason = 'set by user',
 		                               status = 'confirmed', user_confirmed = true, user_confirmed_at = now(), updated_at = now()
 		                         WHERE tenant_id = $1 AND id = $2`, tenantID, id, class)

@@ -30,9 +30,9 @@ func (r *Reference) perDocument(ctx context.Context, ids []string, fn func(tx *s
 	return nil
 }
 
-// NaiveConfirm confirms documents one at a time.
-func (r *Reference) NaiveConfirm(ctx context.Context, tenantID string, ids []string) error {
-	now := r.s.nowText()
+// perLiveDocument is perDocument that first reads each document, as the
+// predecessor did, and skips the ones that are gone or deleted.
+func (r *Reference) perLiveDocument(ctx context.Context, tenantID string, ids []string, write func(tx *sql.Tx, id string) error) error {
 	return r.perDocument(ctx, ids, func(tx *sql.Tx, id string) error {
 		var found string
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM documents WHERE tenant_id = ? AND id = ? AND is_deleted = 0`, tenantID, id).Scan(&found); err != nil {
@@ -41,6 +41,14 @@ func (r *Reference) NaiveConfirm(ctx context.Context, tenantID string, ids []str
 			}
 			return err
 		}
+		return write(tx, id)
+	})
+}
+
+// NaiveConfirm confirms documents one at a time.
+func (r *Reference) NaiveConfirm(ctx context.Context, tenantID string, ids []string) error {
+	now := r.s.nowText()
+	return r.perLiveDocument(ctx, tenantID, ids, func(tx *sql.Tx, id string) error {
 		_, err := tx.ExecContext(ctx, `UPDATE documents SET status = 'confirmed', user_confirmed = 1, user_confirmed_at = ?, updated_at = ?
 		                                WHERE tenant_id = ? AND id = ?`, now, now, tenantID, id)
 		return err
@@ -131,14 +139,7 @@ func (r *Reference) FloorStats(ctx context.Context, tenantID string) error {
 // bulk classify did in the predecessor.
 func (r *Reference) NaiveClassify(ctx context.Context, tenantID string, ids []string, class string) error {
 	now := r.s.nowText()
-	return r.perDocument(ctx, ids, func(tx *sql.Tx, id string) error {
-		var found string
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM documents WHERE tenant_id = ? AND id = ? AND is_deleted = 0`, tenantID, id).Scan(&found); err != nil {
-			if isNoRows(err) {
-				return nil
-			}
-			return err
-		}
+	return r.perLiveDocument(ctx, tenantID, ids, func(tx *sql.Tx, id string) error {
 		_, err := tx.ExecContext(ctx, `UPDATE documents SET classification = ?, classification_confidence = 1.0, classification_reason = 'set by user',
 		                                      status = 'confirmed', user_confirmed = 1, user_confirmed_at = ?, updated_at = ?
 		                                WHERE tenant_id = ? AND id = ?`, class, now, now, tenantID, id)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/jobs"
@@ -81,6 +82,26 @@ func PostgresURL(t testing.TB) (string, bool) {
 		t.Fatal("ENGRAM_REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set")
 	}
 	return u, u != ""
+}
+
+// RunJobs attaches River to s with cfg and starts its workers; they stop
+// when the test ends.
+func RunJobs(t *testing.T, s engram.Store, cfg jobs.Config) {
+	t.Helper()
+	r, err := jobs.New(s, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := r.Stop(ctx); err != nil {
+			t.Errorf("stop job workers: %v", err)
+		}
+	})
 }
 
 // AttachJobs attaches an insert-only River client to s, so that EnqueueJob
