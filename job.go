@@ -241,6 +241,11 @@ type JobScheduler interface {
 	// their job engine ids, in one statement: the scheduler checks them
 	// against the job engine.
 	UnfinishedJobs(ctx context.Context, before time.Time, limit int) ([]UnfinishedJob, error)
+	// FailJobs finishes the given jobs as failed with message, those still
+	// unfinished, and records a sync's failure on its connector, in one
+	// transaction of a fixed number of statements however many there are.
+	// Returns the jobs it changed.
+	FailJobs(ctx context.Context, jobs []UnfinishedJob, message string) ([]UnfinishedJob, error)
 	// RefreshStatistics re-analyzes the big tables that have seen more
 	// than minChanges row changes since their last analysis, so that the
 	// planner knows a tenant that grew fast (a first import), whatever the

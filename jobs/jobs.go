@@ -132,7 +132,7 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 	river.AddWorker(workers, &kindWorker[classifyArgs]{w: w})
 	river.AddWorker(workers, &passWorker[syncArgs]{timeout: cfg.SyncTimeout, run: w.runSync})
 	river.AddWorker(workers, &passWorker[analyzeArgs]{timeout: cfg.SyncTimeout, run: w.runAnalyze})
-	sched := &scheduleWorker{store: store, jobs: store, log: cfg.Logger, finished: cfg.Finished}
+	sched := &scheduleWorker{store: store, log: cfg.Logger, finished: cfg.Finished}
 	river.AddWorker(workers, sched)
 	rc := &river.Config{
 		Workers: workers,

@@ -59,7 +59,6 @@ func scheduleJob(every time.Duration) *river.PeriodicJob {
 type scheduleWorker struct {
 	river.WorkerDefaults[scheduleArgs]
 	store engram.JobScheduler
-	jobs  engram.JobStore
 	log   *slog.Logger
 	// list is River's job list (set once the client exists).
 	list     func(context.Context, *river.JobListParams) (*river.JobListResult, error)
@@ -165,8 +164,9 @@ const reapLimit = 500
 const orphanMessage = "the job engine gave up on this job: its worker failed, crashed or timed out on every attempt, or an operator cancelled it in River; start it again"
 
 // reapOrphans finishes the orphans among the unfinished jobs as failed:
-// those whose River job is gone or finished. FinishJob changes only an
-// unfinished row, so a job a worker finishes meanwhile keeps its outcome.
+// those whose River job is gone or finished, in one FailJobs call. It
+// changes only unfinished rows, so a job a worker finishes meanwhile keeps
+// its outcome, and only the jobs it changed are counted.
 func (w *scheduleWorker) reapOrphans(ctx context.Context) error {
 	if w.list == nil {
 		return nil
@@ -193,23 +193,21 @@ func (w *scheduleWorker) reapOrphans(ctx context.Context) error {
 			state[rj.ID] = rj.State
 		}
 	}
+	var orphans []engram.UnfinishedJob
 	for _, o := range open {
-		switch st, ok := state[o.RiverJobID]; {
-		case ok && st != rivertype.JobStateCompleted && st != rivertype.JobStateDiscarded && st != rivertype.JobStateCancelled:
+		st, ok := state[o.RiverJobID]
+		if ok && st != rivertype.JobStateCompleted && st != rivertype.JobStateDiscarded && st != rivertype.JobStateCancelled {
 			continue // River will run it
 		}
-		msg := orphanMessage
-		j, err := w.jobs.FinishJob(ctx, o.TenantID, o.ID, engram.JobFailed, nil, &msg)
-		if engram.ErrorCode(err) == engram.ENotFound {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		if j.Status == engram.JobFailed && j.Error != nil && *j.Error == msg {
-			w.log.Warn("job failed: the job engine will not run it again", "tenant_id", o.TenantID, "job_id", o.ID, "kind", j.Kind)
-			w.finished(j.Kind, engram.JobFailed)
-		}
+		orphans = append(orphans, o)
+	}
+	failed, err := w.store.FailJobs(ctx, orphans, orphanMessage)
+	if err != nil {
+		return err
+	}
+	for _, j := range failed {
+		w.log.Warn("job failed: the job engine will not run it again", "tenant_id", j.TenantID, "job_id", j.ID, "kind", j.Kind)
+		w.finished(j.Kind, engram.JobFailed)
 	}
 	return nil
 }

@@ -292,3 +292,44 @@ func (s *Store) RefreshStatistics(ctx context.Context, minChanges int64) ([]stri
 	}
 	return done, nil
 }
+
+// FailJobs fails the unfinished jobs among jobs in one statement, which
+// also writes the failure on the connectors of the sync jobs among them.
+func (s *Store) FailJobs(ctx context.Context, jobs []engram.UnfinishedJob, message string) ([]engram.UnfinishedJob, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	tenants, ids := make([]string, len(jobs)), make([]string, len(jobs))
+	for i, j := range jobs {
+		tenants[i], ids[i] = j.TenantID, j.ID
+	}
+	var out []engram.UnfinishedJob
+	err := s.inTx(ctx, func(tx pgx.Tx) error {
+		rs, err := query(ctx, tx, "jobs.fail_many",
+			`WITH f AS (
+			     UPDATE jobs j SET status = 'failed', error = $3, finished_at = $4, updated_at = $4
+			       FROM unnest($1::uuid[], $2::uuid[]) AS x(t, id)
+			      WHERE j.tenant_id = x.t AND j.id = x.id AND j.status IN ('queued', 'running')
+			     RETURNING j.tenant_id, j.id, j.kind, j.connector_id, coalesce(j.river_job_id, 0) AS river_job_id),
+			  c AS (
+			     UPDATE connectors c SET last_sync_at = $4, last_sync_status = 'failed', last_sync_error = $3, updated_at = $4
+			       FROM f WHERE f.kind = 'sync' AND c.tenant_id = f.tenant_id AND c.id = f.connector_id)
+			 SELECT tenant_id::text, id::text, kind, river_job_id FROM f`,
+			tenants, ids, message, ts(s.now()))
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var j engram.UnfinishedJob
+			var kind string
+			if err := rs.Scan(&j.TenantID, &j.ID, &kind, &j.RiverJobID); err != nil {
+				return translate(err)
+			}
+			j.Kind = engram.JobKind(kind)
+			out = append(out, j)
+		}
+		return translate(rs.Err())
+	})
+	return out, err
+}

@@ -175,3 +175,65 @@ func (s *Store) UnfinishedJobs(ctx context.Context, before time.Time, limit int)
 // file, and without statistics SQLite's planner assumes an equality on an
 // indexed column picks a few rows, so id lists always use the primary key.
 func (s *Store) RefreshStatistics(context.Context, int64) ([]string, error) { return nil, nil }
+
+// FailJobs fails the unfinished jobs among jobs with one statement, and
+// writes the failure on the connectors of the sync jobs among them with a
+// second.
+func (s *Store) FailJobs(ctx context.Context, jobs []engram.UnfinishedJob, message string) ([]engram.UnfinishedJob, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	type key struct {
+		T string `json:"t"`
+		J string `json:"j"`
+	}
+	keys := make([]key, len(jobs))
+	for i, j := range jobs {
+		keys[i] = key{j.TenantID, j.ID}
+	}
+	b, _ := json.Marshal(keys)
+	now := s.nowText()
+	var out []engram.UnfinishedJob
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		rs, err := query(ctx, tx, "jobs.fail_many",
+			`WITH x AS MATERIALIZED (SELECT value->>'t' AS t, value->>'j' AS j FROM json_each(?1))
+			 UPDATE jobs SET status = 'failed', error = ?2, finished_at = ?3, updated_at = ?3
+			   FROM x
+			  WHERE jobs.tenant_id = x.t AND jobs.id = x.j AND jobs.status IN ('queued', 'running')
+			 RETURNING jobs.tenant_id, jobs.id, jobs.kind, coalesce(jobs.river_job_id, 0), coalesce(jobs.connector_id, '')`,
+			string(b), message, now)
+		if err != nil {
+			return err
+		}
+		type conn struct {
+			T string `json:"t"`
+			C string `json:"c"`
+		}
+		var conns []conn
+		for rs.Next() {
+			var j engram.UnfinishedJob
+			var kind, connectorID string
+			if err := rs.Scan(&j.TenantID, &j.ID, &kind, &j.RiverJobID, &connectorID); err != nil {
+				rs.Close()
+				return translate(err)
+			}
+			j.Kind = engram.JobKind(kind)
+			out = append(out, j)
+			if j.Kind == engram.JobSync && connectorID != "" {
+				conns = append(conns, conn{j.TenantID, connectorID})
+			}
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil || len(conns) == 0 {
+			return translate(err)
+		}
+		cb, _ := json.Marshal(conns)
+		_, err = exec(ctx, tx, "connectors.record_failed_syncs",
+			`WITH x AS MATERIALIZED (SELECT value->>'t' AS t, value->>'c' AS c FROM json_each(?1))
+			 UPDATE connectors SET last_sync_at = ?3, last_sync_status = 'failed', last_sync_error = ?2, updated_at = ?3
+			   FROM x WHERE connectors.tenant_id = x.t AND connectors.id = x.c`,
+			string(cb), message, now)
+		return err
+	})
+	return out, err
+}

@@ -226,4 +226,70 @@ func testSchedule(t *testing.T, h Harness) {
 			}
 		}
 	})
+	t.Run("FailJobs", func(t *testing.T) {
+		// The scheduler fails the jobs River will never run, in a fixed
+		// number of statements: only unfinished ones, only under their own
+		// tenant, a sync's failure written on its connector too.
+		t.Parallel()
+		f := jobFixture(t, h)
+		ctx := context.Background()
+		a, b := f.in.InsertConnector(t, f.tenant.ID), f.in.InsertConnector(t, f.tenant.ID)
+		enqueue := func(req engram.JobRequest) engram.UnfinishedJob {
+			t.Helper()
+			j, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return engram.UnfinishedJob{TenantID: f.tenant.ID, ID: j.ID, Kind: j.Kind}
+		}
+		syncA := enqueue(engram.JobRequest{Kind: engram.JobSync, ConnectorID: a})
+		syncB := enqueue(engram.JobRequest{Kind: engram.JobSync, ConnectorID: b})
+		if _, err := f.s.StartJob(ctx, f.tenant.ID, syncB.ID); err != nil {
+			t.Fatal(err)
+		}
+		all := enqueue(engram.JobRequest{Kind: engram.JobDeleteAll})
+		done := enqueue(engram.JobRequest{Kind: engram.JobAnalyzeGaps})
+		if _, err := f.s.FinishJob(ctx, f.tenant.ID, done.ID, engram.JobSucceeded, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		other, _, err := f.s.CreateTenant(ctx, "Other", "other")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const msg = "the job engine gave up"
+		cctx, one := counted()
+		got, err := f.s.FailJobs(cctx, []engram.UnfinishedJob{syncA}, msg)
+		if err != nil || len(got) != 1 || got[0].ID != syncA.ID || got[0].Kind != engram.JobSync {
+			t.Fatalf("fail one = %+v, %v", got, err)
+		}
+		wrongTenant := all
+		wrongTenant.TenantID = other.ID
+		cctx, many := counted()
+		got, err = f.s.FailJobs(cctx, []engram.UnfinishedJob{syncB, done, syncA, wrongTenant,
+			{TenantID: f.tenant.ID, ID: engram.NewID(), Kind: engram.JobSync}}, msg)
+		if err != nil || len(got) != 1 || got[0].ID != syncB.ID {
+			t.Fatalf("fail many = %+v, %v; want only the running sync", got, err)
+		}
+		if one.Count() != many.Count() {
+			t.Fatalf("failing 1 job took %d statements, 5 took %d: want the same", one.Count(), many.Count())
+		}
+		if got, err := f.s.FailJobs(ctx, []engram.UnfinishedJob{all}, msg); err != nil || len(got) != 1 {
+			t.Fatalf("fail the delete-all under its own tenant = %+v, %v", got, err)
+		}
+		for _, c := range []struct {
+			id   string
+			want engram.JobStatus
+		}{{syncA.ID, engram.JobFailed}, {syncB.ID, engram.JobFailed}, {all.ID, engram.JobFailed}, {done.ID, engram.JobSucceeded}} {
+			j, err := f.s.GetJob(ctx, f.tenant.ID, c.id)
+			if err != nil || j.Status != c.want || (c.want == engram.JobFailed && (j.Error == nil || *j.Error != msg)) {
+				t.Fatalf("job %s = %+v, %v; want %s", c.id, j, err, c.want)
+			}
+		}
+		for _, id := range []string{a, b} {
+			c, err := f.s.GetConnector(ctx, f.tenant.ID, id)
+			if err != nil || c.LastSyncStatus == nil || *c.LastSyncStatus != "failed" || c.LastSyncError == nil || *c.LastSyncError != msg {
+				t.Fatalf("connector %s = %+v, %v", id, c, err)
+			}
+		}
+	})
 }
