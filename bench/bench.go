@@ -49,6 +49,8 @@ type Reference interface {
 // Config says what to measure.
 type Config struct {
 	Store engram.Store
+	// River runs the delete-all job on Store's database.
+	River jobs.Backend
 	Ref   Reference
 	// Background is how many documents the tenant holds besides each
 	// operation's targets.
@@ -124,7 +126,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	if cfg.DeleteAll > 0 {
 		// The delete-all job runs on a worker of this process.
-		jr, err := jobs.New(cfg.Store, jobs.Config{Workers: 1, Classifier: classify.New(), PollInterval: 50 * time.Millisecond})
+		jr, err := jobs.New(cfg.Store, cfg.River, jobs.Config{Workers: 1, Classifier: classify.New(), PollInterval: 50 * time.Millisecond})
 		if err != nil {
 			return rep, err
 		}

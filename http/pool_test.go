@@ -27,7 +27,7 @@ func TestPoolPressure(t *testing.T) {
 	if !ok {
 		t.Skip("pool pressure is a PostgreSQL behaviour; TEST_DATABASE_URL is not set")
 	}
-	s := testdb.OpenPostgres(t, base, postgres.Options{MaxConns: 2, MinConns: 0, AcquireTimeout: 300 * time.Millisecond}).(*postgres.Store)
+	s := testdb.OpenPostgres(t, base, postgres.Options{MaxConns: 2, MinConns: 0, AcquireTimeout: 300 * time.Millisecond})
 	_, key, err := s.CreateTenant(context.Background(), "Acme", "acme")
 	if err != nil {
 		t.Fatal(err)
@@ -38,7 +38,7 @@ func TestPoolPressure(t *testing.T) {
 	// Warm the key's last_used_at, so a request needs no write.
 	e.call(t, "GET", "/api/documents", key.Secret, nil).want(t, 200, "")
 
-	held := holdAll(t, s.Pool(), 2)
+	held := holdAll(t, testdb.Postgres(s).Pool(), 2)
 	// The requests run in goroutines, which must not call t.Fatal: each
 	// records what it got and the test goroutine checks.
 	type got struct {
@@ -74,7 +74,7 @@ func TestPoolPressure(t *testing.T) {
 			t.Fatalf("request %d under pressure: %+v; want 503 unavailable with Retry-After", i, r)
 		}
 	}
-	if st := s.PoolStats()[0]; st.AcquireTimeouts < 50 || st.Waiting != 0 {
+	if st := testdb.Postgres(s).PoolStats()[0]; st.AcquireTimeouts < 50 || st.Waiting != 0 {
 		t.Fatalf("pool stats after the burst = %+v", st)
 	}
 
@@ -91,7 +91,7 @@ func TestPoolPressure(t *testing.T) {
 		c.Release()
 	}
 	e.call(t, "GET", "/api/documents", key.Secret, nil).want(t, 200, "")
-	if st := s.PoolStats()[0]; st.Waiting != 0 {
+	if st := testdb.Postgres(s).PoolStats()[0]; st.Waiting != 0 {
 		t.Fatalf("requests still waiting after the pressure ended: %+v", st)
 	}
 }

@@ -10,14 +10,13 @@
 // process died, and a SIGTERM never waits for more than one batch.
 //
 // On SQLite River shares the store's one writer connection (see
-// NewSQLite): River's producer, elector and maintenance queries and
+// NewBackend): River's producer, elector and maintenance queries and
 // engram's writes queue behind each other in this process, as River's
 // SQLite driver recommends, instead of racing for the file's write lock.
 package jobs
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,13 +25,8 @@ import (
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/connector"
-	"github.com/engram-kb/engram/postgres"
-	"github.com/engram-kb/engram/sqlite"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 // Config configures a Runner. Zero values take the defaults.
@@ -107,18 +101,36 @@ type Runner struct {
 	stopAndCancel func(context.Context) error
 }
 
-// New attaches River to store: new jobs are inserted with River in the
-// transaction that records them, and, when cfg.Workers > 0, Start runs
-// them. The store must be a *postgres.Store or a *sqlite.Store.
-func New(store engram.Store, cfg Config) (*Runner, error) {
-	cfg.defaults()
-	switch s := store.(type) {
-	case *postgres.Store:
-		return newRunner[pgx.Tx](riverpgxv5.New(s.Pool()), s, s.SetJobEnqueuer, cfg)
-	case *sqlite.Store:
-		return newRunner[*sql.Tx](riversqlite.New(s.WriteDB()), s, s.SetJobEnqueuer, cfg)
+// Backend is River on one engine's database: River's driver for it, and
+// the hook through which the engine's transactions insert River jobs.
+// The program's wiring point (cmd/engram) makes it with NewBackend; this
+// package never names an engine.
+type Backend struct {
+	runner   func(store engram.Store, cfg Config) (*Runner, error)
+	migrator func() (riverMigrator, error)
+}
+
+// NewBackend returns River over driver; attach hands the engine the
+// function that inserts River jobs in one of its transactions (on SQLite,
+// driver must share the engine's one writer connection).
+func NewBackend[TTx any](driver riverdriver.Driver[TTx], attach func(engram.JobEnqueuer[TTx])) Backend {
+	return Backend{
+		runner: func(store engram.Store, cfg Config) (*Runner, error) {
+			return newRunner(driver, store, attach, cfg)
+		},
+		migrator: func() (riverMigrator, error) { return newTyped(driver) },
 	}
-	return nil, fmt.Errorf("jobs: no River driver for %T", store)
+}
+
+// New attaches River to store through b: new jobs are inserted with River
+// in the transaction that records them, and, when cfg.Workers > 0, Start
+// runs them.
+func New(store engram.Store, b Backend, cfg Config) (*Runner, error) {
+	if b.runner == nil {
+		return nil, errors.New("jobs: no River backend")
+	}
+	cfg.defaults()
+	return b.runner(store, cfg)
 }
 
 func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, attach func(engram.JobEnqueuer[TTx]), cfg Config) (*Runner, error) {

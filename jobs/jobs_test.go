@@ -19,7 +19,7 @@ func TestRiverRunsJobs(t *testing.T) {
 	t.Parallel()
 	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
 		ctx := context.Background()
-		r, err := jobs.New(s, jobs.Config{Workers: 2, Classifier: classify.New(), RescueAfter: 3 * time.Second, PollInterval: 50 * time.Millisecond})
+		r, err := jobs.New(s, testdb.Backend(s), jobs.Config{Workers: 2, Classifier: classify.New(), RescueAfter: 3 * time.Second, PollInterval: 50 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,7 +104,7 @@ type combined struct {
 func TestMigrateDownUp(t *testing.T) {
 	t.Parallel()
 	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
-		m, err := jobs.NewMigrator(s)
+		m, err := jobs.NewMigrator(s, testdb.Backend(s))
 		if err != nil {
 			t.Fatal(err)
 		}

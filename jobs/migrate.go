@@ -2,18 +2,14 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
 
 	"github.com/engram-kb/engram"
-	"github.com/engram-kb/engram/postgres"
-	"github.com/engram-kb/engram/sqlite"
-	"github.com/jackc/pgx/v5"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 )
 
@@ -63,17 +59,11 @@ func newTyped[TTx any](d riverdriver.Driver[TTx]) (riverMigrator, error) {
 }
 
 // NewMigrator returns the migrator of store and of River on its database.
-func NewMigrator(store MigratingStore) (*Migrator, error) {
-	var rm riverMigrator
-	var err error
-	switch s := store.(type) {
-	case *postgres.Store:
-		rm, err = newTyped[pgx.Tx](riverpgxv5.New(s.Pool()))
-	case *sqlite.Store:
-		rm, err = newTyped[*sql.Tx](riversqlite.New(s.WriteDB()))
-	default:
-		return nil, fmt.Errorf("jobs: no River driver for %T", store)
+func NewMigrator(store MigratingStore, b Backend) (*Migrator, error) {
+	if b.migrator == nil {
+		return nil, errors.New("jobs: no River backend")
 	}
+	rm, err := b.migrator()
 	if err != nil {
 		return nil, err
 	}

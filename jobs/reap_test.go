@@ -28,7 +28,7 @@ import (
 func TestReapDiscarded(t *testing.T) {
 	t.Parallel()
 	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
-		switch st := s.(type) {
+		switch st := testdb.Driver(s).(type) {
 		case *postgres.Store:
 			testReap(t, s, riverpgxv5.New(st.Pool()))
 		case *sqlite.Store:

@@ -6,64 +6,10 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
-	"github.com/engram-kb/engram/internal/rows"
 	"github.com/jackc/pgx/v5"
 )
 
-// classifyContentPrefix bounds how much of each document the classifier
-// reads: its rules look at the start of a text, and reading whole documents
-// would make a 10,000-document run move gigabytes.
-const classifyContentPrefix = 20000
-
-// ClassifyDocuments reads and locks the selection (one statement),
-// classifies it, stores every verdict in one UPDATE from a JSON parameter,
-// and writes the audit row: three statements in one transaction. Pending
-// selections skip rows another classify run holds, so two runs share the
-// queue instead of doing the same work twice.
-func (s *Store) ClassifyDocuments(ctx context.Context, tenantID, actor string, sel engram.ClassifySelection, classify engram.ClassifyFunc) (engram.ClassifyOutcome, error) {
-	var out engram.ClassifyOutcome
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		const cols = `SELECT d.id::text, d.title, left(d.content, $1), d.sender, d.sender_email, d.source_type, d.metadata, d.user_confirmed`
-		var rs pgx.Rows
-		var err error
-		if len(sel.IDs) > 0 {
-			rs, err = query(ctx, tx, "documents.classify_read",
-				cols+` FROM unnest($3::uuid[]) AS u(id) JOIN documents d ON d.tenant_id = $2 AND d.id = u.id
-				 WHERE NOT d.is_deleted ORDER BY d.id FOR UPDATE OF d`,
-				classifyContentPrefix, tenantID, sel.IDs)
-		} else {
-			rs, err = query(ctx, tx, "documents.classify_read",
-				cols+` FROM documents d WHERE d.tenant_id = $2 AND d.status = 'pending' AND NOT d.is_deleted
-				 ORDER BY d.created_at, d.id LIMIT $3 FOR UPDATE SKIP LOCKED`,
-				classifyContentPrefix, tenantID, sel.Limit)
-		}
-		if err != nil {
-			return err
-		}
-		inputs, found, skipped, err := scanClassifyInputs(rs)
-		if err != nil {
-			return err
-		}
-		notFound := []string{}
-		if len(sel.IDs) > 0 {
-			notFound = rows.NotFound(sel.IDs, found)
-		}
-		planned, err := engram.RunClassifier(ctx, classify, inputs, sel.AutoConfirmThreshold)
-		if err != nil {
-			return err
-		}
-		updated := map[string]bool{}
-		if len(planned) > 0 {
-			if updated, err = writeClassifications(ctx, tx, tenantID, planned, ts(s.now())); err != nil {
-				return err
-			}
-		}
-		out = engram.Summarize(planned, updated, notFound, skipped)
-		return s.audit(ctx, tx, tenantID, actor, "documents.classify", out.Total,
-			map[string]any{"ids": rows.SortedKeys(updated), "auto_confirmed": out.AutoConfirmed})
-	})
-	return out, err
-}
+const classifyContentPrefix = engram.ClassifyContentPrefix
 
 func scanClassifyInputs(rs pgx.Rows) (inputs []engram.ClassifyInput, found map[string]bool, skipped []string, err error) {
 	defer rs.Close()

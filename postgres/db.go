@@ -88,7 +88,6 @@ type Store struct {
 	enqueue  engram.JobEnqueuer[pgx.Tx]
 }
 
-var _ engram.Store = (*Store)(nil)
 var _ engram.Migrator = (*Store)(nil)
 var _ engram.JobStore = (*Store)(nil)
 

@@ -81,7 +81,7 @@ func (in inspector) AuditTarget(t testing.TB, tenantID, action string) string {
 
 func (in inspector) RecountStats(t testing.TB, tenantID string) engram.DocumentStats {
 	t.Helper()
-	st, err := in.s.documentStats(context.Background(), "documents.recount", statsQuery, tenantID)
+	st, err := in.s.Reader().DocumentRecount(context.Background(), tenantID)
 	if err != nil {
 		t.Fatalf("recount: %v", err)
 	}

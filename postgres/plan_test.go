@@ -8,6 +8,7 @@ import (
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/capture"
+	"github.com/engram-kb/engram/internal/testdb"
 	"github.com/engram-kb/engram/storetest"
 )
 
@@ -24,7 +25,7 @@ func TestPlansUseIndexes(t *testing.T) {
 	t.Parallel()
 	s := newStore(t)
 	ctx := context.Background()
-	pool := s.Pool()
+	pool := testdb.Postgres(s).Pool()
 
 	var tenants []string
 	var keys []engram.NewKey

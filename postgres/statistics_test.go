@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/testdb"
 )
 
 // TestRefreshStatistics: a table changed more than the threshold since its
@@ -51,7 +52,7 @@ func TestRefreshStatistics(t *testing.T) {
 		t.Fatalf("analyzed %v: knowledge_gaps did not change", got)
 	}
 	var analyzed *time.Time
-	if err := s.Pool().QueryRow(ctx, `SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'documents' AND schemaname = current_schema()`).Scan(&analyzed); err != nil || analyzed == nil {
+	if err := testdb.Postgres(s).Pool().QueryRow(ctx, `SELECT last_analyze FROM pg_stat_user_tables WHERE relname = 'documents' AND schemaname = current_schema()`).Scan(&analyzed); err != nil || analyzed == nil {
 		t.Fatalf("documents last_analyze = %v, %v", analyzed, err)
 	}
 	if again, err := s.RefreshStatistics(ctx, 250); err != nil || slices.Contains(again, "documents") {

@@ -6,60 +6,9 @@ import (
 	"encoding/json"
 
 	"github.com/engram-kb/engram"
-	"github.com/engram-kb/engram/internal/rows"
 )
 
-// classifyContentPrefix bounds how much of each document the classifier
-// reads: its rules look at the start of a text, and reading whole documents
-// would make a 10,000-document run move gigabytes.
-const classifyContentPrefix = 20000
-
-// ClassifyDocuments reads the selection (one statement), classifies it,
-// stores every verdict in one UPDATE from a JSON parameter, and writes the
-// audit row: three statements in one transaction.
-func (s *Store) ClassifyDocuments(ctx context.Context, tenantID, actor string, sel engram.ClassifySelection, classify engram.ClassifyFunc) (engram.ClassifyOutcome, error) {
-	var out engram.ClassifyOutcome
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var rs *countedRows
-		var err error
-		const cols = `SELECT id, title, substr(content, 1, ?), sender, sender_email, source_type, metadata, user_confirmed FROM documents`
-		if len(sel.IDs) > 0 {
-			rs, err = query(ctx, tx, "documents.classify_read",
-				cols+` WHERE tenant_id = ? AND is_deleted = 0 AND `+idsIn,
-				classifyContentPrefix, tenantID, rows.IDsJSON(sel.IDs))
-		} else {
-			rs, err = query(ctx, tx, "documents.classify_read",
-				cols+` WHERE tenant_id = ? AND is_deleted = 0 AND status = 'pending'
-				 ORDER BY created_at, id LIMIT ?`,
-				classifyContentPrefix, tenantID, sel.Limit)
-		}
-		if err != nil {
-			return err
-		}
-		inputs, found, skipped, err := scanClassifyInputs(rs)
-		if err != nil {
-			return err
-		}
-		notFound := []string{}
-		if len(sel.IDs) > 0 {
-			notFound = rows.NotFound(sel.IDs, found)
-		}
-		planned, err := engram.RunClassifier(ctx, classify, inputs, sel.AutoConfirmThreshold)
-		if err != nil {
-			return err
-		}
-		updated := map[string]bool{}
-		if len(planned) > 0 {
-			if updated, err = s.writeClassifications(ctx, tx, tenantID, planned); err != nil {
-				return err
-			}
-		}
-		out = engram.Summarize(planned, updated, notFound, skipped)
-		return s.audit(ctx, tx, tenantID, actor, "documents.classify", out.Total,
-			map[string]any{"ids": rows.SortedKeys(updated), "auto_confirmed": out.AutoConfirmed})
-	})
-	return out, err
-}
+const classifyContentPrefix = engram.ClassifyContentPrefix
 
 func scanClassifyInputs(rs *countedRows) (inputs []engram.ClassifyInput, found map[string]bool, skipped []string, err error) {
 	defer rs.Close()

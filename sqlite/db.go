@@ -48,7 +48,6 @@ type Store struct {
 	enqueue engram.JobEnqueuer[*sql.Tx]
 }
 
-var _ engram.Store = (*Store)(nil)
 var _ engram.Migrator = (*Store)(nil)
 var _ engram.JobStore = (*Store)(nil)
 

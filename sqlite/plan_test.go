@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/engram-kb/engram/internal/capture"
+	"github.com/engram-kb/engram/service"
 	"github.com/engram-kb/engram/sqlite"
 	"github.com/engram-kb/engram/storetest"
 )
@@ -38,10 +39,11 @@ var subquery = regexp.MustCompile(`^(?:MATERIALIZE|CO-ROUTINE) (\w+)$`)
 func TestPlansUseIndexes(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "plans.db")
-	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	d, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := service.New(d, service.Options{})
 	defer s.Close()
 	ctx := context.Background()
 	if _, err := s.MigrateUp(ctx); err != nil {

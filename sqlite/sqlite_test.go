@@ -10,16 +10,16 @@ import (
 )
 
 // newStore opens a migrated store on a fresh temporary file.
-func newStore(t *testing.T) *sqlite.Store {
-	return testdb.OpenSQLite(t).(*sqlite.Store)
+func newStore(t *testing.T) testdb.Store {
+	return testdb.OpenSQLite(t)
 }
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, storetest.Harness{
 		New: func(t *testing.T) (engram.Store, storetest.Inspector) {
-			s := testdb.OpenSQLite(t).(*sqlite.Store)
-			return s, sqlite.NewInspector(s)
+			s := testdb.OpenSQLite(t)
+			return s, sqlite.NewInspector(testdb.SQLite(s))
 		},
 		AttachJobs: testdb.AttachJobs,
 	})

@@ -34,7 +34,7 @@ func migrateCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	defer st.Close()
 	// engram's migrations, then River's (see jobs.Migrator).
-	s, err := jobs.NewMigrator(st)
+	s, err := jobs.NewMigrator(st, st.river)
 	if err != nil {
 		return err
 	}

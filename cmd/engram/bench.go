@@ -60,7 +60,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer s.Close()
 	// River's migrations too: the delete-all job runs on River.
-	mig, err := jobs.NewMigrator(s)
+	mig, err := jobs.NewMigrator(s, s.river)
 	if err != nil {
 		return err
 	}
@@ -68,13 +68,13 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	var ref bench.Reference
-	switch st := s.(type) {
+	switch st := s.Driver().(type) {
 	case *postgres.Store:
 		ref = st.Reference()
 	case *sqlite.Store:
 		ref = st.Reference()
 	}
-	rep, err := bench.Run(ctx, bench.Config{Store: s, Ref: ref, Background: *background, Runs: *runs, Sizes: ns,
+	rep, err := bench.Run(ctx, bench.Config{Store: s, River: s.river, Ref: ref, Background: *background, Runs: *runs, Sizes: ns,
 		BaselineMax: *baselineMax, Large: *large, Gaps: *gaps, DeleteAll: *deleteAll, Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
 	if err != nil {
 		return err

@@ -278,7 +278,7 @@ func TestDeleteAllSurvivesKill(t *testing.T) {
 // seed makes tenant acme with the targets (every tenth from a connector)
 // and tenant other with its own documents, and returns an admin key of
 // acme and the two tenant ids.
-func seed(t *testing.T, st store) (adminKey, acme, other string) {
+func seed(t *testing.T, st *store) (adminKey, acme, other string) {
 	t.Helper()
 	ctx := context.Background()
 	a, key, err := st.CreateTenant(ctx, "Acme", "acme")

@@ -51,7 +51,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer s.Close()
-	mig, err := jobs.NewMigrator(s)
+	mig, err := jobs.NewMigrator(s, s.river)
 	if err != nil {
 		return err
 	}
@@ -176,11 +176,11 @@ func (j *jobFlags) register(fs *flag.FlagSet, defWorkers int) {
 }
 
 // runner attaches River to s with these flags.
-func (j *jobFlags) runner(s store, logger *slog.Logger, reg connector.Registry, finished func(engram.JobKind, engram.JobStatus)) (*jobs.Runner, error) {
+func (j *jobFlags) runner(s *store, logger *slog.Logger, reg connector.Registry, finished func(engram.JobKind, engram.JobStatus)) (*jobs.Runner, error) {
 	if j.workers < 0 || j.batchSize < 1 || j.batchSize > engram.MaxBulkIDs || j.rescueAfter < time.Second {
 		return nil, fmt.Errorf("--workers must be >= 0, --job-batch-size from 1 to %d, --job-rescue-after at least 1s", engram.MaxBulkIDs)
 	}
-	return jobs.New(s, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, Classifier: classify.New(), Logger: logger,
+	return jobs.New(s, s.river, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, Classifier: classify.New(), Logger: logger,
 		Connectors: reg, Analyzer: analyze.New(), AnalyzerName: analyze.Name, Finished: finished})
 }
 

@@ -43,7 +43,7 @@ func worker(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	defer s.Close()
-	mig, err := jobs.NewMigrator(s)
+	mig, err := jobs.NewMigrator(s, s.river)
 	if err != nil {
 		return err
 	}

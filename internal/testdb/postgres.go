@@ -13,6 +13,7 @@ import (
 
 	"github.com/engram-kb/engram/jobs"
 	"github.com/engram-kb/engram/postgres"
+	"github.com/engram-kb/engram/service"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -55,10 +56,11 @@ func OpenPostgres(t testing.TB, base string, opt postgres.Options) Store {
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName)); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
-	s, err := postgres.Open(ctx, withDatabase(t, base, name), opt)
+	d, err := postgres.Open(ctx, withDatabase(t, base, name), opt)
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := service.New(d, service.Options{})
 	t.Cleanup(func() {
 		s.Close()
 		c, err := pgx.Connect(context.Background(), base)
@@ -132,10 +134,11 @@ func ensureTemplate(ctx context.Context, base string) (string, error) {
 		return "", err
 	}
 	u.Path = "/" + build
-	s, err := postgres.Open(ctx, u.String(), postgres.Options{MaxConns: 2, MinConns: 0})
+	d, err := postgres.Open(ctx, u.String(), postgres.Options{MaxConns: 2, MinConns: 0})
 	if err != nil {
 		return "", err
 	}
+	s := service.New(d, service.Options{})
 	err = migrateAll(ctx, s)
 	s.Close()
 	if err != nil {

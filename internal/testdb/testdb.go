@@ -6,6 +6,7 @@ package testdb
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,7 +14,11 @@ import (
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/jobs"
+	"github.com/engram-kb/engram/postgres"
+	"github.com/engram-kb/engram/service"
 	"github.com/engram-kb/engram/sqlite"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 // Store is a store that can also run its migrations.
@@ -53,10 +58,11 @@ func ForEachEngine(t *testing.T, fn func(t *testing.T, s Store)) {
 func OpenSQLite(t testing.TB) Store {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "engram.db")
-	s, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+	d, err := sqlite.Open(context.Background(), path, sqlite.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	s := service.New(d, service.Options{})
 	t.Cleanup(func() { s.Close() })
 	if err := migrateAll(context.Background(), s); err != nil {
 		t.Fatal(err)
@@ -64,9 +70,30 @@ func OpenSQLite(t testing.TB) Store {
 	return s
 }
 
+// Backend returns River's backend for the engine under s (a store made
+// here), as cmd/engram wires it.
+func Backend(s engram.Store) jobs.Backend {
+	switch d := Driver(s).(type) {
+	case *postgres.Store:
+		return jobs.NewBackend(riverpgxv5.New(d.Pool()), d.SetJobEnqueuer)
+	case *sqlite.Store:
+		return jobs.NewBackend(riversqlite.New(d.WriteDB()), d.SetJobEnqueuer)
+	}
+	panic(fmt.Sprintf("testdb: no River backend for %T", s))
+}
+
+// Driver returns the engine driver under s (a store made here).
+func Driver(s engram.Store) engram.Driver { return s.(*service.Store).Driver() }
+
+// SQLite returns the SQLite driver under s.
+func SQLite(s engram.Store) *sqlite.Store { return Driver(s).(*sqlite.Store) }
+
+// Postgres returns the PostgreSQL driver under s.
+func Postgres(s engram.Store) *postgres.Store { return Driver(s).(*postgres.Store) }
+
 // migrateAll applies engram's migrations and River's.
 func migrateAll(ctx context.Context, s jobs.MigratingStore) error {
-	m, err := jobs.NewMigrator(s)
+	m, err := jobs.NewMigrator(s, Backend(s))
 	if err != nil {
 		return err
 	}
@@ -88,7 +115,7 @@ func PostgresURL(t testing.TB) (string, bool) {
 // when the test ends.
 func RunJobs(t *testing.T, s engram.Store, cfg jobs.Config) {
 	t.Helper()
-	r, err := jobs.New(s, cfg)
+	r, err := jobs.New(s, Backend(s), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +135,7 @@ func RunJobs(t *testing.T, s engram.Store, cfg jobs.Config) {
 // works in tests that run the batches themselves.
 func AttachJobs(t *testing.T, s engram.Store) {
 	t.Helper()
-	if _, err := jobs.New(s, jobs.Config{}); err != nil {
+	if _, err := jobs.New(s, Backend(s), jobs.Config{}); err != nil {
 		t.Fatal(err)
 	}
 }

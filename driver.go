@@ -1,0 +1,78 @@
+package engram
+
+import (
+	"context"
+	"time"
+)
+
+// Driver is one storage engine: SQL, row mapping and the engine's
+// capabilities, and nothing else. Rules (status machines, statement
+// budgets, auditing, conflict decisions) live once above it, in package
+// service; each driver method is one set-based statement or one read, and
+// its doc comment says where an engine needs more or none.
+type Driver interface {
+	// Engine names the engine: "sqlite" or "postgres".
+	Engine() string
+	// Ping checks that the database answers. Returns unavailable.
+	Ping(ctx context.Context) error
+	// Close releases the driver's connections.
+	Close() error
+	// Begin opens a write transaction. The caller commits it or rolls it
+	// back; Rollback after Commit is a no-op, so `defer tx.Rollback()`
+	// is always safe.
+	Begin(ctx context.Context) (Tx, error)
+	// Reader runs reads outside a transaction (on SQLite, the read pool).
+	Reader() Executor
+	// Writer runs one autocommitted write outside a transaction.
+	Writer() Executor
+	// PoolStats reports the engine's connection pools.
+	PoolStats() []PoolStats
+	Migrator
+	// MigrationsPending reports whether a migration is not applied.
+	MigrationsPending(ctx context.Context) (bool, error)
+}
+
+// Tx is a write transaction of a Driver.
+type Tx interface {
+	Executor
+	// Commit commits the transaction.
+	Commit(ctx context.Context) error
+	// Rollback rolls it back; after Commit it does nothing.
+	Rollback(ctx context.Context)
+	// InsertJobs hands jobs to the job engine inside this transaction
+	// (see JobEnqueuer) and returns the engine's ids in order. Returns
+	// unavailable when no job engine is attached.
+	InsertJobs(ctx context.Context, jobs []TenantJob) ([]int64, error)
+}
+
+// Executor is every statement a driver can run, on a transaction or, for
+// reads, on a pool.
+type Executor interface {
+	AuditExecutor
+	TenantExecutor
+	DocumentExecutor
+	ReviewExecutor
+	ConnectorExecutor
+	SyncExecutor
+	JobExecutor
+	ScheduleExecutor
+	GapExecutor
+}
+
+// AuditEntry is one audit_log row.
+type AuditEntry struct {
+	TenantID   string
+	Actor      string // API key id; "" for the system
+	Action     string
+	TargetType string
+	Count      int
+	// Details is the row's JSON details object, already marshalled.
+	Details []byte
+	At      time.Time
+}
+
+// AuditExecutor writes the audit log.
+type AuditExecutor interface {
+	// AuditInsert writes one audit_log row.
+	AuditInsert(ctx context.Context, e AuditEntry) error
+}

@@ -1,0 +1,5 @@
+package engram
+
+// ConnectorExecutor runs the connector statements.
+type ConnectorExecutor interface {
+}

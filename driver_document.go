@@ -1,0 +1,5 @@
+package engram
+
+// DocumentExecutor runs the document statements.
+type DocumentExecutor interface {
+}

@@ -1,0 +1,5 @@
+package engram
+
+// GapExecutor runs the gap statements.
+type GapExecutor interface {
+}

@@ -1,0 +1,5 @@
+package engram
+
+// JobExecutor runs the job statements.
+type JobExecutor interface {
+}

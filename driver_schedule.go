@@ -1,0 +1,5 @@
+package engram
+
+// ScheduleExecutor runs the schedule statements.
+type ScheduleExecutor interface {
+}

@@ -1,0 +1,5 @@
+package engram
+
+// SyncExecutor runs the sync statements.
+type SyncExecutor interface {
+}

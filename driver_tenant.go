@@ -1,0 +1,5 @@
+package engram
+
+// TenantExecutor runs the tenant statements.
+type TenantExecutor interface {
+}

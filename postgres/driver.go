@@ -1,0 +1,106 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/engram-kb/engram"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+var _ engram.Driver = (*Store)(nil)
+
+// executor runs driver statements in a transaction, or, without one, each
+// on a connection taken from the pool for that statement.
+type executor struct {
+	s  *Store
+	tx pgx.Tx
+}
+
+// Reader runs reads on pooled connections.
+func (s *Store) Reader() engram.Executor { return &executor{s: s} }
+
+// Writer runs one autocommitted write on a pooled connection.
+func (s *Store) Writer() engram.Executor { return &executor{s: s} }
+
+// run calls fn with the transaction, or with a pooled connection held for
+// the call.
+func (e *executor) run(ctx context.Context, fn func(q querier) error) error {
+	if e.tx != nil {
+		return fn(e.tx)
+	}
+	return e.s.read(ctx, func(c *pgxConn) error { return fn(c) })
+}
+
+// Begin takes a connection (waiting at most the acquire timeout) and opens
+// a transaction on it.
+func (s *Store) Begin(ctx context.Context) (engram.Tx, error) {
+	c, err := s.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := c.Begin(ctx)
+	if err != nil {
+		c.Release()
+		return nil, translate(err)
+	}
+	return &txExecutor{executor: executor{s: s, tx: tx}, conn: c}, nil
+}
+
+// txExecutor is a transaction on a connection it gives back at its end.
+type txExecutor struct {
+	executor
+	conn *pgxpool.Conn
+}
+
+func (t *txExecutor) Commit(ctx context.Context) error {
+	err := t.tx.Commit(ctx)
+	t.release(ctx)
+	return translate(err)
+}
+
+func (t *txExecutor) Rollback(ctx context.Context) { t.release(ctx) }
+
+// release rolls back (a no-op after Commit) and returns the connection.
+func (t *txExecutor) release(ctx context.Context) {
+	if t.conn == nil {
+		return
+	}
+	_ = t.tx.Rollback(context.WithoutCancel(ctx))
+	t.conn.Release()
+	t.conn = nil
+}
+
+// InsertJobs hands jobs to River in this transaction.
+func (t *txExecutor) InsertJobs(ctx context.Context, jobs []engram.TenantJob) ([]int64, error) {
+	if t.s.enqueue == nil {
+		return nil, engram.Errorf(engram.EUnavailable, "background jobs are not running on this server")
+	}
+	return t.s.enqueue(ctx, t.tx, jobs)
+}
+
+// AuditInsert writes one audit_log row.
+func (e *executor) AuditInsert(ctx context.Context, a engram.AuditEntry) error {
+	return e.run(ctx, func(q querier) error {
+		_, err := exec(ctx, q, "audit.insert",
+			`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, action, target_type, target_count, details)
+			 VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, $6, $7, $8::jsonb)`,
+			a.TenantID, engram.NewID(), ts(a.At), a.Actor, a.Action, a.TargetType, a.Count, string(a.Details))
+		return err
+	})
+}
+
+// idSet reads a one-column result of ids into a set.
+func idSet(rs pgx.Rows, err error) (map[string]bool, error) {
+	if err != nil {
+		return nil, err
+	}
+	return collectIDs(rs)
+}
+
+// jsonParam marshals v for a JSON parameter.
+func jsonParam(v any) (string, error) {
+	b, err := json.Marshal(v)
+	return string(b), err
+}

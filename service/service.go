@@ -1,0 +1,125 @@
+// Package service is engram's use-case layer: every rule of the store
+// written once, over either engine's driver (engram.Driver). It owns the
+// transactions, the statement budgets, auditing, the job rules, the gap
+// status machine, the sync plan, and the read → compute → guarded-write
+// pattern by which slow work (a classifier, an analyzer) runs outside any
+// write transaction. The drivers below it only speak SQL.
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/engram-kb/engram"
+)
+
+// Options configure a Store. Zero values take the defaults.
+type Options struct {
+	// Clock gives the time (default time.Now).
+	Clock engram.Clock
+}
+
+// Engine is the driver the service runs on. Until every use case has
+// moved above the drivers, it also serves the ones that have not.
+type Engine interface {
+	engram.Driver
+	legacyStore
+}
+
+// legacyStore is the part of engram.Store the engines still implement
+// themselves.
+type legacyStore interface {
+	engram.TenantStore
+	engram.DocumentStore
+	engram.ConnectorStore
+	engram.JobStore
+	engram.GapStore
+	engram.JobScheduler
+	TenantCounts(ctx context.Context, tenantID string) (engram.TenantCounts, error)
+}
+
+// Store is engram.Store over a driver.
+type Store struct {
+	legacyStore
+	d   engram.Driver
+	now engram.Clock
+}
+
+var (
+	_ engram.Store        = (*Store)(nil)
+	_ engram.Migrator     = (*Store)(nil)
+	_ engram.PoolReporter = (*Store)(nil)
+)
+
+// New returns the use cases over the engine e.
+func New(e Engine, opt Options) *Store {
+	if opt.Clock == nil {
+		opt.Clock = time.Now
+	}
+	return &Store{legacyStore: e, d: e, now: opt.Clock}
+}
+
+// Driver returns the engine driver the store runs on.
+func (s *Store) Driver() engram.Driver { return s.d }
+
+// Engine names the engine.
+func (s *Store) Engine() string { return s.d.Engine() }
+
+// Ping checks that the database answers. Returns unavailable.
+func (s *Store) Ping(ctx context.Context) error { return s.d.Ping(ctx) }
+
+// Close releases the driver's connections.
+func (s *Store) Close() error { return s.d.Close() }
+
+// PoolStats reports the engine's pools.
+func (s *Store) PoolStats() []engram.PoolStats { return s.d.PoolStats() }
+
+// MigrateUp applies the engine's pending migrations.
+func (s *Store) MigrateUp(ctx context.Context) ([]string, error) { return s.d.MigrateUp(ctx) }
+
+// MigrateDown rolls back the engine's newest migration.
+func (s *Store) MigrateDown(ctx context.Context) (string, error) { return s.d.MigrateDown(ctx) }
+
+// MigrationStatus lists the engine's migrations.
+func (s *Store) MigrationStatus(ctx context.Context) ([]engram.MigrationState, error) {
+	return s.d.MigrationStatus(ctx)
+}
+
+// MigrationsPending reports whether an engine migration is not applied.
+func (s *Store) MigrationsPending(ctx context.Context) (bool, error) {
+	return s.d.MigrationsPending(ctx)
+}
+
+// inTx runs fn in one write transaction: committed when fn returns nil,
+// rolled back otherwise.
+func (s *Store) inTx(ctx context.Context, fn func(tx engram.Tx) error) error {
+	tx, err := s.d.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// audit writes the one audit_log row of a destructive or bulk request.
+func (s *Store) audit(ctx context.Context, x engram.Executor, tenantID, actor, action, target string, count int, details map[string]any) error {
+	b, err := json.Marshal(details)
+	if err != nil {
+		return err
+	}
+	return x.AuditInsert(ctx, engram.AuditEntry{TenantID: tenantID, Actor: actor, Action: action,
+		TargetType: target, Count: count, Details: b, At: s.now()})
+}
+
+// withIDs adds the ids a request named to an audit row's details.
+func withIDs(m map[string]any, ids []string) map[string]any {
+	if m == nil {
+		m = map[string]any{}
+	}
+	m["ids"] = ids
+	return m
+}
