@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/rows"
@@ -20,7 +21,7 @@ func (s *Store) CreateDocuments(ctx context.Context, tenantID string, docs []eng
 		return err
 	}
 	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := s.insertDocumentRows(ctx, tx, tenantID, docsJSON); err != nil {
+		if err := insertDocumentRows(ctx, tx, tenantID, docsJSON, s.now()); err != nil {
 			return err
 		}
 		if nChunks == 0 {
@@ -31,7 +32,7 @@ func (s *Store) CreateDocuments(ctx context.Context, tenantID string, docs []eng
 }
 
 // insertDocumentRows writes document rows (no chunks): one statement.
-func (s *Store) insertDocumentRows(ctx context.Context, tx pgx.Tx, tenantID string, docsJSON []byte) error {
+func insertDocumentRows(ctx context.Context, tx querier, tenantID string, docsJSON []byte, at time.Time) error {
 	_, err := exec(ctx, tx, "documents.create",
 		`INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, source_url,
 		        title, content, content_hash, metadata, sender, sender_email, recipients,
@@ -40,7 +41,7 @@ func (s *Store) insertDocumentRows(ctx context.Context, tx pgx.Tx, tenantID stri
 		        d.content_hash, d.metadata::jsonb, d.sender, d.sender_email, d.recipients::jsonb,
 		        d.source_created_at, d.source_updated_at, d.chunk_count, $2, $2
 		   FROM json_to_recordset($3::json) AS d(`+documentRecord+`)`,
-		tenantID, ts(s.now()), string(docsJSON))
+		tenantID, ts(at), string(docsJSON))
 	return err
 }
 
@@ -52,7 +53,7 @@ const documentRecord = `id uuid, connector_id uuid, external_id text,
 	source_created_at timestamptz, source_updated_at timestamptz, chunk_count integer`
 
 // insertChunks writes chunks from one JSON parameter: one statement.
-func insertChunks(ctx context.Context, tx pgx.Tx, tenantID string, chunksJSON []byte) error {
+func insertChunks(ctx context.Context, tx querier, tenantID string, chunksJSON []byte) error {
 	_, err := exec(ctx, tx, "chunks.create",
 		`INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
 		 SELECT $1, c.document_id, c.chunk_index, c.content, c.token_count
@@ -290,4 +291,22 @@ func (s *Store) UpdateDocument(ctx context.Context, tenantID, id string, p engra
 		return translate(err)
 	})
 	return d, err
+}
+
+// DocumentsInsert inserts document rows from one JSON parameter.
+func (e *executor) DocumentsInsert(ctx context.Context, tenantID string, docs []engram.PreparedDocument, at time.Time) error {
+	b, err := rows.DocumentRowsJSON(docs)
+	if err != nil {
+		return err
+	}
+	return e.run(ctx, func(q querier) error { return insertDocumentRows(ctx, q, tenantID, b, at) })
+}
+
+// ChunksInsert inserts the documents' chunks from one JSON parameter.
+func (e *executor) ChunksInsert(ctx context.Context, tenantID string, docs []engram.PreparedDocument) error {
+	b, _, err := rows.ChunksJSON(docs)
+	if err != nil {
+		return err
+	}
+	return e.run(ctx, func(q querier) error { return insertChunks(ctx, q, tenantID, b) })
 }

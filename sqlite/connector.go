@@ -183,7 +183,7 @@ func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, ite
 					 ON CONFLICT DO NOTHING`, tenantID, connectorID, opt.RunID, keys)
 				return err
 			},
-			InsertDocuments: func(docsJSON []byte) error { return s.insertDocumentRows(ctx, tx, tenantID, docsJSON) },
+			InsertDocuments: func(docsJSON []byte) error { return insertDocumentRows(ctx, tx, tenantID, docsJSON, s.now()) },
 			UpdateChanged: func(changed []engram.PreparedDocument) (int, error) {
 				return s.updateChanged(ctx, tx, tenantID, changed)
 			},

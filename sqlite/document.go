@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"strings"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/rows"
@@ -24,7 +25,7 @@ func (s *Store) insertDocuments(ctx context.Context, tx *sql.Tx, tenantID string
 	if err != nil {
 		return err
 	}
-	if err := s.insertDocumentRows(ctx, tx, tenantID, docsJSON); err != nil {
+	if err := insertDocumentRows(ctx, tx, tenantID, docsJSON, s.now()); err != nil {
 		return err
 	}
 	if nChunks == 0 {
@@ -34,7 +35,7 @@ func (s *Store) insertDocuments(ctx context.Context, tx *sql.Tx, tenantID string
 }
 
 // insertDocumentRows writes document rows (no chunks): one statement.
-func (s *Store) insertDocumentRows(ctx context.Context, tx *sql.Tx, tenantID string, docsJSON []byte) error {
+func insertDocumentRows(ctx context.Context, tx querier, tenantID string, docsJSON []byte, at time.Time) error {
 	_, err := exec(ctx, tx, "documents.create",
 		`INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, source_url,
 		        title, content, content_hash, metadata, sender, sender_email, recipients,
@@ -44,12 +45,12 @@ func (s *Store) insertDocumentRows(ctx context.Context, tx *sql.Tx, tenantID str
 		        d.value->>'content_hash', d.value->>'metadata', d.value->>'sender', d.value->>'sender_email',
 		        d.value->>'recipients', d.value->>'source_created_at', d.value->>'source_updated_at',
 		        d.value->>'chunk_count', ?2, ?2
-		   FROM json_each(?3) AS d`, tenantID, s.nowText(), string(docsJSON))
+		   FROM json_each(?3) AS d`, tenantID, fmtTime(at), string(docsJSON))
 	return err
 }
 
 // insertChunks writes chunks from one JSON parameter: one statement.
-func insertChunks(ctx context.Context, tx *sql.Tx, tenantID string, chunksJSON []byte) error {
+func insertChunks(ctx context.Context, tx querier, tenantID string, chunksJSON []byte) error {
 	_, err := exec(ctx, tx, "chunks.create",
 		`INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
 		 SELECT ?1, c.value->>'document_id', c.value->>'chunk_index', c.value->>'content', c.value->>'token_count'
@@ -252,4 +253,22 @@ func (s *Store) UpdateDocument(ctx context.Context, tenantID, id string, p engra
 		return translate(err)
 	})
 	return d, err
+}
+
+// DocumentsInsert inserts document rows from one JSON parameter.
+func (e *executor) DocumentsInsert(ctx context.Context, tenantID string, docs []engram.PreparedDocument, at time.Time) error {
+	b, err := rows.DocumentRowsJSON(docs)
+	if err != nil {
+		return err
+	}
+	return insertDocumentRows(ctx, e.q, tenantID, b, at)
+}
+
+// ChunksInsert inserts the documents' chunks from one JSON parameter.
+func (e *executor) ChunksInsert(ctx context.Context, tenantID string, docs []engram.PreparedDocument) error {
+	b, _, err := rows.ChunksJSON(docs)
+	if err != nil {
+		return err
+	}
+	return insertChunks(ctx, e.q, tenantID, b)
 }

@@ -59,6 +59,16 @@ type ChunkRow struct {
 // DocumentsJSON returns the documents and their chunks as two JSON arrays,
 // and the number of chunks.
 func DocumentsJSON(docs []engram.PreparedDocument) (docsJSON, chunksJSON []byte, chunks int, err error) {
+	if docsJSON, err = DocumentRowsJSON(docs); err != nil {
+		return nil, nil, 0, err
+	}
+	chunksJSON, chunks, err = ChunksJSON(docs)
+	return docsJSON, chunksJSON, chunks, err
+}
+
+// DocumentRowsJSON returns the documents (without their chunks) as one
+// JSON array.
+func DocumentRowsJSON(docs []engram.PreparedDocument) ([]byte, error) {
 	dr := make([]DocumentRow, len(docs))
 	for i, d := range docs {
 		dr[i] = DocumentRow{
@@ -70,11 +80,7 @@ func DocumentsJSON(docs []engram.PreparedDocument) (docsJSON, chunksJSON []byte,
 			ChunkCount: len(d.Chunks),
 		}
 	}
-	if docsJSON, err = json.Marshal(dr); err != nil {
-		return nil, nil, 0, err
-	}
-	chunksJSON, chunks, err = ChunksJSON(docs)
-	return docsJSON, chunksJSON, chunks, err
+	return json.Marshal(dr)
 }
 
 // IDsJSON returns ids as a JSON array, the form SQLite's json_each reads.
