@@ -296,3 +296,16 @@ func (s *Store) FinishFullSync(ctx context.Context, tenantID, connectorID, runID
 	})
 	return int(n), err
 }
+
+// ConnectorDisconnect sets a connector disconnected: one statement.
+func (e *executor) ConnectorDisconnect(ctx context.Context, tenantID, id string, at time.Time) (bool, error) {
+	var n int64
+	err := e.run(ctx, func(q querier) error {
+		tag, err := exec(ctx, q, "connectors.disconnect",
+			`UPDATE connectors SET status = 'disconnected', updated_at = $3 WHERE tenant_id = $1 AND id = $2`,
+			tenantID, id, ts(at))
+		n = tag.RowsAffected()
+		return err
+	})
+	return n > 0, err
+}

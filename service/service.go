@@ -123,3 +123,16 @@ func withIDs(m map[string]any, ids []string) map[string]any {
 	m["ids"] = ids
 	return m
 }
+
+// disconnect sets a connector disconnected and audits it, in tx: two
+// statements. Returns not_found.
+func (s *Store) disconnect(ctx context.Context, tx engram.Tx, tenantID, actor, id string) error {
+	ok, err := tx.ConnectorDisconnect(ctx, tenantID, id, s.now())
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return engram.Errorf(engram.ENotFound, "integration %s not found", id)
+	}
+	return s.audit(ctx, tx, tenantID, actor, "connectors.disconnect", "connector", 1, map[string]any{"id": id})
+}

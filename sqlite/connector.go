@@ -299,3 +299,15 @@ func (s *Store) FinishFullSync(ctx context.Context, tenantID, connectorID, runID
 	})
 	return int(n), err
 }
+
+// ConnectorDisconnect sets a connector disconnected: one statement.
+func (e *executor) ConnectorDisconnect(ctx context.Context, tenantID, id string, at time.Time) (bool, error) {
+	res, err := exec(ctx, e.q, "connectors.disconnect",
+		`UPDATE connectors SET status = 'disconnected', updated_at = ? WHERE tenant_id = ? AND id = ?`,
+		fmtTime(at), tenantID, id)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
