@@ -25,11 +25,27 @@ type Driver interface {
 	Reader() Executor
 	// Writer runs one autocommitted write outside a transaction.
 	Writer() Executor
+	// Capabilities says how the engine differs, for the use cases and the
+	// tests that must not ask which engine it is.
+	Capabilities() Capabilities
 	// PoolStats reports the engine's connection pools.
 	PoolStats() []PoolStats
 	Migrator
 	// MigrationsPending reports whether a migration is not applied.
 	MigrationsPending(ctx context.Context) (bool, error)
+}
+
+// Capabilities are the ways engines differ. The use cases never ask an
+// engine's name; a driver method whose work an engine does not need sends
+// no statement, and these flags tell tests how many to expect.
+type Capabilities struct {
+	// RowLocks: the engine locks rows, and lock methods send one statement
+	// each. Without them (SQLite) one writer connection serialises every
+	// write transaction and lock methods send none.
+	RowLocks bool
+	// WritableCTE: one statement can delete rows and insert others from
+	// them. Without it (SQLite) DocumentsHardDelete takes two statements.
+	WritableCTE bool
 }
 
 // Tx is a write transaction of a Driver.

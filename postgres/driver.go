@@ -104,3 +104,8 @@ func jsonParam(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
 }
+
+// Capabilities: row locks and writable CTEs.
+func (s *Store) Capabilities() engram.Capabilities {
+	return engram.Capabilities{RowLocks: true, WritableCTE: true}
+}

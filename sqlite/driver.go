@@ -81,3 +81,6 @@ func jsonParam(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
 }
+
+// Capabilities: one writer serialises transactions; no writable CTEs.
+func (s *Store) Capabilities() engram.Capabilities { return engram.Capabilities{} }
