@@ -128,10 +128,12 @@ func (e *executor) ClassifyRead(ctx context.Context, tenantID string, q engram.C
 	return out, translate(rs.Err())
 }
 
-// ClassifyWrite stores verdicts in one UPDATE from a JSON parameter.
-// MATERIALIZED makes SQLite scan the verdicts once and look each document
-// up by primary key; without it the planner scans the JSON once per
-// document, which is quadratic.
+// ClassifyWrite stores verdicts in one UPDATE from a JSON parameter. The
+// verdicts are read once (MATERIALIZED) and CROSS JOIN makes them the
+// outer loop, so each finds its document by primary key and the update
+// writes it by rowid: with the verdicts as the inner loop SQLite scanned
+// the JSON once per document (quadratic), and for a tenant that grew
+// after the last ANALYZE it read the whole tenant through an index range.
 func (e *executor) ClassifyWrite(ctx context.Context, tenantID string, verdicts []engram.ClassifyVerdict, at time.Time) (map[string]bool, error) {
 	b, err := jsonParam(verdicts)
 	if err != nil {
@@ -142,17 +144,19 @@ func (e *executor) ClassifyWrite(ctx context.Context, tenantID string, verdicts 
 		     SELECT value->>'id' AS id, value->>'classification' AS classification,
 		            value->>'confidence' AS confidence, value->>'reason' AS reason,
 		            value->>'status' AS status, value->>'content_hash' AS content_hash
-		       FROM json_each(?2))
+		       FROM json_each(?2)),
+		 v AS MATERIALIZED (
+		     SELECT d.rowid AS rid, r.* FROM r CROSS JOIN documents d ON d.tenant_id = ?3 AND d.id = r.id)
 		 UPDATE documents
-		    SET classification = r.classification,
-		        classification_confidence = r.confidence,
-		        classification_reason = r.reason,
-		        status = r.status,
+		    SET classification = v.classification,
+		        classification_confidence = v.confidence,
+		        classification_reason = v.reason,
+		        status = v.status,
 		        updated_at = ?1
-		   FROM r
-		  WHERE documents.tenant_id = ?3 AND documents.id = r.id
+		   FROM v
+		  WHERE documents.rowid = v.rid AND documents.tenant_id = ?3
 		    AND documents.user_confirmed = 0 AND documents.is_deleted = 0
-		    AND documents.content_hash = r.content_hash
+		    AND documents.content_hash = v.content_hash
 		 RETURNING documents.id`, fmtTime(at), b, tenantID))
 }
 
