@@ -1,4 +1,4 @@
-package enghttp_test
+package http_test
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package enghttp
+package http
 
 import (
 	"net/http"

@@ -1,11 +1,11 @@
-// Package enghttp is engram's HTTP API: it turns requests into calls on the
+// Package http is engram's HTTP API: it turns requests into calls on the
 // domain interfaces (engram.Store, engram.Classifier) and their results and
 // errors into JSON. It builds no SQL and keeps no state of its own.
 //
 // Every response is a JSON object with "success": true or false. Errors
 // carry "error" (a message for the user) and "code" (one of engram's error
 // codes); the code decides the HTTP status in one table (see errors.go).
-package enghttp
+package http
 
 import (
 	"context"

@@ -1,7 +1,10 @@
-// Package postgres implements engram's stores on PostgreSQL through pgx and
-// pgxpool. Lists of ids are one array parameter (= ANY($n)), batches of rows
-// are one JSON parameter expanded by json_to_recordset, so a request of any
-// size is a fixed number of statements.
+// Package postgres is engram's PostgreSQL driver (engram.Driver), through
+// pgx and pgxpool: SQL, row mapping and the engine's capabilities, with
+// every rule above it in package service. Lists of ids are one array
+// parameter, unnested and joined to the primary key one fenced lookup per
+// id (see DocumentsLock); batches of rows are one JSON parameter expanded
+// by json_to_recordset. A request of any size is a fixed number of
+// statements.
 package postgres
 
 import (

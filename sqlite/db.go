@@ -1,5 +1,6 @@
-// Package sqlite implements engram's stores on an embedded SQLite file
-// through modernc.org/sqlite (pure Go, no cgo). One connection writes and a
+// Package sqlite is engram's SQLite driver (engram.Driver) on an embedded
+// file through modernc.org/sqlite (pure Go, no cgo): SQL, row mapping and
+// the engine's capabilities, with every rule above it in package service. One connection writes and a
 // pool of read-only connections read, so WAL readers never wait for the
 // writer and writers never see SQLITE_BUSY from each other.
 package sqlite
