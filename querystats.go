@@ -24,6 +24,12 @@ func WithQueryStats(ctx context.Context) (context.Context, *QueryStats) {
 	return context.WithValue(ctx, statsKey{}, s), s
 }
 
+// QueryStatsFrom returns the QueryStats ctx records into, or nil.
+func QueryStatsFrom(ctx context.Context) *QueryStats {
+	s, _ := ctx.Value(statsKey{}).(*QueryStats)
+	return s
+}
+
 // Statement is one SQL statement as a store reports it: its operation
 // name, never its text or its parameters.
 type Statement struct {

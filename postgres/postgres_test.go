@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/drivertest"
 	"github.com/engram-kb/engram/internal/testdb"
 	"github.com/engram-kb/engram/postgres"
 	"github.com/engram-kb/engram/service"
@@ -57,4 +58,13 @@ func BenchmarkStore(b *testing.B) {
 	storetest.RunBenchmarks(b, func(b *testing.B) engram.Store {
 		return testdb.OpenPostgres(b, base, postgres.Options{MaxConns: 4, MinConns: 0})
 	})
+}
+
+func TestDriver(t *testing.T) {
+	t.Parallel()
+	newStore(t) // skip early when PostgreSQL is absent
+	drivertest.Run(t, drivertest.Harness{New: func(t *testing.T) (engram.Store, engram.Driver) {
+		s := newStore(t)
+		return s, testdb.Driver(s)
+	}})
 }

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/drivertest"
 	"github.com/engram-kb/engram/internal/testdb"
 	"github.com/engram-kb/engram/sqlite"
 	"github.com/engram-kb/engram/storetest"
@@ -32,4 +33,12 @@ func TestMigrateDownUp(t *testing.T) {
 
 func BenchmarkStore(b *testing.B) {
 	storetest.RunBenchmarks(b, func(b *testing.B) engram.Store { return testdb.OpenSQLite(b) })
+}
+
+func TestDriver(t *testing.T) {
+	t.Parallel()
+	drivertest.Run(t, drivertest.Harness{New: func(t *testing.T) (engram.Store, engram.Driver) {
+		s := testdb.OpenSQLite(t)
+		return s, testdb.Driver(s)
+	}})
 }

@@ -1,0 +1,107 @@
+// Package drivertest is the driver suite: each method of engram.Driver,
+// called directly against a fresh database, checked for the rows it reads
+// and writes, the locks it takes and the exact number of statements it
+// sends. The sqlite and postgres packages run it from their own tests; the
+// use cases above the drivers have their own suite (storetest).
+package drivertest
+
+import (
+	"context"
+	"testing"
+
+	"github.com/engram-kb/engram"
+)
+
+// Harness makes fresh databases for the suite.
+type Harness struct {
+	// New returns a fresh, migrated, empty database: the driver under
+	// test, and the store of use cases over it (for fixtures only).
+	New func(t *testing.T) (engram.Store, engram.Driver)
+}
+
+// Run runs the whole suite.
+func Run(t *testing.T, h Harness) {
+	t.Run("Review", func(t *testing.T) { testReview(t, h) })
+	t.Run("Classify", func(t *testing.T) { testClassify(t, h) })
+}
+
+// fixture is a database with one tenant.
+type fixture struct {
+	s      engram.Store
+	d      engram.Driver
+	caps   engram.Capabilities
+	tenant string
+	actor  string
+}
+
+func newFixture(t *testing.T, h Harness) fixture {
+	t.Helper()
+	s, d := h.New(t)
+	tn, key, err := s.CreateTenant(context.Background(), "Acme", "acme")
+	if err != nil {
+		t.Fatalf("create tenant: %v", err)
+	}
+	return fixture{s: s, d: d, caps: d.Capabilities(), tenant: tn.ID, actor: key.ID}
+}
+
+// docs creates n documents titled title and returns their ids.
+func (f fixture) docs(t *testing.T, n int, title, content string) []string {
+	t.Helper()
+	in := make([]engram.NewDocument, n)
+	for i := range in {
+		in[i] = engram.NewDocument{Title: title, Content: content}
+	}
+	p, err := engram.PrepareDocuments(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.CreateDocuments(context.Background(), f.tenant, p); err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, n)
+	for i := range p {
+		ids[i] = p[i].ID
+	}
+	return ids
+}
+
+// statements runs fn with a statement counter and returns how many
+// statements it sent.
+func statements(t *testing.T, fn func(ctx context.Context) error) int {
+	t.Helper()
+	ctx, st := engram.WithQueryStats(context.Background())
+	if err := fn(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st.Count()
+}
+
+// inTx runs fn in a transaction of f's driver and commits it.
+func (f fixture) inTx(t *testing.T, ctx context.Context, fn func(tx engram.Tx) error) error {
+	t.Helper()
+	tx, err := f.d.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx)
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// wantStatements fails the test when got is not want.
+func wantStatements(t *testing.T, what string, got, want int) {
+	t.Helper()
+	if got != want {
+		t.Errorf("%s sent %d statements, want %d", what, got, want)
+	}
+}
+
+// ifLocks returns 1 when the engine locks rows, else 0.
+func ifLocks(c engram.Capabilities) int {
+	if c.RowLocks {
+		return 1
+	}
+	return 0
+}
