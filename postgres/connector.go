@@ -138,21 +138,6 @@ func (s *Store) UpdateConnector(ctx context.Context, tenantID, actor, id string,
 	return c, err
 }
 
-// disconnect sets a connector disconnected and writes the audit row, in
-// tx: two statements. Returns not_found.
-func (s *Store) disconnect(ctx context.Context, tx pgx.Tx, tenantID, actor, id string) error {
-	tag, err := exec(ctx, tx, "connectors.disconnect",
-		`UPDATE connectors SET status = 'disconnected', updated_at = $3 WHERE tenant_id = $1 AND id = $2`,
-		tenantID, id, ts(s.now()))
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return engram.Errorf(engram.ENotFound, "integration %s not found", id)
-	}
-	return s.auditTarget(ctx, tx, tenantID, actor, "connectors.disconnect", "connector", 1, map[string]any{"id": id})
-}
-
 // SyncBatch runs one batch through the pipeline. It first takes the
 // connector's row lock (FOR NO KEY UPDATE). A hard delete of documents
 // takes FOR SHARE on the connectors of its documents before touching them

@@ -92,7 +92,6 @@ type Store struct {
 }
 
 var _ engram.Migrator = (*Store)(nil)
-var _ engram.JobStore = (*Store)(nil)
 
 // Open connects to the database at url.
 func Open(ctx context.Context, url string, opt Options) (*Store, error) {

@@ -7,44 +7,24 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
-	"github.com/jackc/pgx/v5"
 )
 
-// The work no tenant asks for: the sync schedule and the job gauges. These
-// are the only statements that read across tenants (see
+// The work no tenant asks for: the sync schedule, the job gauges and the
+// upkeep. These are the only statements that read across tenants (see
 // engram.JobScheduler); each row they write names its tenant.
 
-// enqueueOne hands one job to River.
-func (s *Store) enqueueOne(ctx context.Context, tx pgx.Tx, tenantID string, j engram.Job) (int64, error) {
-	ids, err := s.enqueue(ctx, tx, []engram.TenantJob{{TenantID: tenantID, Job: j}})
-	if err != nil {
-		return 0, err
-	}
-	return ids[0], nil
-}
-
-// ScheduleSyncs starts the due connectors' scheduled syncs in one
-// transaction: one statement finds and locks the due connectors, River
-// takes all their jobs in one insert, one statement records the jobs and
-// one moves the connectors' next_sync_at.
-//
-// The due connectors are locked FOR NO KEY UPDATE SKIP LOCKED: a
-// connector whose row a sync batch, a manual sync request or a PATCH holds
-// is left for the next pass rather than waited for, and a disconnect that
-// commits first is seen (the status is checked again on the locked row).
-// A manual sync that commits between this statement's snapshot and its
-// lock finds its job by the jobs_one_sync index: the INSERT skips that
-// connector (ON CONFLICT DO NOTHING), and its River job, which names no
-// row, is cancelled by the worker.
-func (s *Store) ScheduleSyncs(ctx context.Context, now time.Time, limit int) (engram.ScheduledSyncs, error) {
-	var out engram.ScheduledSyncs
-	if s.enqueue == nil {
-		return out, engram.Errorf(engram.EUnavailable, "background jobs are not running on this server")
-	}
-	now = ts(now)
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		out = engram.ScheduledSyncs{}
-		rs, err := query(ctx, tx, "connectors.due",
+// ConnectorsDue reads and locks the due connectors FOR NO KEY UPDATE SKIP
+// LOCKED: a connector whose row a sync batch, a manual sync request or a
+// PATCH holds is left for the next pass rather than waited for, and a
+// disconnect that commits first is seen (the status is checked again on
+// the locked row). A manual sync that commits between this statement's
+// snapshot and its lock finds its job by the jobs_one_sync index: the
+// INSERT skips that connector (ON CONFLICT DO NOTHING), and its River
+// job, which names no row, is cancelled by the worker.
+func (e *executor) ConnectorsDue(ctx context.Context, now time.Time, limit int) ([]engram.DueConnector, error) {
+	var due []engram.DueConnector
+	err := e.run(ctx, func(q querier) error {
+		rs, err := query(ctx, q, "connectors.due",
 			`SELECT c.tenant_id::text, c.id::text, c.sync_interval,
 			        EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = c.tenant_id AND j.connector_id = c.id
 			                   AND j.kind = 'sync' AND j.status IN ('queued', 'running'))
@@ -52,64 +32,66 @@ func (s *Store) ScheduleSyncs(ctx context.Context, now time.Time, limit int) (en
 			  WHERE c.status = 'active' AND c.next_sync_at IS NOT NULL AND c.next_sync_at <= $1
 			  ORDER BY c.next_sync_at
 			  LIMIT $2
-			    FOR NO KEY UPDATE OF c SKIP LOCKED`, now, limit)
+			    FOR NO KEY UPDATE OF c SKIP LOCKED`, ts(now), limit)
 		if err != nil {
 			return err
 		}
-		var due []engram.DueConnector
+		defer rs.Close()
 		for rs.Next() {
 			var d engram.DueConnector
 			var secs int64
 			if err := rs.Scan(&d.TenantID, &d.ID, &secs, &d.Busy); err != nil {
-				rs.Close()
 				return translate(err)
 			}
 			d.Interval = time.Duration(secs) * time.Second
 			due = append(due, d)
 		}
-		rs.Close()
-		if err := rs.Err(); err != nil || len(due) == 0 {
-			return translate(err)
-		}
-		out.Due = len(due)
-		if jobs := engram.PlanScheduledSyncs(due, now); len(jobs) > 0 {
-			riverIDs, err := s.enqueue(ctx, tx, engram.TenantJobs(jobs))
-			if err != nil {
-				return err
-			}
-			tenants, ids, conns, params := make([]string, len(jobs)), make([]string, len(jobs)), make([]string, len(jobs)), make([]string, len(jobs))
-			for i, j := range jobs {
-				tenants[i], ids[i], conns[i], params[i] = j.TenantID, j.Job.ID, j.ConnectorID, j.Params
-			}
-			tag, err := exec(ctx, tx, "jobs.create_scheduled",
-				`INSERT INTO jobs (tenant_id, id, kind, status, params, connector_id, river_job_id, created_at, updated_at)
-				 SELECT x.t, x.j, 'sync', 'queued', x.p::jsonb, x.c, x.r, $6, $6
-				   FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[]) AS x(t, j, c, p, r)
-				 ON CONFLICT (tenant_id, connector_id) WHERE kind = 'sync' AND status IN ('queued', 'running') DO NOTHING`,
-				tenants, ids, conns, params, riverIDs, now)
-			if err != nil {
-				return err
-			}
-			out.Enqueued = int(tag.RowsAffected())
-		}
-		tenants, ids, next := make([]string, len(due)), make([]string, len(due)), make([]time.Time, len(due))
-		for i, d := range due {
-			tenants[i], ids[i], next[i] = d.TenantID, d.ID, now.Add(d.Interval)
-		}
-		_, err = exec(ctx, tx, "connectors.reschedule",
-			`UPDATE connectors c SET next_sync_at = x.n
-			   FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS x(t, id, n)
-			  WHERE c.tenant_id = x.t AND c.id = x.id`, tenants, ids, next)
-		return err
+		return translate(rs.Err())
 	})
-	return out, err
+	return due, err
 }
 
-// ActiveJobCounts counts queued and running jobs by kind and status.
-func (s *Store) ActiveJobCounts(ctx context.Context) ([]engram.JobCount, error) {
+// JobsInsertScheduled records the scheduled jobs from parallel arrays.
+func (e *executor) JobsInsertScheduled(ctx context.Context, jobs []engram.ScheduledSync, riverIDs []int64, at time.Time) (int, error) {
+	tenants, ids, conns, params := make([]string, len(jobs)), make([]string, len(jobs)), make([]string, len(jobs)), make([]string, len(jobs))
+	for i, j := range jobs {
+		tenants[i], ids[i], conns[i], params[i] = j.TenantID, j.Job.ID, j.ConnectorID, j.Params
+	}
+	var n int
+	err := e.run(ctx, func(q querier) error {
+		tag, err := exec(ctx, q, "jobs.create_scheduled",
+			`INSERT INTO jobs (tenant_id, id, kind, status, params, connector_id, river_job_id, created_at, updated_at)
+			 SELECT x.t, x.j, 'sync', 'queued', x.p::jsonb, x.c, x.r, $6, $6
+			   FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::bigint[]) AS x(t, j, c, p, r)
+			 ON CONFLICT (tenant_id, connector_id) WHERE kind = 'sync' AND status IN ('queued', 'running') DO NOTHING`,
+			tenants, ids, conns, params, riverIDs, ts(at))
+		n = int(tag.RowsAffected())
+		return err
+	})
+	return n, err
+}
+
+// ConnectorsReschedule moves the connectors' next syncs from parallel
+// arrays.
+func (e *executor) ConnectorsReschedule(ctx context.Context, next []engram.NextSync) error {
+	tenants, ids, at := make([]string, len(next)), make([]string, len(next)), make([]time.Time, len(next))
+	for i, n := range next {
+		tenants[i], ids[i], at[i] = n.TenantID, n.ConnectorID, ts(n.At)
+	}
+	return e.run(ctx, func(q querier) error {
+		_, err := exec(ctx, q, "connectors.reschedule",
+			`UPDATE connectors c SET next_sync_at = x.n
+			   FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS x(t, id, n)
+			  WHERE c.tenant_id = x.t AND c.id = x.id`, tenants, ids, at)
+		return err
+	})
+}
+
+// JobActiveCounts counts queued and running jobs by kind and status.
+func (e *executor) JobActiveCounts(ctx context.Context) ([]engram.JobCount, error) {
 	var out []engram.JobCount
-	err := s.read(ctx, func(c *pgxConn) error {
-		rs, err := query(ctx, c, "jobs.active_counts",
+	err := e.run(ctx, func(q querier) error {
+		rs, err := query(ctx, q, "jobs.active_counts",
 			`SELECT kind, status, count(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY kind, status`)
 		if err != nil {
 			return err
@@ -165,26 +147,31 @@ var compactQueries = func() []string {
 	return out
 }()
 
-// CompactCounts replaces the count rows of up to limit tenants that have
+// CountsLockCompaction takes the compaction's transaction advisory lock
+// without waiting. One compaction runs at a time: two at once would each
+// move part of a bucket, and a part whose counts sum to zero but which
+// carries a confidence change must not be dropped (hence also the
+// bool_or(compacted) guard of compactSQL, which keeps every row made only
+// of deltas).
+func (e *executor) CountsLockCompaction(ctx context.Context) (bool, error) {
+	var mine bool
+	err := e.run(ctx, func(q querier) error {
+		return queryRow(ctx, q, "counts.lock",
+			`SELECT pg_try_advisory_xact_lock(hashtextextended('engram.counts.compact', 0))`, nil, &mine)
+	})
+	return mine, err
+}
+
+// CountsCompact replaces the count rows of up to limit tenants that have
 // deltas with one row per bucket, one statement per count table, and
 // returns the most tenants one table had to fold. Rows a concurrent writer
-// appends after a statement's snapshot stay for the next pass. One
-// compaction runs at a time (a transaction advisory lock; a second returns
-// at once): two at once would each move part of a bucket, and a part whose
-// counts sum to zero but which carries a confidence change must not be
-// dropped (hence also the bool_or(compacted) guard, which keeps every row
-// made only of deltas).
-func (s *Store) CompactCounts(ctx context.Context, limit int) (int, error) {
+// appends after a statement's snapshot stay for the next pass.
+func (e *executor) CountsCompact(ctx context.Context, limit int) (int, error) {
 	most := 0
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var mine bool
-		if err := queryRow(ctx, tx, "counts.lock",
-			`SELECT pg_try_advisory_xact_lock(hashtextextended('engram.counts.compact', 0))`, nil, &mine); err != nil || !mine {
-			return err // another process is compacting: leave it to it
-		}
-		for i, q := range compactQueries {
+	err := e.run(ctx, func(q querier) error {
+		for i, sql := range compactQueries {
 			var n int
-			if err := queryRow(ctx, tx, countTables[i].table+".compact", q, []any{limit}, &n); err != nil {
+			if err := queryRow(ctx, q, countTables[i].table+".compact", sql, []any{limit}, &n); err != nil {
 				return err
 			}
 			most = max(most, n)
@@ -194,24 +181,23 @@ func (s *Store) CompactCounts(ctx context.Context, limit int) (int, error) {
 	return most, err
 }
 
-// DropStaleSyncNotes deletes the sync_seen rows of runs that started before
-// before. It reads the whole (normally near empty) table: the scheduler
-// calls it once an hour.
-func (s *Store) DropStaleSyncNotes(ctx context.Context, before time.Time) (int, error) {
+// SyncNotesDropStale deletes the sync_seen rows of runs that started
+// before before.
+func (e *executor) SyncNotesDropStale(ctx context.Context, before time.Time) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := exec(ctx, tx, "sync_seen.drop_stale", `DELETE FROM sync_seen WHERE run_id < $1`, engram.IDBefore(before))
+	err := e.run(ctx, func(q querier) error {
+		tag, err := exec(ctx, q, "sync_seen.drop_stale", `DELETE FROM sync_seen WHERE run_id < $1`, engram.IDBefore(before))
 		n = int(tag.RowsAffected())
 		return err
 	})
 	return n, err
 }
 
-// UnfinishedJobs lists queued and running jobs unchanged since before.
-func (s *Store) UnfinishedJobs(ctx context.Context, before time.Time, limit int) ([]engram.UnfinishedJob, error) {
+// JobsUnfinished lists queued and running jobs unchanged since before.
+func (e *executor) JobsUnfinished(ctx context.Context, before time.Time, limit int) ([]engram.UnfinishedJob, error) {
 	var out []engram.UnfinishedJob
-	err := s.read(ctx, func(c *pgxConn) error {
-		rs, err := query(ctx, c, "jobs.unfinished",
+	err := e.run(ctx, func(q querier) error {
+		rs, err := query(ctx, q, "jobs.unfinished",
 			`SELECT tenant_id::text, id::text, kind, coalesce(river_job_id, 0) FROM jobs
 			  WHERE status IN ('queued', 'running') AND updated_at < $1
 			  ORDER BY updated_at LIMIT $2`, ts(before), limit)
@@ -237,20 +223,16 @@ func (s *Store) UnfinishedJobs(ctx context.Context, before time.Time, limit int)
 // list and tenant statements.
 var statTables = []string{"documents", "document_chunks", "deleted_documents", "knowledge_gaps"}
 
-// RefreshStatistics finds, in one statement, the statTables with more than
-// minChanges changes since they were last analyzed, and ANALYZEs each. A
-// tenant that grew from nothing to 100,000 documents since the last
-// ANALYZE is otherwise estimated at a few hundred rows, and a bulk request
-// of 1,000 ids then reads the whole tenant through a hash join instead of
-// 1,000 primary key lookups (seen in engram bench: 150 ms instead of 50).
-// ANALYZE samples a fixed number of rows, so it costs about the same at any
-// size; it waits at most two seconds for its lock (autovacuum may be
-// analyzing the same table), and a table it could not lock is left for the
-// next pass.
-func (s *Store) RefreshStatistics(ctx context.Context, minChanges int64) ([]string, error) {
+// StatisticsStale finds the statTables with more than minChanges changes
+// since they were last analyzed. A tenant that grew from nothing to
+// 100,000 documents since the last ANALYZE is otherwise estimated at a few
+// hundred rows, and a bulk request of 1,000 ids then reads the whole
+// tenant through a hash join instead of 1,000 primary key lookups (seen in
+// engram bench: 150 ms instead of 50).
+func (e *executor) StatisticsStale(ctx context.Context, minChanges int64) ([]string, error) {
 	var stale []string
-	err := s.read(ctx, func(c *pgxConn) error {
-		rs, err := query(ctx, c, "statistics.stale",
+	err := e.run(ctx, func(q querier) error {
+		rs, err := query(ctx, q, "statistics.stale",
 			`SELECT relname::text FROM pg_stat_user_tables
 			  WHERE schemaname = current_schema() AND relname = ANY($1) AND n_mod_since_analyze > $2
 			  ORDER BY relname`, statTables, minChanges)
@@ -267,45 +249,36 @@ func (s *Store) RefreshStatistics(ctx context.Context, minChanges int64) ([]stri
 		}
 		return translate(rs.Err())
 	})
-	if err != nil {
-		return nil, err
-	}
-	var done []string
-	for _, t := range stale {
-		if !slices.Contains(statTables, t) {
-			continue // only names from the fixed list reach the statement
-		}
-		err := s.inTx(ctx, func(tx pgx.Tx) error {
-			if _, err := exec(ctx, tx, "statistics.lock_timeout", `SET LOCAL lock_timeout = '2s'`); err != nil {
-				return err
-			}
-			_, err := exec(ctx, tx, "statistics.analyze", `ANALYZE `+t)
-			return err
-		})
-		if engram.ErrorCode(err) == engram.EUnavailable {
-			continue // busy: the next pass
-		}
-		if err != nil {
-			return done, err
-		}
-		done = append(done, t)
-	}
-	return done, nil
+	return stale, err
 }
 
-// FailJobs fails the unfinished jobs among jobs in one statement, which
-// also writes the failure on the connectors of the sync jobs among them.
-func (s *Store) FailJobs(ctx context.Context, jobs []engram.UnfinishedJob, message string) ([]engram.UnfinishedJob, error) {
-	if len(jobs) == 0 {
-		return nil, nil
+// StatisticsAnalyze ANALYZEs one of statTables. ANALYZE samples a fixed
+// number of rows, so it costs about the same at any size; it waits at most
+// two seconds for its lock (autovacuum may be analyzing the same table).
+func (e *executor) StatisticsAnalyze(ctx context.Context, table string) error {
+	if !slices.Contains(statTables, table) {
+		// Only names from the fixed list reach the statement.
+		return engram.Errorf(engram.EInvalid, "%q is not a table whose statistics engram refreshes", table)
 	}
+	return e.run(ctx, func(q querier) error {
+		if _, err := exec(ctx, q, "statistics.lock_timeout", `SET LOCAL lock_timeout = '2s'`); err != nil {
+			return err
+		}
+		_, err := exec(ctx, q, "statistics.analyze", `ANALYZE `+table)
+		return err
+	})
+}
+
+// JobsFail fails the unfinished jobs among jobs in one statement, which
+// also writes the failure on the connectors of the sync jobs among them.
+func (e *executor) JobsFail(ctx context.Context, jobs []engram.UnfinishedJob, message string, at time.Time) ([]engram.UnfinishedJob, error) {
 	tenants, ids := make([]string, len(jobs)), make([]string, len(jobs))
 	for i, j := range jobs {
 		tenants[i], ids[i] = j.TenantID, j.ID
 	}
 	var out []engram.UnfinishedJob
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		rs, err := query(ctx, tx, "jobs.fail_many",
+	err := e.run(ctx, func(q querier) error {
+		rs, err := query(ctx, q, "jobs.fail_many",
 			`WITH f AS (
 			     UPDATE jobs j SET status = 'failed', error = $3, finished_at = $4, updated_at = $4
 			       FROM unnest($1::uuid[], $2::uuid[]) AS x(t, id)
@@ -315,7 +288,7 @@ func (s *Store) FailJobs(ctx context.Context, jobs []engram.UnfinishedJob, messa
 			     UPDATE connectors c SET last_sync_at = $4, last_sync_status = 'failed', last_sync_error = $3, updated_at = $4
 			       FROM f WHERE f.kind = 'sync' AND c.tenant_id = f.tenant_id AND c.id = f.connector_id)
 			 SELECT tenant_id::text, id::text, kind, river_job_id FROM f`,
-			tenants, ids, message, ts(s.now()))
+			tenants, ids, message, ts(at))
 		if err != nil {
 			return err
 		}

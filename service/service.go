@@ -33,10 +33,7 @@ type legacyStore interface {
 	engram.TenantStore
 	engram.DocumentStore
 	engram.ConnectorStore
-	engram.JobStore
 	engram.GapStore
-	engram.JobScheduler
-	TenantCounts(ctx context.Context, tenantID string) (engram.TenantCounts, error)
 }
 
 // Store is engram.Store over a driver.

@@ -138,21 +138,6 @@ func (s *Store) UpdateConnector(ctx context.Context, tenantID, actor, id string,
 	return c, err
 }
 
-// disconnect sets a connector disconnected and writes the audit row, in
-// tx: two statements. Returns not_found.
-func (s *Store) disconnect(ctx context.Context, tx *sql.Tx, tenantID, actor, id string) error {
-	res, err := exec(ctx, tx, "connectors.disconnect",
-		`UPDATE connectors SET status = 'disconnected', updated_at = ? WHERE tenant_id = ? AND id = ?`,
-		s.nowText(), tenantID, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return engram.Errorf(engram.ENotFound, "integration %s not found", id)
-	}
-	return s.auditTarget(ctx, tx, tenantID, actor, "connectors.disconnect", "connector", 1, map[string]any{"id": id})
-}
-
 // SyncBatch runs one batch through the pipeline. SQLite has one writer, so
 // the whole batch, from sorting to writing, sees no other write: a hard
 // delete either committed before the sort (and its tombstone is seen) or

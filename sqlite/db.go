@@ -50,7 +50,6 @@ type Store struct {
 }
 
 var _ engram.Migrator = (*Store)(nil)
-var _ engram.JobStore = (*Store)(nil)
 
 // Open opens (creating if needed) the SQLite database at path.
 func Open(ctx context.Context, path string, opt Options) (*Store, error) {

@@ -4,20 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"time"
 
 	"github.com/engram-kb/engram"
 )
 
-// Jobs: the engram row of a background job and the batches that do its
-// work. River (package jobs) decides when a batch runs; everything a batch
-// changes, including the job's progress and cursor, commits in one
-// transaction here. The one writer connection serialises batches, so two
-// executions of the same job (a rescued job whose first worker still
-// lives) take turns and each reads the cursor the other committed. No
-// statement touches more than one batch of documents.
+// Jobs: the statements of a job's row and of a delete-all's batches (the
+// rules are package service's). The one writer connection serialises write
+// transactions, so two executions of the same job (a rescued job whose
+// first worker still lives) take turns without a lock, and no statement
+// here needs one.
 
-// SetJobEnqueuer attaches the job engine: EnqueueJob calls fn inside the
-// transaction that records a job.
+// SetJobEnqueuer attaches the job engine: Tx.InsertJobs calls fn inside
+// the transaction that records a job.
 func (s *Store) SetJobEnqueuer(fn engram.JobEnqueuer[*sql.Tx]) { s.enqueue = fn }
 
 // WriteDB returns the store's one writer connection pool, for River: River
@@ -30,19 +29,13 @@ func (s *Store) WriteDB() *sql.DB { return s.write }
 const jobColumns = `id, kind, status, progress_done, progress_total, result, error,
 	created_at, started_at, finished_at, cancel_requested_at, params, coalesce(resume_after, '')`
 
-type jobRow struct {
-	engram.Job
-	params engram.JobParams
-	cursor string
-}
-
-func scanJob(r scanner) (jobRow, error) {
-	var j jobRow
+func scanJob(r scanner) (engram.JobRecord, error) {
+	var j engram.JobRecord
 	var kind, status, created, params string
 	var result, started, finished, cancel sql.NullString
 	var errText sql.NullString
 	err := r.Scan(&j.ID, &kind, &status, &j.Progress.Done, &j.Progress.Total, &result, &errText,
-		&created, &started, &finished, &cancel, &params, &j.cursor)
+		&created, &started, &finished, &cancel, &params, &j.Cursor)
 	if err != nil {
 		return j, err
 	}
@@ -55,28 +48,84 @@ func scanJob(r scanner) (jobRow, error) {
 	}
 	j.CreatedAt = parseTime(created)
 	j.StartedAt, j.FinishedAt, j.CancelRequestedAt = parseTimePtr(started), parseTimePtr(finished), parseTimePtr(cancel)
-	if err := json.Unmarshal([]byte(params), &j.params); err != nil {
+	if err := json.Unmarshal([]byte(params), &j.Params); err != nil {
 		return j, err
 	}
-	j.Params, j.Scheduled = j.params, j.params.Scheduled
-	if j.params.ConnectorID != "" {
-		j.ConnectorID = &j.params.ConnectorID
+	j.Scheduled = j.Params.Scheduled
+	if j.Params.ConnectorID != "" {
+		id := j.Params.ConnectorID
+		j.ConnectorID = &id
 	}
 	return j, nil
 }
 
-// jobStatement runs a statement that returns one job row.
-func jobStatement(ctx context.Context, q querier, op, sql string, args ...any) (jobRow, error) {
+// jobStatement runs a statement that returns one job row; false when it
+// returned none.
+func jobStatement(ctx context.Context, q querier, op, sql string, args ...any) (engram.JobRecord, bool, error) {
 	j, err := scanJob(queryRow(ctx, q, op, sql, args...))
 	if isNoRows(err) {
-		return j, err
+		return j, false, nil
 	}
-	return j, translate(err)
+	return j, err == nil, translate(err)
 }
 
-// snapshotQueries count a job's targets and find the largest target id: the
-// bound below which the job works. Documents created later get larger ids
-// (UUIDv7) and are not targets.
+// JobInsert records a job: jobs.create_sync for a sync (refused by
+// jobs_one_sync), jobs.create for the others (refused by
+// jobs_one_delete_all).
+func (e *executor) JobInsert(ctx context.Context, tenantID string, j engram.NewJobRow, at time.Time) (engram.JobRecord, bool, error) {
+	params, err := json.Marshal(j.Params)
+	if err != nil {
+		return engram.JobRecord{}, false, err
+	}
+	now := fmtTime(at)
+	if j.Kind == engram.JobSync {
+		return jobStatement(ctx, e.q, "jobs.create_sync",
+			`INSERT INTO jobs (tenant_id, id, kind, status, params, connector_id, river_job_id, requested_by, created_at, updated_at)
+			 VALUES (?1, ?2, 'sync', 'queued', ?3, ?4, ?5, nullif(?6, ''), ?7, ?7)
+			 ON CONFLICT (tenant_id, connector_id) WHERE kind = 'sync' AND status IN ('queued', 'running') DO NOTHING
+			 RETURNING `+jobColumns,
+			tenantID, j.ID, string(params), j.Params.ConnectorID, j.RiverJobID, j.RequestedBy, now)
+	}
+	return jobStatement(ctx, e.q, "jobs.create",
+		`INSERT INTO jobs (tenant_id, id, kind, status, params, progress_total, river_job_id, requested_by, created_at, updated_at, connector_id)
+		 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, nullif(?7, ''), ?8, ?8, nullif(?9, ''))
+		 ON CONFLICT (tenant_id) WHERE kind = 'delete_all' AND status IN ('queued', 'running') DO NOTHING
+		 RETURNING `+jobColumns,
+		tenantID, j.ID, string(j.Kind), string(params), j.Total, j.RiverJobID, j.RequestedBy, now, j.Params.ConnectorID)
+}
+
+// JobActiveID finds the tenant's queued or running job of kind.
+func (e *executor) JobActiveID(ctx context.Context, tenantID string, kind engram.JobKind, connectorID string) (string, error) {
+	var row *sql.Row
+	switch kind {
+	case engram.JobAnalyzeGaps:
+		row = queryRow(ctx, e.q, "jobs.running_analysis",
+			`SELECT id FROM jobs WHERE tenant_id = ? AND kind = 'analyze_gaps' AND status IN ('queued', 'running') LIMIT 1`,
+			tenantID)
+	case engram.JobDeleteAll:
+		row = queryRow(ctx, e.q, "jobs.running_delete_all",
+			`SELECT id FROM jobs WHERE tenant_id = ? AND kind = 'delete_all' AND status IN ('queued', 'running')`,
+			tenantID)
+	case engram.JobSync:
+		row = queryRow(ctx, e.q, "jobs.running_sync",
+			`SELECT id FROM jobs WHERE tenant_id = ? AND connector_id = ? AND kind = 'sync' AND status IN ('queued', 'running')`,
+			tenantID, connectorID)
+	default:
+		return "", engram.Errorf(engram.EInternal, "JobActiveID: no statement for kind %q", kind)
+	}
+	var id string
+	err := row.Scan(&id)
+	if isNoRows(err) {
+		return "", nil
+	}
+	return id, translate(err)
+}
+
+// JobsLockAnalyses is a no-op: the one writer orders the check and the
+// insert that follow.
+func (e *executor) JobsLockAnalyses(context.Context, string) error { return nil }
+
+// snapshotQueries count a job's targets and find the largest target id.
 var snapshotQueries = map[engram.JobKind]map[bool]string{
 	engram.JobDeleteAll: {
 		true: `SELECT count(*), (SELECT max(id) FROM documents WHERE tenant_id = ?1) FROM documents WHERE tenant_id = ?1`,
@@ -89,114 +138,43 @@ var snapshotQueries = map[engram.JobKind]map[bool]string{
 	},
 }
 
-// EnqueueJob snapshots the targets, hands the job to River and records it,
-// in one transaction of three statements plus River's insert (and one
-// more to name the running job on a conflict).
-func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engram.JobRequest) (engram.Job, error) {
-	p, err := req.Params()
-	if err != nil {
-		return engram.Job{}, err
+// JobSnapshotRead counts the targets in one statement.
+func (e *executor) JobSnapshotRead(ctx context.Context, tenantID string, t engram.JobTargets) (engram.JobSnapshot, error) {
+	var row *sql.Row
+	if t.ConnectorID != "" {
+		row = queryRow(ctx, e.q, "jobs.snapshot_connector",
+			`SELECT count(*), max(id) FROM documents WHERE tenant_id = ? AND connector_id = ?`,
+			tenantID, t.ConnectorID)
+	} else if q, ok := snapshotQueries[t.Kind][t.Hard]; ok {
+		row = queryRow(ctx, e.q, "jobs.snapshot", q, tenantID)
+	} else {
+		return engram.JobSnapshot{}, engram.Errorf(engram.EInternal, "JobSnapshotRead: no snapshot of %+v", t)
 	}
-	if s.enqueue == nil {
-		return engram.Job{}, engram.Errorf(engram.EUnavailable, "background jobs are not running on this server")
+	var s engram.JobSnapshot
+	var bound sql.NullString
+	if err := row.Scan(&s.Total, &bound); err != nil {
+		return s, translate(err)
 	}
-	if req.Kind == engram.JobSync {
-		return s.enqueueSync(ctx, tenantID, actor, p)
-	}
-	if req.Kind == engram.JobAnalyzeGaps {
-		p.Actor = actor
-	}
-	var out jobRow
-	err = s.inTx(ctx, func(tx *sql.Tx) error {
-		if req.Kind == engram.JobAnalyzeGaps {
-			// One queued or running analysis per tenant; the one writer
-			// orders this check before the insert.
-			var running string
-			err := queryRow(ctx, tx, "jobs.running_analysis",
-				`SELECT id FROM jobs WHERE tenant_id = ? AND kind = 'analyze_gaps' AND status IN ('queued', 'running') LIMIT 1`,
-				tenantID).Scan(&running)
-			if err == nil {
-				return engram.AnalysisConflict(running)
-			}
-			if !isNoRows(err) {
-				return translate(err)
-			}
-		}
-		var total int
-		var bound sql.NullString
-		// A gap analysis has no snapshot: it reads up to its maximum of
-		// the work documents there are when it runs.
-		if p.ConnectorID != "" {
-			// A connector's delete (DELETE /api/integrations/{id}?delete_documents=true)
-			// disconnects it in the same transaction: a conflict with a
-			// running delete leaves the connector as it was.
-			if err := s.disconnect(ctx, tx, tenantID, actor, p.ConnectorID); err != nil {
-				return err
-			}
-			if err := queryRow(ctx, tx, "jobs.snapshot_connector",
-				`SELECT count(*), max(id) FROM documents WHERE tenant_id = ? AND connector_id = ?`,
-				tenantID, p.ConnectorID).Scan(&total, &bound); err != nil {
-				return translate(err)
-			}
-		} else if q, ok := snapshotQueries[req.Kind][p.Hard]; ok {
-			if err := queryRow(ctx, tx, "jobs.snapshot", q, tenantID).Scan(&total, &bound); err != nil {
-				return translate(err)
-			}
-		}
-		p.Bound = engram.NilID
-		if bound.Valid {
-			p.Bound = bound.String
-		}
-		now := s.nowText()
-		j := engram.Job{ID: engram.NewID(), Kind: req.Kind, Status: engram.JobQueued, CreatedAt: parseTime(now),
-			Progress: engram.JobProgress{Total: total}}
-		riverID, err := s.enqueueOne(ctx, tx, tenantID, j)
-		if err != nil {
-			return err
-		}
-		params, _ := json.Marshal(p)
-		out, err = jobStatement(ctx, tx, "jobs.create",
-			`INSERT INTO jobs (tenant_id, id, kind, status, params, progress_total, river_job_id, requested_by, created_at, updated_at, connector_id)
-			 VALUES (?1, ?2, ?3, 'queued', ?4, ?5, ?6, nullif(?7, ''), ?8, ?8, nullif(?9, ''))
-			 ON CONFLICT (tenant_id) WHERE kind = 'delete_all' AND status IN ('queued', 'running') DO NOTHING
-			 RETURNING `+jobColumns,
-			tenantID, j.ID, string(req.Kind), string(params), total, riverID, actor, now, p.ConnectorID)
-		if isNoRows(err) {
-			var running string
-			if err := queryRow(ctx, tx, "jobs.running_delete_all",
-				`SELECT id FROM jobs WHERE tenant_id = ? AND kind = 'delete_all' AND status IN ('queued', 'running')`,
-				tenantID).Scan(&running); err != nil {
-				return translate(err)
-			}
-			return engram.DeleteAllConflict(running)
-		}
-		if err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, tenantID, actor, "jobs."+string(req.Kind), total,
-			map[string]any{"job_id": j.ID, "hard": p.Hard})
-	})
-	return out.Job, err
+	s.Bound = bound.String
+	return s, nil
 }
 
-// GetJob returns one job in one statement.
-func (s *Store) GetJob(ctx context.Context, tenantID, id string) (engram.Job, error) {
-	j, err := getJob(ctx, s.read, tenantID, id)
-	return j.Job, err
-}
-
-func getJob(ctx context.Context, q querier, tenantID, id string) (jobRow, error) {
-	j, err := jobStatement(ctx, q, "jobs.get", `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND id = ?`, tenantID, id)
-	if isNoRows(err) {
-		return j, engram.Errorf(engram.ENotFound, "job %s not found", id)
+// JobGet reads one job.
+func (e *executor) JobGet(ctx context.Context, tenantID, id string) (engram.JobRecord, error) {
+	j, ok, err := jobStatement(ctx, e.q, "jobs.get", `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND id = ?`, tenantID, id)
+	if err == nil && !ok {
+		err = engram.Errorf(engram.ENotFound, "job %s not found", id)
 	}
 	return j, err
 }
 
-// ListJobs returns a page of the tenant's jobs, newest first, in one
-// statement.
-func (s *Store) ListJobs(ctx context.Context, tenantID string, f engram.JobFilter) (engram.JobPage, error) {
-	var page engram.JobPage
+// JobLock reads the job: the one writer is its lock.
+func (e *executor) JobLock(ctx context.Context, tenantID, id string) (engram.JobRecord, error) {
+	return e.JobGet(ctx, tenantID, id)
+}
+
+// JobList reads a page of jobs, newest first.
+func (e *executor) JobList(ctx context.Context, tenantID string, f engram.JobFilter) ([]engram.Job, error) {
 	var kind, status, after sql.NullString
 	afterID := engram.NilID
 	if f.Kind != nil {
@@ -209,131 +187,87 @@ func (s *Store) ListJobs(ctx context.Context, tenantID string, f engram.JobFilte
 		after = sql.NullString{String: fmtTime(f.Cursor.CreatedAt), Valid: true}
 		afterID = f.Cursor.ID
 	}
-	rs, err := query(ctx, s.read, "jobs.list",
+	rs, err := query(ctx, e.q, "jobs.list",
 		`SELECT `+jobColumns+` FROM jobs
 		  WHERE tenant_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3)
 		    AND (?4 IS NULL OR (created_at, id) < (?4, ?5))
 		  ORDER BY created_at DESC, id DESC LIMIT ?6`,
-		tenantID, kind, status, after, afterID, f.Limit+1)
+		tenantID, kind, status, after, afterID, f.Limit)
 	if err != nil {
-		return page, err
+		return nil, err
 	}
 	defer rs.Close()
+	var out []engram.Job
 	for rs.Next() {
 		j, err := scanJob(rs)
 		if err != nil {
-			return page, err
+			return nil, err
 		}
-		page.Jobs = append(page.Jobs, j.Job)
+		out = append(out, j.Job)
 	}
-	if err := rs.Err(); err != nil {
-		return page, translate(err)
-	}
-	if len(page.Jobs) > f.Limit {
-		page.Jobs, page.HasMore = page.Jobs[:f.Limit], true
-		last := page.Jobs[f.Limit-1]
-		page.NextCursor = engram.JobCursor{CreatedAt: last.CreatedAt, ID: last.ID}.Encode()
-	}
-	return page, nil
+	return out, translate(rs.Err())
 }
 
-// CancelJob cancels a queued job at once and marks a running one for
-// cancelling at its next batch boundary, in one statement (two when the
-// job is already finished or missing).
-func (s *Store) CancelJob(ctx context.Context, tenantID, id string) (engram.Job, error) {
-	var j jobRow
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		j, err = jobStatement(ctx, tx, "jobs.cancel",
-			`UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, ?3),
-			        finished_at = CASE WHEN status = 'queued' THEN ?3 END,
-			        status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
-			        updated_at = ?3
-			  WHERE tenant_id = ?1 AND id = ?2 AND status IN ('queued', 'running')
-			 RETURNING `+jobColumns, tenantID, id, s.nowText())
-		if isNoRows(err) {
-			j, err = getJob(ctx, tx, tenantID, id)
-		}
-		return err
-	})
-	return j.Job, err
+// JobLatestForConnector reads the connector's newest job of kind.
+func (e *executor) JobLatestForConnector(ctx context.Context, tenantID, connectorID string, kind engram.JobKind) (*engram.Job, error) {
+	j, ok, err := jobStatement(ctx, e.q, "jobs.latest_for_connector",
+		`SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND connector_id = ? AND kind = ?
+		  ORDER BY created_at DESC, id DESC LIMIT 1`, tenantID, connectorID, string(kind))
+	if err != nil || !ok {
+		return nil, err
+	}
+	return &j.Job, nil
 }
 
-// StartJob marks the job running in one statement.
-func (s *Store) StartJob(ctx context.Context, tenantID, id string) (engram.Job, error) {
-	var j jobRow
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		j, err = jobStatement(ctx, tx, "jobs.start",
-			`UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?3), updated_at = ?3
-			  WHERE tenant_id = ?1 AND id = ?2 AND status IN ('queued', 'running')
-			 RETURNING `+jobColumns, tenantID, id, s.nowText())
-		if isNoRows(err) {
-			j, err = getJob(ctx, tx, tenantID, id)
-		}
-		return err
-	})
-	return j.Job, err
+// JobCancel cancels a queued job and notes a cancel request on a running
+// one.
+func (e *executor) JobCancel(ctx context.Context, tenantID, id string, at time.Time) (engram.JobRecord, bool, error) {
+	return jobStatement(ctx, e.q, "jobs.cancel",
+		`UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, ?3),
+		        finished_at = CASE WHEN status = 'queued' THEN ?3 END,
+		        status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+		        updated_at = ?3
+		  WHERE tenant_id = ?1 AND id = ?2 AND status IN ('queued', 'running')
+		 RETURNING `+jobColumns, tenantID, id, fmtTime(at))
 }
 
-// FailJob marks an unfinished job failed.
-func (s *Store) FailJob(ctx context.Context, tenantID, id, message string) error {
-	_, err := exec(ctx, s.write, "jobs.fail",
+// JobStart marks the job running.
+func (e *executor) JobStart(ctx context.Context, tenantID, id string, at time.Time) (engram.JobRecord, bool, error) {
+	return jobStatement(ctx, e.q, "jobs.start",
+		`UPDATE jobs SET status = 'running', started_at = coalesce(started_at, ?3), updated_at = ?3
+		  WHERE tenant_id = ?1 AND id = ?2 AND status IN ('queued', 'running')
+		 RETURNING `+jobColumns, tenantID, id, fmtTime(at))
+}
+
+// JobCancelled ends the job as cancelled.
+func (e *executor) JobCancelled(ctx context.Context, tenantID, id string, at time.Time) (engram.JobRecord, bool, error) {
+	return jobStatement(ctx, e.q, "jobs.cancelled",
+		`UPDATE jobs SET status = 'cancelled', finished_at = ?3, updated_at = ?3
+		  WHERE tenant_id = ?1 AND id = ?2 RETURNING `+jobColumns, tenantID, id, fmtTime(at))
+}
+
+// JobAdvance folds a batch into the job, guarded by its status and cursor.
+func (e *executor) JobAdvance(ctx context.Context, tenantID, id, after string, a engram.JobAdvance, at time.Time) (engram.JobRecord, bool, error) {
+	return jobStatement(ctx, e.q, "jobs.advance",
+		`UPDATE jobs SET progress_done = progress_done + ?3, resume_after = coalesce(nullif(?4, ''), resume_after),
+		        result = ?5, updated_at = ?6,
+		        status = CASE WHEN ?7 THEN 'succeeded' ELSE status END,
+		        finished_at = CASE WHEN ?7 THEN ?6 END
+		  WHERE tenant_id = ?1 AND id = ?2 AND status = 'running' AND coalesce(resume_after, '') = ?8 RETURNING `+jobColumns,
+		tenantID, id, a.Handled, a.Cursor, string(a.Result), fmtTime(at), a.Finished, after)
+}
+
+// JobFail ends an unfinished job as failed.
+func (e *executor) JobFail(ctx context.Context, tenantID, id, message string, at time.Time) error {
+	_, err := exec(ctx, e.q, "jobs.fail",
 		`UPDATE jobs SET status = 'failed', error = ?3, finished_at = ?4, updated_at = ?4
-		  WHERE tenant_id = ?1 AND id = ?2 AND status IN ('queued', 'running')`, tenantID, id, message, s.nowText())
+		  WHERE tenant_id = ?1 AND id = ?2 AND status IN ('queued', 'running')`, tenantID, id, message, fmtTime(at))
 	return err
 }
 
-// RunJobBatch runs one batch: read the job (one statement), do the batch's
-// work (two statements for a hard delete-all, one for a soft one, a read
-// and a write for a classify run), advance the job (one statement).
-func (s *Store) RunJobBatch(ctx context.Context, tenantID, id string, classifier engram.Classifier) (engram.Job, error) {
-	var out jobRow
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		j, err := getJob(ctx, tx, tenantID, id)
-		if err != nil {
-			return err
-		}
-		out = j
-		if j.Status != engram.JobRunning {
-			return nil
-		}
-		now := s.nowText()
-		if j.CancelRequestedAt != nil {
-			out, err = jobStatement(ctx, tx, "jobs.cancelled",
-				`UPDATE jobs SET status = 'cancelled', finished_at = ?3, updated_at = ?3
-				  WHERE tenant_id = ?1 AND id = ?2 RETURNING `+jobColumns, tenantID, id, now)
-			return err
-		}
-		cursor := j.cursor
-		if cursor == "" {
-			cursor = engram.NilID
-		}
-		var o engram.BatchOutcome
-		switch j.Kind {
-		case engram.JobDeleteAll:
-			o, err = s.deleteBatch(ctx, tx, tenantID, j.params, cursor, now)
-		case engram.JobClassifyPending:
-			o, err = s.classifyBatch(ctx, tx, tenantID, j.params, cursor, classifier)
-		}
-		if err != nil {
-			return err
-		}
-		a, err := engram.Advance(j.Kind, j.params, j.Result, o)
-		if err != nil {
-			return err
-		}
-		out, err = jobStatement(ctx, tx, "jobs.advance",
-			`UPDATE jobs SET progress_done = progress_done + ?3, resume_after = coalesce(nullif(?4, ''), resume_after),
-			        result = ?5, updated_at = ?6,
-			        status = CASE WHEN ?7 THEN 'succeeded' ELSE status END,
-			        finished_at = CASE WHEN ?7 THEN ?6 END
-			  WHERE tenant_id = ?1 AND id = ?2 RETURNING `+jobColumns,
-			tenantID, id, a.Handled, a.Cursor, string(a.Result), now, a.Finished)
-		return err
-	})
-	return out.Job, err
-}
+// ConnectorsLockForDeleteBatch is a no-op: the one writer serialises the
+// batch and any sync batch.
+func (e *executor) ConnectorsLockForDeleteBatch(context.Context, string) error { return nil }
 
 // batchTargets selects the next batch of a delete-all's targets by keyset:
 // ?1 tenant, ?2 cursor, ?3 bound, ?4 batch size.
@@ -341,43 +275,44 @@ func (s *Store) RunJobBatch(ctx context.Context, tenantID, id string, classifier
 const batchTargets = `SELECT id FROM documents WHERE tenant_id = ?1 AND id > ?2 AND id <= ?3
 	AND (?6 IS NULL OR connector_id = ?6) ORDER BY id LIMIT ?4`
 
-// deleteBatch hard-deletes the next batch of targets (tombstones for
-// connector documents first, then the documents, their chunks by cascade:
-// two statements) or marks it deleted (one statement).
-func (s *Store) deleteBatch(ctx context.Context, tx *sql.Tx, tenantID string, p engram.JobParams, cursor, now string) (engram.BatchOutcome, error) {
+// DocumentsDeleteBatch hard-deletes the batch (tombstones for connector
+// documents first, then the documents, their chunks by cascade: two
+// statements) or marks it deleted (one statement).
+func (e *executor) DocumentsDeleteBatch(ctx context.Context, tenantID string, b engram.DeleteBatch, at time.Time) (engram.BatchOutcome, error) {
 	var o engram.BatchOutcome
 	var ids map[string]bool
 	var conn sql.NullString
-	if p.ConnectorID != "" {
-		conn = sql.NullString{String: p.ConnectorID, Valid: true}
+	if b.ConnectorID != "" {
+		conn = sql.NullString{String: b.ConnectorID, Valid: true}
 	}
-	if p.Hard {
-		t, err := exec(ctx, tx, "tombstones.write",
+	now := fmtTime(at)
+	if b.Hard {
+		t, err := exec(ctx, e.q, "tombstones.write",
 			`INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title, deleted_at, deleted_by)
 			 SELECT tenant_id, id, connector_id, external_id, source_type, title, ?5, NULL
 			   FROM documents
 			  WHERE tenant_id = ?1 AND id IN (`+batchTargets+`) AND connector_id IS NOT NULL AND external_id IS NOT NULL
 			 ON CONFLICT (tenant_id, connector_id, external_id)
 			 DO UPDATE SET deleted_at = excluded.deleted_at, original_title = excluded.original_title`,
-			tenantID, cursor, p.Bound, p.BatchSize, now, conn)
+			tenantID, b.After, b.Bound, b.Limit, now, conn)
 		if err != nil {
 			return o, err
 		}
 		n, _ := t.RowsAffected()
 		o.Tombstoned = int(n)
-		ids, err = updateReturningIDs(ctx, tx, "documents.delete_all_batch",
+		ids, err = collectIDs(query(ctx, e.q, "documents.delete_all_batch",
 			`DELETE FROM documents WHERE tenant_id = ?1 AND id IN (`+batchTargets+`) RETURNING id`,
-			tenantID, cursor, p.Bound, p.BatchSize, nil, conn)
+			tenantID, b.After, b.Bound, b.Limit, nil, conn))
 		if err != nil {
 			return o, err
 		}
 	} else {
 		var err error
-		ids, err = updateReturningIDs(ctx, tx, "documents.delete_all_batch",
+		ids, err = collectIDs(query(ctx, e.q, "documents.delete_all_batch",
 			`UPDATE documents SET is_deleted = 1, deleted_at = ?5, updated_at = ?5
 			  WHERE tenant_id = ?1 AND id IN (
 			        SELECT id FROM documents WHERE tenant_id = ?1 AND id > ?2 AND id <= ?3 AND is_deleted = 0 ORDER BY id LIMIT ?4)
-			 RETURNING id`, tenantID, cursor, p.Bound, p.BatchSize, now)
+			 RETURNING id`, tenantID, b.After, b.Bound, b.Limit, now))
 		if err != nil {
 			return o, err
 		}
@@ -389,50 +324,10 @@ func (s *Store) deleteBatch(ctx context.Context, tx *sql.Tx, tenantID string, p 
 	return o, nil
 }
 
-// classifyBatch reads the next batch of pending targets (one statement),
-// classifies them and stores the verdicts (one statement).
-func (s *Store) classifyBatch(ctx context.Context, tx *sql.Tx, tenantID string, p engram.JobParams, cursor string, classifier engram.Classifier) (engram.BatchOutcome, error) {
-	var o engram.BatchOutcome
-	if classifier == nil {
-		return o, engram.Errorf(engram.EInternal, "a classify job needs a classifier")
-	}
-	rs, err := query(ctx, tx, "documents.classify_read",
-		`SELECT id, title, substr(content, 1, ?1), sender, sender_email, source_type, metadata, user_confirmed
-		   FROM documents WHERE tenant_id = ?2 AND id > ?3 AND id <= ?4 AND status = 'pending' AND is_deleted = 0
-		  ORDER BY id LIMIT ?5`,
-		classifyContentPrefix, tenantID, cursor, p.Bound, p.BatchSize)
-	if err != nil {
-		return o, err
-	}
-	inputs, found, skipped, err := scanClassifyInputs(rs)
-	if err != nil {
-		return o, err
-	}
-	o.Handled = len(found)
-	for id := range found {
-		o.Last = max(o.Last, id)
-	}
-	planned, err := engram.RunClassifier(ctx, func(ctx context.Context, docs []engram.ClassifyInput) ([]engram.ClassifyResult, error) {
-		return classifier.Classify(ctx, p.Settings, docs)
-	}, inputs, p.AutoConfirmThreshold)
-	if err != nil {
-		return o, err
-	}
-	updated := map[string]bool{}
-	if len(planned) > 0 {
-		if updated, err = s.writeClassifications(ctx, tx, tenantID, planned); err != nil {
-			return o, err
-		}
-	}
-	out := engram.Summarize(planned, updated, nil, skipped)
-	o.Classified = &out
-	return o, nil
-}
-
 // TenantCounts counts a tenant's rows in one statement.
-func (s *Store) TenantCounts(ctx context.Context, tenantID string) (engram.TenantCounts, error) {
+func (e *executor) TenantCounts(ctx context.Context, tenantID string) (engram.TenantCounts, error) {
 	var c engram.TenantCounts
-	err := queryRow(ctx, s.read, "tenant.counts",
+	err := queryRow(ctx, e.q, "tenant.counts",
 		`SELECT (SELECT count(*) FROM documents WHERE tenant_id = ?1),
 		        (SELECT count(*) FROM documents WHERE tenant_id = ?1 AND is_deleted = 1),
 		        (SELECT count(*) FROM document_chunks WHERE tenant_id = ?1),

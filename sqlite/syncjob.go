@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"time"
 
 	"github.com/engram-kb/engram"
 )
@@ -12,124 +13,46 @@ import (
 // calls made by the worker (package jobs), so the job row only records
 // progress and the outcome; these are the statements for that.
 
-// enqueueSync records a sync job and hands it to River in one transaction.
-// The partial unique index jobs_one_sync refuses a second queued or
-// running sync of the connector; the one writer connection orders the
-// connector check before the insert.
-func (s *Store) enqueueSync(ctx context.Context, tenantID, actor string, p engram.JobParams) (engram.Job, error) {
-	var out jobRow
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var status string
-		err := queryRow(ctx, tx, "connectors.lock_for_sync",
-			`SELECT status FROM connectors WHERE tenant_id = ? AND id = ?`, tenantID, p.ConnectorID).Scan(&status)
-		if isNoRows(err) {
-			return engram.Errorf(engram.ENotFound, "integration %s not found", p.ConnectorID)
-		}
-		if err != nil {
-			return translate(err)
-		}
-		if engram.ConnectorStatus(status) == engram.ConnectorDisconnected {
-			return engram.Errorf(engram.EConflict, "integration %s is disconnected; set its status to active to sync it", p.ConnectorID)
-		}
-		now := s.nowText()
-		j := engram.Job{ID: engram.NewID(), Kind: engram.JobSync, Status: engram.JobQueued, CreatedAt: parseTime(now)}
-		riverID, err := s.enqueueOne(ctx, tx, tenantID, j)
-		if err != nil {
-			return err
-		}
-		params, _ := json.Marshal(p)
-		out, err = jobStatement(ctx, tx, "jobs.create_sync",
-			`INSERT INTO jobs (tenant_id, id, kind, status, params, connector_id, river_job_id, requested_by, created_at, updated_at)
-			 VALUES (?1, ?2, 'sync', 'queued', ?3, ?4, ?5, nullif(?6, ''), ?7, ?7)
-			 ON CONFLICT (tenant_id, connector_id) WHERE kind = 'sync' AND status IN ('queued', 'running') DO NOTHING
-			 RETURNING `+jobColumns,
-			tenantID, j.ID, string(params), p.ConnectorID, riverID, actor, now)
-		if isNoRows(err) {
-			var running string
-			if err := queryRow(ctx, tx, "jobs.running_sync",
-				`SELECT id FROM jobs WHERE tenant_id = ? AND connector_id = ? AND kind = 'sync' AND status IN ('queued', 'running')`,
-				tenantID, p.ConnectorID).Scan(&running); err != nil {
-				return translate(err)
-			}
-			return engram.SyncConflict(running)
-		}
-		if err != nil {
-			return err
-		}
-		return s.auditTarget(ctx, tx, tenantID, actor, "jobs.sync", "connector", 1,
-			map[string]any{"job_id": j.ID, "connector_id": p.ConnectorID, "full": p.Full})
-	})
-	return out.Job, err
-}
-
-// RecordJobProgress sets a running job's progress and result in one
-// statement.
-func (s *Store) RecordJobProgress(ctx context.Context, tenantID, id string, pr engram.JobProgress, result json.RawMessage) (engram.Job, error) {
-	var res sql.NullString
-	if len(result) > 0 {
-		res = sql.NullString{String: string(result), Valid: true}
-	}
-	var j jobRow
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		j, err = jobStatement(ctx, tx, "jobs.progress",
-			`UPDATE jobs SET progress_done = ?3, progress_total = ?4, result = coalesce(?5, result), updated_at = ?6
-			  WHERE tenant_id = ?1 AND id = ?2 RETURNING `+jobColumns,
-			tenantID, id, pr.Done, pr.Total, res, s.nowText())
-		if isNoRows(err) {
-			return engram.Errorf(engram.ENotFound, "job %s not found", id)
-		}
-		return err
-	})
-	return j.Job, err
-}
-
-// FinishJob ends an unfinished job in one statement, and records a sync's
-// outcome on its connector in one more.
-func (s *Store) FinishJob(ctx context.Context, tenantID, id string, status engram.JobStatus, result json.RawMessage, message *string) (engram.Job, error) {
-	if !status.Final() {
-		return engram.Job{}, engram.Errorf(engram.EInternal, "FinishJob: %q is not a final status", status)
-	}
-	var res sql.NullString
-	if len(result) > 0 {
-		res = sql.NullString{String: string(result), Valid: true}
-	}
-	var j jobRow
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		now := s.nowText()
-		var err error
-		j, err = jobStatement(ctx, tx, "jobs.finish",
-			`UPDATE jobs SET status = ?3, result = coalesce(?4, result), error = ?5, finished_at = ?6, updated_at = ?6
-			  WHERE tenant_id = ?1 AND id = ?2 AND status IN ('queued', 'running') RETURNING `+jobColumns,
-			tenantID, id, string(status), res, message, now)
-		if isNoRows(err) {
-			// Already final (cancelled while queued, or a second execution
-			// finished it): leave it as it is.
-			j, err = getJob(ctx, tx, tenantID, id)
-			return err
-		}
-		if err != nil || j.Kind != engram.JobSync {
-			return err
-		}
-		_, err = exec(ctx, tx, "connectors.record_sync",
-			`UPDATE connectors SET last_sync_at = ?3, last_sync_status = ?4, last_sync_error = ?5, updated_at = ?3
-			  WHERE tenant_id = ?1 AND id = ?2`, tenantID, j.params.ConnectorID, now, string(status), message)
-		return err
-	})
-	return j.Job, err
-}
-
-// LatestConnectorJob returns the connector's newest job of kind in one
-// statement.
-func (s *Store) LatestConnectorJob(ctx context.Context, tenantID, connectorID string, kind engram.JobKind) (*engram.Job, error) {
-	j, err := jobStatement(ctx, s.read, "jobs.latest_for_connector",
-		`SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND connector_id = ? AND kind = ?
-		  ORDER BY created_at DESC, id DESC LIMIT 1`, tenantID, connectorID, string(kind))
+// ConnectorLockForSync reads the connector's status; the one writer
+// orders it before the job's insert, so it needs no lock.
+func (e *executor) ConnectorLockForSync(ctx context.Context, tenantID, connectorID string) (engram.ConnectorStatus, bool, error) {
+	var status string
+	err := queryRow(ctx, e.q, "connectors.lock_for_sync",
+		`SELECT status FROM connectors WHERE tenant_id = ? AND id = ?`, tenantID, connectorID).Scan(&status)
 	if isNoRows(err) {
-		return nil, nil
+		return "", false, nil
 	}
-	if err != nil {
-		return nil, err
+	return engram.ConnectorStatus(status), err == nil, translate(err)
+}
+
+// nullJSON is a JSON column's parameter: NULL when empty.
+func nullJSON(b json.RawMessage) sql.NullString {
+	if len(b) == 0 {
+		return sql.NullString{}
 	}
-	return &j.Job, nil
+	return sql.NullString{String: string(b), Valid: true}
+}
+
+// JobRecordProgress sets a job's progress and result.
+func (e *executor) JobRecordProgress(ctx context.Context, tenantID, id string, pr engram.JobProgress, result json.RawMessage, at time.Time) (engram.JobRecord, bool, error) {
+	return jobStatement(ctx, e.q, "jobs.progress",
+		`UPDATE jobs SET progress_done = ?3, progress_total = ?4, result = coalesce(?5, result), updated_at = ?6
+		  WHERE tenant_id = ?1 AND id = ?2 RETURNING `+jobColumns,
+		tenantID, id, pr.Done, pr.Total, nullJSON(result), fmtTime(at))
+}
+
+// JobFinish ends an unfinished job.
+func (e *executor) JobFinish(ctx context.Context, tenantID, id string, status engram.JobStatus, result json.RawMessage, message *string, at time.Time) (engram.JobRecord, bool, error) {
+	return jobStatement(ctx, e.q, "jobs.finish",
+		`UPDATE jobs SET status = ?3, result = coalesce(?4, result), error = ?5, finished_at = ?6, updated_at = ?6
+		  WHERE tenant_id = ?1 AND id = ?2 AND status IN ('queued', 'running') RETURNING `+jobColumns,
+		tenantID, id, string(status), nullJSON(result), message, fmtTime(at))
+}
+
+// ConnectorRecordSync writes a sync's outcome on its connector.
+func (e *executor) ConnectorRecordSync(ctx context.Context, tenantID, connectorID string, status engram.JobStatus, message *string, at time.Time) error {
+	_, err := exec(ctx, e.q, "connectors.record_sync",
+		`UPDATE connectors SET last_sync_at = ?3, last_sync_status = ?4, last_sync_error = ?5, updated_at = ?3
+		  WHERE tenant_id = ?1 AND id = ?2`, tenantID, connectorID, fmtTime(at), string(status), message)
+	return err
 }
