@@ -278,10 +278,14 @@ type JobStore interface {
 	// StartJob marks a queued job running (a running one stays running, as
 	// after a crash) and returns it. Returns not_found.
 	StartJob(ctx context.Context, tenantID, id string) (Job, error)
-	// RunJobBatch runs the job's next batch in one transaction and returns
-	// the job as it is after it; its status is final when there was nothing
-	// left to do or a cancel was asked for. classifier is used by classify
-	// jobs only, with the tenant settings the job was requested with. Returns not_found or the classifier's error.
+	// RunJobBatch runs the job's next batch and returns the job as it is
+	// after it; its status is final when there was nothing left to do or a
+	// cancel was asked for. A delete-all batch is one transaction; a
+	// classify batch reads, classifies with no transaction open, then
+	// writes its guarded verdicts and the job's progress in one
+	// transaction. classifier is used by classify jobs only, with the
+	// tenant settings the job was requested with. Returns not_found or the
+	// classifier's error.
 	RunJobBatch(ctx context.Context, tenantID, id string, classifier Classifier) (Job, error)
 	// FailJob marks an unfinished job failed with a message for the user.
 	FailJob(ctx context.Context, tenantID, id, message string) error
@@ -390,8 +394,8 @@ func (req JobRequest) Params() (JobParams, error) {
 // NilID is the id below every other; a job's cursor starts there.
 const NilID = "00000000-0000-0000-0000-000000000000"
 
-// BatchOutcome is what one batch of a job did, as the store reports it to
-// AdvanceJob.
+// BatchOutcome is what one batch of a job did, as RunJobBatch hands it
+// to Advance.
 type BatchOutcome struct {
 	// Handled counts the documents the batch selected and handled.
 	Handled int

@@ -192,9 +192,11 @@ func (e *executor) ClassifyRead(ctx context.Context, tenantID string, q engram.C
 }
 
 // ClassifyWrite stores verdicts in one UPDATE from a JSON parameter. Each
-// verdict finds its row by one fenced primary key lookup and the update
-// writes it by tuple id, so the statement never depends on the planner's
-// estimate of the tenant's size.
+// verdict finds and locks its row by one fenced primary key lookup, in id
+// order as every bulk write locks (so it queues behind a person's review
+// instead of deadlocking with it), and the update writes it by tuple id:
+// the statement never depends on the planner's estimate of the tenant's
+// size.
 func (e *executor) ClassifyWrite(ctx context.Context, tenantID string, verdicts []engram.ClassifyVerdict, at time.Time) (map[string]bool, error) {
 	b, err := jsonParam(verdicts)
 	if err != nil {
@@ -204,9 +206,10 @@ func (e *executor) ClassifyWrite(ctx context.Context, tenantID string, verdicts 
 	err = e.run(ctx, func(q querier) error {
 		out, err = idSet(query(ctx, q, "documents.classify_write",
 			`WITH v AS MATERIALIZED (
-			     SELECT x.ctid AS tid, r.* FROM json_to_recordset($2::json)
-			         AS r(id uuid, classification text, confidence double precision, reason text, status text, content_hash text)
-			      CROSS JOIN LATERAL (SELECT y.ctid FROM documents y WHERE y.tenant_id = $3 AND y.id = r.id OFFSET 0) x)
+			     SELECT x.ctid AS tid, r.* FROM (SELECT * FROM json_to_recordset($2::json)
+			         AS j(id uuid, classification text, confidence double precision, reason text, status text, content_hash text)
+			         ORDER BY j.id) r
+			      CROSS JOIN LATERAL (SELECT y.ctid FROM documents y WHERE y.tenant_id = $3 AND y.id = r.id OFFSET 0 FOR UPDATE) x)
 			 UPDATE documents d
 			    SET classification = v.classification, classification_confidence = v.confidence,
 			        classification_reason = v.reason, status = v.status, updated_at = $1
