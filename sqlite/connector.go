@@ -219,7 +219,10 @@ func sortItems(ctx context.Context, tx *sql.Tx, tenantID, connectorID, keys stri
 
 // updateChanged replaces content, chunks and fields of changed documents:
 // one statement drops their chunks, one rewrites the rows. A document goes
-// back to pending for classification unless a person decided on it.
+// back to pending for classification unless a person decided on it. The
+// rows are found by primary key first and written by rowid (as in
+// ClassifyWrite), so a tenant that grew after the last ANALYZE is not read
+// whole through an index range.
 func (s *Store) updateChanged(ctx context.Context, tx *sql.Tx, tenantID string, changed []engram.PreparedDocument) (int, error) {
 	ids := make([]string, len(changed))
 	for i, d := range changed {
@@ -242,16 +245,18 @@ func (s *Store) updateChanged(ctx context.Context, tx *sql.Tx, tenantID string, 
 		            value->>'recipients' AS recipients, value->>'source_url' AS source_url,
 		            value->>'source_created_at' AS source_created_at,
 		            value->>'source_updated_at' AS source_updated_at, value->>'chunk_count' AS chunk_count
-		       FROM json_each(?2))
+		       FROM json_each(?2)),
+		 v AS MATERIALIZED (
+		     SELECT d.rowid AS rid, r.* FROM r CROSS JOIN documents d ON d.tenant_id = ?3 AND d.id = r.id)
 		 UPDATE documents
-		    SET title = r.title, content = r.content, content_hash = r.content_hash, metadata = r.metadata,
-		        sender = r.sender, sender_email = r.sender_email, recipients = r.recipients,
-		        source_url = r.source_url, source_created_at = r.source_created_at,
-		        source_updated_at = r.source_updated_at, chunk_count = r.chunk_count,
+		    SET title = v.title, content = v.content, content_hash = v.content_hash, metadata = v.metadata,
+		        sender = v.sender, sender_email = v.sender_email, recipients = v.recipients,
+		        source_url = v.source_url, source_created_at = v.source_created_at,
+		        source_updated_at = v.source_updated_at, chunk_count = v.chunk_count,
 		        status = CASE WHEN documents.user_confirmed = 1 THEN documents.status ELSE 'pending' END,
 		        updated_at = ?1
-		   FROM r
-		  WHERE documents.tenant_id = ?3 AND documents.id = r.id AND documents.is_deleted = 0`,
+		   FROM v
+		  WHERE documents.rowid = v.rid AND documents.tenant_id = ?3 AND documents.is_deleted = 0`,
 		s.nowText(), string(docsJSON), tenantID)
 	if err != nil {
 		return 0, err
