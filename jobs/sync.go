@@ -58,14 +58,19 @@ func (k *passWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
 type syncResult struct {
 	engram.SyncCounts
 	Failures []engram.SourceFailure `json:"failures"`
+	Warnings []engram.SourceFailure `json:"warnings"`
+	Warned   int                    `json:"warned"`
 }
 
 func resultOf(r ingest.Report) json.RawMessage {
-	f := r.Failures
+	f, w := r.Failures, r.Warnings
 	if f == nil {
 		f = []engram.SourceFailure{}
 	}
-	b, _ := json.Marshal(syncResult{r.SyncCounts, f})
+	if w == nil {
+		w = []engram.SourceFailure{}
+	}
+	b, _ := json.Marshal(syncResult{r.SyncCounts, f, w, r.Warned})
 	return b
 }
 
