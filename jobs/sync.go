@@ -113,7 +113,7 @@ func (w *worker) runSync(ctx context.Context, a jobArgs, attempt, maxAttempts in
 		Full: p.Full,
 		Progress: func(r ingest.Report) {
 			if _, err := w.store.RecordJobProgress(ctx, a.TenantID, a.JobID, engram.JobProgress{Done: seen(r)}, resultOf(r)); err != nil {
-				w.log.Warn("record sync progress", "job_id", a.JobID, "error", err.Error())
+				w.log.Warn("record sync progress", "job_id", a.JobID, "error", engram.LogText(err))
 			}
 		},
 		Cancelled: func(ctx context.Context) bool {
@@ -154,11 +154,11 @@ func (w *worker) finish(ctx context.Context, a jobArgs, st engram.JobStatus, res
 // attempt the job is finished as failed with FinishJob rather than
 // FailJob, so the connector's last_sync fields record the failure too.
 func (w *worker) failedSync(ctx context.Context, a jobArgs, attempt, maxAttempts int, rep ingest.Report, err error) error {
-	w.log.Warn("sync failed", "tenant_id", a.TenantID, "job_id", a.JobID, "attempt", attempt, "error", err.Error())
+	w.log.Warn("sync failed", "tenant_id", a.TenantID, "job_id", a.JobID, "attempt", attempt, "error", engram.LogText(err))
 	if attempt >= maxAttempts {
 		msg := engram.ErrorMessage(err)
 		if ferr := w.finish(ctx, a, engram.JobFailed, resultOf(rep), &msg); ferr != nil {
-			w.log.Error("mark sync failed", "job_id", a.JobID, "error", ferr.Error())
+			w.log.Error("mark sync failed", "job_id", a.JobID, "error", engram.LogText(ferr))
 		}
 	}
 	return err
