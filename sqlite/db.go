@@ -96,6 +96,11 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	return &Store{write: w, read: r, now: opt.Clock, mig: mig}, nil
 }
 
+// ReadDB returns the store's pool of read-only connections, for the
+// bench's yardsticks (bench/sqliteref), which read beside engram as its
+// own reads do.
+func (s *Store) ReadDB() *sql.DB { return s.read }
+
 // Engine returns "sqlite".
 func (s *Store) Engine() string { return "sqlite" }
 
