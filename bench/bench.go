@@ -2,7 +2,12 @@
 // the naive baseline (the predecessor's one-SELECT-one-write-one-commit per
 // document) and the raw-SQL floor (the single hand-written statement, sent
 // straight through the driver). engram itself is measured end to end,
-// through a real HTTP server on loopback.
+// through its HTTP API.
+//
+// The package is handed what it measures: cmd/engram wires engram (the
+// store, River's workers, the HTTP server) and the engine's yardsticks
+// (bench/pgref, bench/sqliteref) and passes them in a Config. It names
+// no engine and starts nothing of engram's itself.
 package bench
 
 import (
@@ -11,19 +16,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/engram-kb/engram"
-	"github.com/engram-kb/engram/classify"
-	enghttp "github.com/engram-kb/engram/http"
-	"github.com/engram-kb/engram/jobs"
 )
 
-// Reference is an engine's pair of yardsticks (postgres.Reference,
-// sqlite.Reference).
+// Reference is an engine's pair of yardsticks (pgref.Reference,
+// sqliteref.Reference) on the database Config.Store uses.
 type Reference interface {
 	NaiveConfirm(ctx context.Context, tenantID string, ids []string) error
 	FloorConfirm(ctx context.Context, tenantID string, ids []string) error
@@ -48,10 +50,14 @@ type Reference interface {
 
 // Config says what to measure.
 type Config struct {
+	// Store seeds the tenants the operations are measured in (not timed).
 	Store engram.Store
-	// River runs the delete-all job on Store's database.
-	River jobs.Backend
-	Ref   Reference
+	// URL is the base URL of engram's HTTP API over Store's database
+	// ("http://127.0.0.1:PORT"). When DeleteAll > 0, job workers must
+	// run there: the delete-all job is polled until it ends.
+	URL string
+	// Ref is the naive baseline and the raw-SQL floor on Store's database.
+	Ref Reference
 	// Background is how many documents the tenant holds besides each
 	// operation's targets.
 	Background int
@@ -124,25 +130,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
-	if cfg.DeleteAll > 0 {
-		// The delete-all job runs on a worker of this process.
-		jr, err := jobs.New(cfg.Store, cfg.River, jobs.Config{Workers: 1, Classifier: classify.New(), PollInterval: 50 * time.Millisecond})
-		if err != nil {
-			return rep, err
-		}
-		if err := jr.Start(ctx); err != nil {
-			return rep, err
-		}
-		defer jr.Stop(context.WithoutCancel(ctx))
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return rep, err
-	}
-	srv := &http.Server{Handler: enghttp.NewServer(enghttp.Config{Store: cfg.Store, Classifier: classify.New()})}
-	go srv.Serve(ln)
-	defer srv.Close()
-	r := &runner{cfg: cfg, tenant: tn.ID, key: key.Secret, conn: conn.ID, base: "http://" + ln.Addr().String(), client: &http.Client{}}
+	r := &runner{cfg: cfg, tenant: tn.ID, key: key.Secret, conn: conn.ID, base: strings.TrimSuffix(cfg.URL, "/"), client: &http.Client{}}
 
 	cfg.Logf("seeding %d background documents", cfg.Background)
 	if _, err := r.seed(ctx, cfg.Background); err != nil {

@@ -223,9 +223,10 @@ func (e *executor) ClassifyWrite(ctx context.Context, tenantID string, verdicts 
 }
 
 // statsQuery counts everything of the stats panel in one pass over the
-// tenant's documents: the raw-SQL floor of the bench, and what the counts
-// are checked against in tests. It is built once from the fixed lists of
-// statuses and classes; no request value enters its text.
+// tenant's documents (DocumentRecount): what the kept counts are checked
+// against in tests; bench/pgref keeps its own copy as the bench's floor.
+// It is built once from the fixed lists of statuses and classes; no
+// request value enters its text.
 var statsQuery = func() string {
 	var b strings.Builder
 	b.WriteString(`SELECT count(*) FILTER (WHERE NOT is_deleted)`)

@@ -132,6 +132,11 @@ func privateFile(path string, allowShared bool) error {
 	return nil
 }
 
+// ReadDB returns the store's pool of read-only connections, for the
+// bench's yardsticks (bench/sqliteref), which read beside engram as its
+// own reads do.
+func (s *Store) ReadDB() *sql.DB { return s.read }
+
 // Engine returns "sqlite".
 func (s *Store) Engine() string { return "sqlite" }
 

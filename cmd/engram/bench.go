@@ -5,15 +5,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/bench"
 	"github.com/engram-kb/engram/jobs"
-	"github.com/engram-kb/engram/postgres"
-	"github.com/engram-kb/engram/sqlite"
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -67,15 +68,38 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := mig.MigrateUp(ctx); err != nil {
 		return err
 	}
-	var ref bench.Reference
-	switch st := s.Driver().(type) {
-	case *postgres.Store:
-		ref = st.Reference()
-	case *sqlite.Store:
-		ref = st.Reference()
+	// engram as serve wires it, on loopback. The delete-all job runs on a
+	// worker of this process that looks for new jobs every 50 ms: on
+	// SQLite, which has no notifications, River's default second of
+	// polling would be timed as part of the job.
+	workers := 0
+	if *deleteAll > 0 {
+		workers = 1
 	}
-	rep, err := bench.Run(ctx, bench.Config{Store: s, River: s.river, Ref: ref, Background: *background, Runs: *runs, Sizes: ns,
-		BaselineMax: *baselineMax, Large: *large, Gaps: *gaps, DeleteAll: *deleteAll, Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
+	logger, err := newLogger(stderr, "warn", "text")
+	if err != nil {
+		return err
+	}
+	w := wiring{logger: logger, jobs: jobFlags{workers: workers, batchSize: engram.DefaultJobBatchSize, rescueAfter: time.Minute},
+		poll: 50 * time.Millisecond}
+	runner, err := w.runner(s)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := w.httpServer(w.api(s))
+	go srv.Serve(ln)
+	defer srv.Close()
+	if err := runner.Start(ctx); err != nil {
+		return fmt.Errorf("start job workers: %w", err)
+	}
+	defer runner.Stop(context.WithoutCancel(ctx))
+	rep, err := bench.Run(ctx, bench.Config{Store: s, URL: "http://" + ln.Addr().String(), Ref: s.ref, Background: *background, Runs: *runs,
+		Sizes: ns, BaselineMax: *baselineMax, Large: *large, Gaps: *gaps, DeleteAll: *deleteAll,
+		Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
 	if err != nil {
 		return err
 	}

@@ -1,32 +1,18 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/engram-kb/engram/jobs"
 	"github.com/engram-kb/engram/postgres"
-	"github.com/engram-kb/engram/service"
-	"github.com/engram-kb/engram/sqlite"
-	"github.com/riverqueue/river/riverdriver/riverpgxv5"
-	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
 
 // defaultDB is the embedded default: a SQLite file in the working directory.
 const defaultDB = "sqlite:engram.db"
-
-// store is the one wiring point of engram: the use cases over the engine
-// the URL names, and River on the same database.
-type store struct {
-	*service.Store
-	river jobs.Backend
-}
 
 // dbFlags are the database flags every command shares.
 type dbFlags struct {
@@ -100,41 +86,4 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
-}
-
-// open opens the engine the URL names, and wires the use cases and River
-// to it.
-func (d *dbFlags) open(ctx context.Context) (*store, error) {
-	u := strings.TrimSpace(d.url)
-	d.pg.MaxConns, d.pg.MinConns = int32(d.maxConns), int32(d.minConns)
-	switch {
-	case strings.HasPrefix(u, "postgres://"), strings.HasPrefix(u, "postgresql://"):
-		e, err := postgres.Open(ctx, u, d.pg)
-		if err != nil {
-			return nil, err
-		}
-		return &store{Store: service.New(e, service.Options{}), river: jobs.NewBackend(riverpgxv5.New(e.Pool()), e.SetJobEnqueuer)}, nil
-	case strings.HasPrefix(u, "sqlite:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
-		if path == "" {
-			return nil, fmt.Errorf("--db %q: the sqlite URL names no file", u)
-		}
-		return d.openSQLite(ctx, path)
-	case strings.Contains(u, "://"):
-		return nil, fmt.Errorf("--db %q: unknown scheme; use postgres://…, sqlite:PATH or a file path", u)
-	case u == "":
-		return nil, fmt.Errorf("--db is empty")
-	default:
-		return d.openSQLite(ctx, u)
-	}
-}
-
-// openSQLite opens the SQLite file at path. River shares the engine's one
-// writer connection.
-func (d *dbFlags) openSQLite(ctx context.Context, path string) (*store, error) {
-	e, err := sqlite.Open(ctx, path, sqlite.Options{Readers: d.sqliteReaders, AllowSharedFile: d.allowSharedDB})
-	if err != nil {
-		return nil, err
-	}
-	return &store{Store: service.New(e, service.Options{}), river: jobs.NewBackend(riversqlite.New(e.WriteDB()), e.SetJobEnqueuer)}, nil
 }

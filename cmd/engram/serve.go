@@ -14,10 +14,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
-	"github.com/engram-kb/engram/analyze"
-	"github.com/engram-kb/engram/classify"
 	"github.com/engram-kb/engram/connector"
-	enghttp "github.com/engram-kb/engram/http"
 	"github.com/engram-kb/engram/jobs"
 )
 
@@ -69,7 +66,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	m := obs.install(logger, s)
-	runner, err := jf.runner(s, logger, connector.Registry{Roots: splitList(*roots)}, m.JobFinished)
+	w := wiring{logger: logger, connectors: connector.Registry{Roots: splitList(*roots)}, jobs: jf, finished: m.JobFinished,
+		observeRequest: m.ObserveRequest, slowRequest: obs.slowRequest,
+		ready: func(ctx context.Context) error { return migrationsCurrent(ctx, mig) }}
+	runner, err := w.runner(s)
 	if err != nil {
 		return err
 	}
@@ -84,26 +84,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 
-	api := enghttp.NewServer(enghttp.Config{
-		Store: s, Classifier: classify.New(), Analyzer: analyze.New(), AnalyzerName: analyze.Name, Logger: logger, Version: version,
-		ObserveRequest: m.ObserveRequest, SlowRequest: obs.slowRequest,
-		Ready:      func(ctx context.Context) error { return migrationsCurrent(ctx, mig) },
-		Connectors: connector.Registry{Roots: splitList(*roots)}, JobBatchSize: jf.batchSize,
-	})
 	stopSide, err := obs.serveSide(logger, m)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer stopSide()
-	srv := &http.Server{
-		Handler:           api,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
-		WriteTimeout:      5 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	srv := w.httpServer(w.api(s))
 	if err := runner.Start(ctx); err != nil {
 		ln.Close()
 		return fmt.Errorf("start job workers: %w", err)
@@ -173,15 +160,6 @@ func (j *jobFlags) register(fs *flag.FlagSet, defWorkers int) {
 	fs.IntVar(&j.workers, "workers", envInt("ENGRAM_WORKERS", defWorkers), "background jobs this process runs at once; 0 runs none (ENGRAM_WORKERS)")
 	fs.IntVar(&j.batchSize, "job-batch-size", envInt("ENGRAM_JOB_BATCH_SIZE", engram.DefaultJobBatchSize), "documents per batch of a delete-all or classify job (ENGRAM_JOB_BATCH_SIZE)")
 	fs.DurationVar(&j.rescueAfter, "job-rescue-after", envDuration("ENGRAM_JOB_RESCUE_AFTER", time.Minute), "resume a job whose process died after this long (ENGRAM_JOB_RESCUE_AFTER)")
-}
-
-// runner attaches River to s with these flags.
-func (j *jobFlags) runner(s *store, logger *slog.Logger, reg connector.Registry, finished func(engram.JobKind, engram.JobStatus)) (*jobs.Runner, error) {
-	if j.workers < 0 || j.batchSize < 1 || j.batchSize > engram.MaxBulkIDs || j.rescueAfter < time.Second {
-		return nil, fmt.Errorf("--workers must be >= 0, --job-batch-size from 1 to %d, --job-rescue-after at least 1s", engram.MaxBulkIDs)
-	}
-	return jobs.New(s, s.river, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, Classifier: classify.New(), Logger: logger,
-		Connectors: reg, Analyzer: analyze.New(), AnalyzerName: analyze.Name, Finished: finished})
 }
 
 // firstRun creates tenant "default" on a database with no tenant and shows

@@ -51,7 +51,8 @@ func worker(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return err
 	}
 	m := obs.install(logger, s)
-	runner, err := jf.runner(s, logger, connector.Registry{Roots: splitList(*roots)}, m.JobFinished)
+	w := wiring{logger: logger, connectors: connector.Registry{Roots: splitList(*roots)}, jobs: jf, finished: m.JobFinished}
+	runner, err := w.runner(s)
 	if err != nil {
 		return err
 	}

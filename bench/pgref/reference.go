@@ -1,30 +1,40 @@
-package postgres
-
-import (
-	"context"
-	"time"
-
-	"github.com/engram-kb/engram"
-	"github.com/engram-kb/engram/internal/rows"
-	"github.com/jackc/pgx/v5"
-)
-
-// Reference holds the two yardsticks `engram bench` measures engram
-// against, on PostgreSQL. They are never used to serve requests.
+// Package pgref holds the two yardsticks `engram bench` measures engram
+// against on PostgreSQL. They are the bench's own SQL, never used to
+// serve requests; cmd/engram hands them the engine's connection pool.
 //
 // Naive* do the work the way engram's predecessor did: per document, one
 // SELECT and one write, and a commit per document. Floor* send the single
 // hand-written statement that does the same work, straight through the
 // driver: the least the database can be asked to do.
-type Reference struct{ s *Store }
+package pgref
 
-// Reference returns the store's benchmark yardsticks.
-func (s *Store) Reference() *Reference { return &Reference{s} }
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/bench/internal/refjson"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Reference is the naive baseline and the raw-SQL floor on one
+// PostgreSQL database (it implements bench.Reference).
+type Reference struct {
+	// pool is the engine's pool, so the yardsticks wait for connections
+	// and run under the statement_timeout engram's statements do.
+	pool *pgxpool.Pool
+}
+
+// New returns the yardsticks over the engine's pool (postgres.Store's
+// Pool).
+func New(pool *pgxpool.Pool) *Reference { return &Reference{pool: pool} }
 
 // perDocument runs fn in its own transaction for each id.
 func (r *Reference) perDocument(ctx context.Context, ids []string, fn func(tx pgx.Tx, id string) error) error {
 	for _, id := range ids {
-		if err := r.s.inTx(ctx, func(tx pgx.Tx) error { return fn(tx, id) }); err != nil {
+		if err := r.inTx(ctx, func(tx pgx.Tx) error { return fn(tx, id) }); err != nil {
 			return err
 		}
 	}
@@ -37,7 +47,7 @@ func (r *Reference) perLiveDocument(ctx context.Context, tenantID string, ids []
 	return r.perDocument(ctx, ids, func(tx pgx.Tx, id string) error {
 		var found string
 		if err := tx.QueryRow(ctx, `SELECT id::text FROM documents WHERE tenant_id = $1 AND id = $2 AND NOT is_deleted`, tenantID, id).Scan(&found); err != nil {
-			if isNoRows(err) {
+			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
 			return err
@@ -57,7 +67,7 @@ func (r *Reference) NaiveConfirm(ctx context.Context, tenantID string, ids []str
 
 // FloorConfirm confirms documents in one statement.
 func (r *Reference) FloorConfirm(ctx context.Context, tenantID string, ids []string) error {
-	_, err := r.s.pool.Exec(ctx, `UPDATE documents SET status = 'confirmed', user_confirmed = true, user_confirmed_at = now(), updated_at = now()
+	_, err := r.pool.Exec(ctx, `UPDATE documents SET status = 'confirmed', user_confirmed = true, user_confirmed_at = now(), updated_at = now()
 	                               WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND NOT is_deleted`, tenantID, ids)
 	return err
 }
@@ -69,7 +79,7 @@ func (r *Reference) NaiveHardDelete(ctx context.Context, tenantID string, ids []
 		var conn, ext *string
 		var title string
 		if err := tx.QueryRow(ctx, `SELECT connector_id::text, external_id, title FROM documents WHERE tenant_id = $1 AND id = $2`, tenantID, id).Scan(&conn, &ext, &title); err != nil {
-			if isNoRows(err) {
+			if errors.Is(err, pgx.ErrNoRows) {
 				return nil
 			}
 			return err
@@ -92,7 +102,7 @@ func (r *Reference) NaiveHardDelete(ctx context.Context, tenantID string, ids []
 // FloorHardDelete deletes documents and writes their tombstones in one
 // statement (chunks go by cascade).
 func (r *Reference) FloorHardDelete(ctx context.Context, tenantID string, ids []string) error {
-	_, err := r.s.pool.Exec(ctx, `WITH d AS (DELETE FROM documents WHERE tenant_id = $1 AND id = ANY($2::uuid[])
+	_, err := r.pool.Exec(ctx, `WITH d AS (DELETE FROM documents WHERE tenant_id = $1 AND id = ANY($2::uuid[])
 	                                  RETURNING tenant_id, id, connector_id, external_id, source_type, title)
 	                               INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title)
 	                               SELECT tenant_id, id, connector_id, external_id, source_type, title FROM d
@@ -111,16 +121,17 @@ func (r *Reference) NaiveStats(ctx context.Context, tenantID string) error {
 		`NOT is_deleted AND classification = 'spam'`,
 	} {
 		var n int
-		if err := r.s.pool.QueryRow(ctx, `SELECT count(*) FROM documents WHERE tenant_id = $1 AND `+where, tenantID).Scan(&n); err != nil {
+		if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM documents WHERE tenant_id = $1 AND `+where, tenantID).Scan(&n); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// FloorStats runs engram's one stats statement straight through the driver.
+// FloorStats counts the stats panel in one statement (statsQuery)
+// straight through the driver.
 func (r *Reference) FloorStats(ctx context.Context, tenantID string) error {
-	_, err := r.s.pool.Exec(ctx, statsQuery, tenantID)
+	_, err := r.pool.Exec(ctx, statsQuery, tenantID)
 	return err
 }
 
@@ -137,7 +148,7 @@ func (r *Reference) NaiveClassify(ctx context.Context, tenantID string, ids []st
 
 // FloorClassify sets the class of documents in one statement.
 func (r *Reference) FloorClassify(ctx context.Context, tenantID string, ids []string, class string) error {
-	_, err := r.s.pool.Exec(ctx, `UPDATE documents SET classification = $3, classification_confidence = 1.0, classification_reason = 'set by user',
+	_, err := r.pool.Exec(ctx, `UPDATE documents SET classification = $3, classification_confidence = 1.0, classification_reason = 'set by user',
 	                                     status = 'confirmed', user_confirmed = true, user_confirmed_at = now(), updated_at = now()
 	                               WHERE tenant_id = $1 AND id = ANY($2::uuid[]) AND NOT is_deleted`, tenantID, ids, class)
 	return err
@@ -164,14 +175,14 @@ func (r *Reference) FloorListPage(ctx context.Context, tenantID string, createdA
 func (r *Reference) RowAt(ctx context.Context, tenantID string, offset int) (time.Time, string, error) {
 	var at time.Time
 	var id string
-	err := r.s.pool.QueryRow(ctx, `SELECT created_at, id::text FROM documents WHERE tenant_id = $1 AND NOT is_deleted
+	err := r.pool.QueryRow(ctx, `SELECT created_at, id::text FROM documents WHERE tenant_id = $1 AND NOT is_deleted
 	                                ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET $2`, tenantID, offset).Scan(&at, &id)
 	return at, id, err
 }
 
 // drain runs a query and reads every row it returns.
 func (r *Reference) drain(ctx context.Context, sql string, args ...any) error {
-	rs, err := r.s.pool.Query(ctx, sql, args...)
+	rs, err := r.pool.Query(ctx, sql, args...)
 	if err != nil {
 		return err
 	}
@@ -189,12 +200,12 @@ func (r *Reference) drain(ctx context.Context, sql string, args ...any) error {
 func (r *Reference) NaiveGapStats(ctx context.Context, tenantID string) error {
 	var n int
 	for _, st := range engram.GapStatuses {
-		if err := r.s.pool.QueryRow(ctx, `SELECT count(*) FROM knowledge_gaps WHERE tenant_id = $1 AND status = $2`, tenantID, string(st)).Scan(&n); err != nil {
+		if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM knowledge_gaps WHERE tenant_id = $1 AND status = $2`, tenantID, string(st)).Scan(&n); err != nil {
 			return err
 		}
 	}
 	for _, c := range engram.GapCategories {
-		if err := r.s.pool.QueryRow(ctx, `SELECT count(*) FROM knowledge_gaps WHERE tenant_id = $1 AND category = $2`, tenantID, string(c)).Scan(&n); err != nil {
+		if err := r.pool.QueryRow(ctx, `SELECT count(*) FROM knowledge_gaps WHERE tenant_id = $1 AND category = $2`, tenantID, string(c)).Scan(&n); err != nil {
 			return err
 		}
 	}
@@ -203,7 +214,7 @@ func (r *Reference) NaiveGapStats(ctx context.Context, tenantID string) error {
 		`SELECT count(*) FROM gap_answers WHERE tenant_id = $1 AND is_verified`,
 		`SELECT coalesce(sum(feedback_useful + feedback_not_useful), 0) FROM knowledge_gaps WHERE tenant_id = $1`,
 	} {
-		if err := r.s.pool.QueryRow(ctx, q, tenantID).Scan(&n); err != nil {
+		if err := r.pool.QueryRow(ctx, q, tenantID).Scan(&n); err != nil {
 			return err
 		}
 	}
@@ -222,7 +233,7 @@ func (r *Reference) FloorGapStats(ctx context.Context, tenantID string) error {
 // memory, then inserts each new item with its chunks in a transaction of
 // its own. Known items are skipped.
 func (r *Reference) NaiveSync(ctx context.Context, tenantID, connectorID string, docs []engram.PreparedDocument) error {
-	rs, err := r.s.pool.Query(ctx, `SELECT external_id, content_hash FROM documents WHERE tenant_id = $1 AND connector_id = $2`, tenantID, connectorID)
+	rs, err := r.pool.Query(ctx, `SELECT external_id, content_hash FROM documents WHERE tenant_id = $1 AND connector_id = $2`, tenantID, connectorID)
 	if err != nil {
 		return err
 	}
@@ -242,7 +253,7 @@ func (r *Reference) NaiveSync(ctx context.Context, tenantID, connectorID string,
 		if _, ok := known[*d.ExternalID]; ok {
 			continue
 		}
-		err := r.s.inTx(ctx, func(tx pgx.Tx) error {
+		err := r.inTx(ctx, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash, chunk_count)
 			                            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 				tenantID, d.ID, connectorID, *d.ExternalID, d.SourceType, d.Title, d.Content, d.ContentHash, len(d.Chunks)); err != nil {
@@ -267,12 +278,12 @@ func (r *Reference) NaiveSync(ctx context.Context, tenantID, connectorID string,
 // anti-join statement. It writes the document rows only: no chunks, no
 // tombstone check, no comparison of known items.
 func (r *Reference) FloorSync(ctx context.Context, tenantID, connectorID string, docs []engram.PreparedDocument) error {
-	_, err := r.s.pool.Exec(ctx, `INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash)
+	_, err := r.pool.Exec(ctx, `INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash)
 	                               SELECT $1, i.id, $2, i.external_id, i.source_type, i.title, i.content, i.content_hash
 	                                 FROM json_to_recordset($3::json) AS i(id uuid, external_id text, source_type text, title text, content text, content_hash text)
 	                                WHERE NOT EXISTS (SELECT 1 FROM documents d
 	                                                   WHERE d.tenant_id = $1 AND d.connector_id = $2 AND d.external_id = i.external_id)`,
-		tenantID, connectorID, rows.ReferenceItemsJSON(docs))
+		tenantID, connectorID, refjson.Items(docs))
 	return err
 }
 
@@ -280,7 +291,7 @@ func (r *Reference) FloorSync(ctx context.Context, tenantID, connectorID string,
 // predecessor's way: read all ids, then delete one document per
 // transaction.
 func (r *Reference) NaiveDeleteAll(ctx context.Context, tenantID string) error {
-	rs, err := r.s.pool.Query(ctx, `SELECT id::text FROM documents WHERE tenant_id = $1`, tenantID)
+	rs, err := r.pool.Query(ctx, `SELECT id::text FROM documents WHERE tenant_id = $1`, tenantID)
 	if err != nil {
 		return err
 	}
@@ -295,7 +306,7 @@ func (r *Reference) NaiveDeleteAll(ctx context.Context, tenantID string) error {
 // tombstones of its connector documents in one statement (chunks go by
 // cascade).
 func (r *Reference) FloorDeleteAll(ctx context.Context, tenantID string) error {
-	_, err := r.s.pool.Exec(ctx, `WITH d AS (DELETE FROM documents WHERE tenant_id = $1
+	_, err := r.pool.Exec(ctx, `WITH d AS (DELETE FROM documents WHERE tenant_id = $1
 	                                  RETURNING tenant_id, id, connector_id, external_id, source_type, title)
 	                               INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title)
 	                               SELECT tenant_id, id, connector_id, external_id, source_type, title FROM d

@@ -1,7 +1,8 @@
-package postgres
+package pgref
 
 import (
 	"context"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/jackc/pgx/v5"
@@ -19,12 +20,12 @@ const seedBatch = 25000
 // batch (auto_explain of the check in `engram bench`).
 const firstSeedBatch = 2000
 
-// seed runs one seeding statement without the store's statement_timeout:
-// on a loaded machine, with a million rows in the table and a checkpoint
-// running, a batch (and the foreign-key check of each of its chunks) has
-// taken longer than 30 s.
+// seed runs one seeding statement without the statement_timeout engram
+// sets on every connection of its pool: on a loaded machine, with a
+// million rows in the table and a checkpoint running, a batch (and the
+// foreign-key check of each of its chunks) has taken longer than 30 s.
 func (r *Reference) seed(ctx context.Context, sql string, args ...any) error {
-	return r.s.inTx(ctx, func(tx pgx.Tx) error {
+	return r.inTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 			return err
 		}
@@ -32,6 +33,12 @@ func (r *Reference) seed(ctx context.Context, sql string, args ...any) error {
 		return err
 	})
 }
+
+// timeIDExpr makes a version-7 UUID for seeded document i from its
+// creation millisecond ($5 - i ms), so that ids sort by creation time as
+// engram's own do (engram.NewID), not at random over the table.
+const timeIDExpr = `(lpad(to_hex((extract(epoch FROM $5::timestamptz) * 1000)::bigint - i), 12, '0') || '7' ||
+	substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid`
 
 // SeedDocuments inserts n documents with one chunk each into the tenant
 // (generate_series): 2,000 rows and an ANALYZE, then a statement per
@@ -41,12 +48,6 @@ func (r *Reference) seed(ctx context.Context, sql string, args ...any) error {
 // connectorID is not empty, belongs to that connector with external id
 // "seeded-i". It is never used to serve requests: it makes large tenants
 // for `engram bench` quickly.
-// timeIDExpr makes a version-7 UUID for seeded document i from its
-// creation millisecond ($5 - i ms), so that ids sort by creation time as
-// engram's own do (engram.NewID), not at random over the table.
-const timeIDExpr = `(lpad(to_hex((extract(epoch FROM $5::timestamptz) * 1000)::bigint - i), 12, '0') || '7' ||
-	substr(md5(random()::text), 1, 3) || '8' || substr(md5(random()::text), 1, 15))::uuid`
-
 func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID string, n int, content string) error {
 	p, err := engram.PrepareDocuments([]engram.NewDocument{{Title: "seed", Content: content}})
 	if err != nil {
@@ -57,7 +58,7 @@ func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID str
 		conn = &connectorID
 	}
 	chunk := p[0].Chunks[0]
-	now := ts(r.s.now())
+	now := ts(time.Now())
 	for start, end := 0, min(firstSeedBatch, n); start < n; start, end = end, min(end+seedBatch, n) {
 		if err := r.seed(ctx, `WITH d AS (
 		        INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash,
@@ -99,7 +100,7 @@ func (r *Reference) SeedGaps(ctx context.Context, tenantID string, n int) error 
 	               s.status, CASE WHEN s.status = 'closed' THEN $4::timestamptz END, $4, $4
 	          FROM generate_series(0, $2::int - 1) AS i,
 	               LATERAL (SELECT ($5::text[])[1 + i % cardinality($5::text[])] AS status) s`,
-		tenantID, n, categories, ts(r.s.now()), statuses); err != nil {
+		tenantID, n, categories, ts(time.Now()), statuses); err != nil {
 		return err
 	}
 	return r.seed(ctx, `ANALYZE knowledge_gaps`)

@@ -1,29 +1,41 @@
-package sqlite
-
-import (
-	"context"
-	"database/sql"
-	"time"
-
-	"github.com/engram-kb/engram"
-	"github.com/engram-kb/engram/internal/rows"
-)
-
-// Reference holds the two yardsticks `engram bench` measures engram
-// against, on SQLite. They are never used to serve requests.
+// Package sqliteref holds the two yardsticks `engram bench` measures
+// engram against on SQLite. They are the bench's own SQL, never used to
+// serve requests; cmd/engram hands them the engine's connection pools.
 //
 // Naive* do the work the way engram's predecessor did: per document, one
 // SELECT and one write, and a commit per document. Floor* send the single
 // hand-written statement that does the same work, straight through the
 // driver: the least the database can be asked to do.
-type Reference struct{ s *Store }
+package sqliteref
 
-// Reference returns the store's benchmark yardsticks.
-func (s *Store) Reference() *Reference { return &Reference{s} }
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/bench/internal/refjson"
+)
+
+// Reference is the naive baseline and the raw-SQL floor on one SQLite
+// database (it implements bench.Reference).
+type Reference struct {
+	// read is the engine's read-only pool: the yardsticks read beside
+	// engram as its own reads do.
+	read *sql.DB
+	// write is the engine's one writer connection, so the yardsticks'
+	// writes queue behind engram's instead of failing with SQLITE_BUSY.
+	write *sql.DB
+}
+
+// New returns the yardsticks over the engine's read pool and its writer
+// connection (sqlite.Store's ReadDB and WriteDB).
+func New(read, write *sql.DB) *Reference { return &Reference{read: read, write: write} }
 
 func (r *Reference) perDocument(ctx context.Context, ids []string, fn func(tx *sql.Tx, id string) error) error {
 	for _, id := range ids {
-		if err := r.s.inTx(ctx, func(tx *sql.Tx) error { return fn(tx, id) }); err != nil {
+		if err := r.inTx(ctx, func(tx *sql.Tx) error { return fn(tx, id) }); err != nil {
 			return err
 		}
 	}
@@ -36,7 +48,7 @@ func (r *Reference) perLiveDocument(ctx context.Context, tenantID string, ids []
 	return r.perDocument(ctx, ids, func(tx *sql.Tx, id string) error {
 		var found string
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM documents WHERE tenant_id = ? AND id = ? AND is_deleted = 0`, tenantID, id).Scan(&found); err != nil {
-			if isNoRows(err) {
+			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
 			return err
@@ -47,7 +59,7 @@ func (r *Reference) perLiveDocument(ctx context.Context, tenantID string, ids []
 
 // NaiveConfirm confirms documents one at a time.
 func (r *Reference) NaiveConfirm(ctx context.Context, tenantID string, ids []string) error {
-	now := r.s.nowText()
+	now := nowText()
 	return r.perLiveDocument(ctx, tenantID, ids, func(tx *sql.Tx, id string) error {
 		_, err := tx.ExecContext(ctx, `UPDATE documents SET status = 'confirmed', user_confirmed = 1, user_confirmed_at = ?, updated_at = ?
 		                                WHERE tenant_id = ? AND id = ?`, now, now, tenantID, id)
@@ -57,22 +69,22 @@ func (r *Reference) NaiveConfirm(ctx context.Context, tenantID string, ids []str
 
 // FloorConfirm confirms documents in one statement.
 func (r *Reference) FloorConfirm(ctx context.Context, tenantID string, ids []string) error {
-	now := r.s.nowText()
-	_, err := r.s.write.ExecContext(ctx, `UPDATE documents SET status = 'confirmed', user_confirmed = 1, user_confirmed_at = ?, updated_at = ?
+	now := nowText()
+	_, err := r.write.ExecContext(ctx, `UPDATE documents SET status = 'confirmed', user_confirmed = 1, user_confirmed_at = ?, updated_at = ?
 	                                      WHERE tenant_id = ? AND is_deleted = 0 AND id IN (SELECT value FROM json_each(?))`,
-		now, now, tenantID, rows.IDsJSON(ids))
+		now, now, tenantID, refjson.IDs(ids))
 	return err
 }
 
 // NaiveHardDelete deletes documents one at a time: read, delete the
 // chunks, delete the row, write the tombstone, commit.
 func (r *Reference) NaiveHardDelete(ctx context.Context, tenantID string, ids []string) error {
-	now := r.s.nowText()
+	now := nowText()
 	return r.perDocument(ctx, ids, func(tx *sql.Tx, id string) error {
 		var conn, ext sql.NullString
 		var title string
 		if err := tx.QueryRowContext(ctx, `SELECT connector_id, external_id, title FROM documents WHERE tenant_id = ? AND id = ?`, tenantID, id).Scan(&conn, &ext, &title); err != nil {
-			if isNoRows(err) {
+			if errors.Is(err, sql.ErrNoRows) {
 				return nil
 			}
 			return err
@@ -95,13 +107,13 @@ func (r *Reference) NaiveHardDelete(ctx context.Context, tenantID string, ids []
 // FloorHardDelete writes the tombstones and deletes the documents: two
 // statements, since SQLite has no data-modifying CTE (chunks go by cascade).
 func (r *Reference) FloorHardDelete(ctx context.Context, tenantID string, ids []string) error {
-	return r.s.inTx(ctx, func(tx *sql.Tx) error {
-		j := rows.IDsJSON(ids)
+	return r.inTx(ctx, func(tx *sql.Tx) error {
+		j := refjson.IDs(ids)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title, deleted_at)
 		                                   SELECT tenant_id, id, connector_id, external_id, source_type, title, ? FROM documents
 		                                    WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))
 		                                      AND +connector_id IS NOT NULL AND +external_id IS NOT NULL
-		                                   ON CONFLICT DO NOTHING`, r.s.nowText(), tenantID, j); err != nil {
+		                                   ON CONFLICT DO NOTHING`, nowText(), tenantID, j); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM documents WHERE tenant_id = ? AND id IN (SELECT value FROM json_each(?))`, tenantID, j)
@@ -119,16 +131,17 @@ func (r *Reference) NaiveStats(ctx context.Context, tenantID string) error {
 		`is_deleted = 0 AND classification = 'spam'`,
 	} {
 		var n int
-		if err := r.s.read.QueryRowContext(ctx, `SELECT count(*) FROM documents WHERE tenant_id = ? AND `+where, tenantID).Scan(&n); err != nil {
+		if err := r.read.QueryRowContext(ctx, `SELECT count(*) FROM documents WHERE tenant_id = ? AND `+where, tenantID).Scan(&n); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// FloorStats runs engram's one stats statement straight through the driver.
+// FloorStats counts the stats panel in one statement (statsQuery)
+// straight through the driver.
 func (r *Reference) FloorStats(ctx context.Context, tenantID string) error {
-	rs, err := r.s.read.QueryContext(ctx, statsQuery, tenantID)
+	rs, err := r.read.QueryContext(ctx, statsQuery, tenantID)
 	if err != nil {
 		return err
 	}
@@ -138,7 +151,7 @@ func (r *Reference) FloorStats(ctx context.Context, tenantID string) error {
 // NaiveClassify sets the class of documents one at a time, as a person's
 // bulk classify did in the predecessor.
 func (r *Reference) NaiveClassify(ctx context.Context, tenantID string, ids []string, class string) error {
-	now := r.s.nowText()
+	now := nowText()
 	return r.perLiveDocument(ctx, tenantID, ids, func(tx *sql.Tx, id string) error {
 		_, err := tx.ExecContext(ctx, `UPDATE documents SET classification = ?, classification_confidence = 1.0, classification_reason = 'set by user',
 		                                      status = 'confirmed', user_confirmed = 1, user_confirmed_at = ?, updated_at = ?
@@ -149,11 +162,11 @@ func (r *Reference) NaiveClassify(ctx context.Context, tenantID string, ids []st
 
 // FloorClassify sets the class of documents in one statement.
 func (r *Reference) FloorClassify(ctx context.Context, tenantID string, ids []string, class string) error {
-	now := r.s.nowText()
-	_, err := r.s.write.ExecContext(ctx, `UPDATE documents SET classification = ?, classification_confidence = 1.0, classification_reason = 'set by user',
+	now := nowText()
+	_, err := r.write.ExecContext(ctx, `UPDATE documents SET classification = ?, classification_confidence = 1.0, classification_reason = 'set by user',
 	                                            status = 'confirmed', user_confirmed = 1, user_confirmed_at = ?, updated_at = ?
 	                                      WHERE tenant_id = ? AND is_deleted = 0 AND id IN (SELECT value FROM json_each(?))`,
-		class, now, now, tenantID, rows.IDsJSON(ids))
+		class, now, now, tenantID, refjson.IDs(ids))
 	return err
 }
 
@@ -177,14 +190,14 @@ func (r *Reference) FloorListPage(ctx context.Context, tenantID string, createdA
 // tenant's newest-first list, to make a cursor from.
 func (r *Reference) RowAt(ctx context.Context, tenantID string, offset int) (time.Time, string, error) {
 	var at, id string
-	err := r.s.read.QueryRowContext(ctx, `SELECT created_at, id FROM documents WHERE tenant_id = ? AND is_deleted = 0
+	err := r.read.QueryRowContext(ctx, `SELECT created_at, id FROM documents WHERE tenant_id = ? AND is_deleted = 0
 	                                       ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET ?`, tenantID, offset).Scan(&at, &id)
 	return parseTime(at), id, err
 }
 
 // drain runs a query and reads every row it returns.
 func (r *Reference) drain(ctx context.Context, q string, args ...any) error {
-	rs, err := r.s.read.QueryContext(ctx, q, args...)
+	rs, err := r.read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return err
 	}
@@ -210,12 +223,12 @@ func (r *Reference) drain(ctx context.Context, q string, args ...any) error {
 func (r *Reference) NaiveGapStats(ctx context.Context, tenantID string) error {
 	var n int
 	for _, st := range engram.GapStatuses {
-		if err := r.s.read.QueryRowContext(ctx, `SELECT count(*) FROM knowledge_gaps WHERE tenant_id = ? AND status = ?`, tenantID, string(st)).Scan(&n); err != nil {
+		if err := r.read.QueryRowContext(ctx, `SELECT count(*) FROM knowledge_gaps WHERE tenant_id = ? AND status = ?`, tenantID, string(st)).Scan(&n); err != nil {
 			return err
 		}
 	}
 	for _, c := range engram.GapCategories {
-		if err := r.s.read.QueryRowContext(ctx, `SELECT count(*) FROM knowledge_gaps WHERE tenant_id = ? AND category = ?`, tenantID, string(c)).Scan(&n); err != nil {
+		if err := r.read.QueryRowContext(ctx, `SELECT count(*) FROM knowledge_gaps WHERE tenant_id = ? AND category = ?`, tenantID, string(c)).Scan(&n); err != nil {
 			return err
 		}
 	}
@@ -224,7 +237,7 @@ func (r *Reference) NaiveGapStats(ctx context.Context, tenantID string) error {
 		`SELECT count(*) FROM gap_answers WHERE tenant_id = ? AND is_verified = 1`,
 		`SELECT coalesce(sum(feedback_useful + feedback_not_useful), 0) FROM knowledge_gaps WHERE tenant_id = ?`,
 	} {
-		if err := r.s.read.QueryRowContext(ctx, q, tenantID).Scan(&n); err != nil {
+		if err := r.read.QueryRowContext(ctx, q, tenantID).Scan(&n); err != nil {
 			return err
 		}
 	}
@@ -243,7 +256,7 @@ func (r *Reference) FloorGapStats(ctx context.Context, tenantID string) error {
 // memory, then inserts each new item with its chunks in a transaction of
 // its own. Known items are skipped.
 func (r *Reference) NaiveSync(ctx context.Context, tenantID, connectorID string, docs []engram.PreparedDocument) error {
-	rs, err := r.s.read.QueryContext(ctx, `SELECT external_id, content_hash FROM documents WHERE tenant_id = ? AND connector_id = ?`, tenantID, connectorID)
+	rs, err := r.read.QueryContext(ctx, `SELECT external_id, content_hash FROM documents WHERE tenant_id = ? AND connector_id = ?`, tenantID, connectorID)
 	if err != nil {
 		return err
 	}
@@ -260,12 +273,12 @@ func (r *Reference) NaiveSync(ctx context.Context, tenantID, connectorID string,
 		return err
 	}
 	rs.Close()
-	now := r.s.nowText()
+	now := nowText()
 	for _, d := range docs {
 		if _, ok := known[*d.ExternalID]; ok {
 			continue
 		}
-		err := r.s.inTx(ctx, func(tx *sql.Tx) error {
+		err := r.inTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash,
 			                                                          chunk_count, created_at, updated_at)
 			                                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -291,14 +304,14 @@ func (r *Reference) NaiveSync(ctx context.Context, tenantID, connectorID string,
 // anti-join statement. It writes the document rows only: no chunks, no
 // tombstone check, no comparison of known items.
 func (r *Reference) FloorSync(ctx context.Context, tenantID, connectorID string, docs []engram.PreparedDocument) error {
-	now := r.s.nowText()
-	_, err := r.s.write.ExecContext(ctx, `INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash, created_at, updated_at)
+	now := nowText()
+	_, err := r.write.ExecContext(ctx, `INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash, created_at, updated_at)
 	                                      SELECT ?, i.value->>'id', ?, i.value->>'external_id', i.value->>'source_type', i.value->>'title',
 	                                             i.value->>'content', i.value->>'content_hash', ?, ?
 	                                        FROM json_each(?) AS i
 	                                       WHERE NOT EXISTS (SELECT 1 FROM documents d
 	                                                          WHERE d.tenant_id = ? AND d.connector_id = ? AND d.external_id = i.value->>'external_id')`,
-		tenantID, connectorID, now, now, rows.ReferenceItemsJSON(docs), tenantID, connectorID)
+		tenantID, connectorID, now, now, refjson.Items(docs), tenantID, connectorID)
 	return err
 }
 
@@ -306,7 +319,7 @@ func (r *Reference) FloorSync(ctx context.Context, tenantID, connectorID string,
 // predecessor's way: read all ids, then delete one document per
 // transaction.
 func (r *Reference) NaiveDeleteAll(ctx context.Context, tenantID string) error {
-	rs, err := r.s.read.QueryContext(ctx, `SELECT id FROM documents WHERE tenant_id = ?`, tenantID)
+	rs, err := r.read.QueryContext(ctx, `SELECT id FROM documents WHERE tenant_id = ?`, tenantID)
 	if err != nil {
 		return err
 	}
@@ -330,11 +343,11 @@ func (r *Reference) NaiveDeleteAll(ctx context.Context, tenantID string) error {
 // documents and deletes all its documents: two statements, since SQLite
 // has no data-modifying CTE (chunks go by cascade).
 func (r *Reference) FloorDeleteAll(ctx context.Context, tenantID string) error {
-	return r.s.inTx(ctx, func(tx *sql.Tx) error {
+	return r.inTx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO deleted_documents (tenant_id, id, connector_id, external_id, source_type, original_title, deleted_at)
 		                                   SELECT tenant_id, id, connector_id, external_id, source_type, title, ? FROM documents
 		                                    WHERE tenant_id = ? AND connector_id IS NOT NULL AND external_id IS NOT NULL
-		                                   ON CONFLICT DO NOTHING`, r.s.nowText(), tenantID); err != nil {
+		                                   ON CONFLICT DO NOTHING`, nowText(), tenantID); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM documents WHERE tenant_id = ?`, tenantID)

@@ -1,9 +1,10 @@
-package sqlite
+package sqliteref
 
 import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"time"
 
 	"github.com/engram-kb/engram"
 )
@@ -42,11 +43,11 @@ func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID str
 		conn = &connectorID
 	}
 	chunk := p[0].Chunks[0]
-	now := r.s.now().UTC()
+	now := time.Now().UTC()
 	nowMs, nowText := now.UnixMilli(), fmtTime(now)
 	for start := 0; start < n; start += seedBatch {
 		end := min(start+seedBatch, n)
-		err := r.s.inTx(ctx, func(tx *sql.Tx) error {
+		err := r.inTx(ctx, func(tx *sql.Tx) error {
 			var last int64
 			if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(rowid), 0) FROM documents`).Scan(&last); err != nil {
 				return err
@@ -68,7 +69,7 @@ func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID str
 			return err
 		}
 	}
-	_, err = r.s.write.ExecContext(ctx, `ANALYZE`)
+	_, err = r.write.ExecContext(ctx, `ANALYZE`)
 	return err
 }
 
@@ -78,8 +79,8 @@ func (r *Reference) SeedDocuments(ctx context.Context, tenantID, connectorID str
 func (r *Reference) SeedGaps(ctx context.Context, tenantID string, n int) error {
 	statuses, _ := json.Marshal(engram.GapStatuses)
 	categories, _ := json.Marshal(engram.GapCategories)
-	now := r.s.nowText()
-	if _, err := r.s.write.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?),
+	now := nowText()
+	if _, err := r.write.ExecContext(ctx, `WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i + 1 < ?),
 	        g(i, status) AS (SELECT i, json_extract(?, '$[' || (i % json_array_length(?)) || ']') FROM s)
 	        INSERT INTO knowledge_gaps (tenant_id, id, title, category, priority, status, closed_at, created_at, updated_at)
 	        SELECT ?, `+newIDExpr+`, 'seeded gap ' || i, json_extract(?, '$[' || (i % json_array_length(?)) || ']'), 1 + i % 5,
@@ -88,6 +89,6 @@ func (r *Reference) SeedGaps(ctx context.Context, tenantID string, n int) error 
 		n, string(statuses), string(statuses), tenantID, string(categories), string(categories), now, now, now); err != nil {
 		return err
 	}
-	_, err := r.s.write.ExecContext(ctx, `ANALYZE`)
+	_, err := r.write.ExecContext(ctx, `ANALYZE`)
 	return err
 }
