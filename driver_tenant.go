@@ -41,6 +41,9 @@ type TenantExecutor interface {
 	// whether there is one. One statement. A stored settings value that is
 	// not a JSON object is an internal error.
 	TenantBySlug(ctx context.Context, slug string) (Tenant, bool, error)
+	// TenantGet reads the tenant with the given id, and reports whether
+	// there is one. One statement; settings as TenantBySlug.
+	TenantGet(ctx context.Context, id string) (Tenant, bool, error)
 	// TenantCount counts the tenants. One statement.
 	TenantCount(ctx context.Context) (int, error)
 	// APIKeyAuthenticate reads the unrevoked key with the given hash of an

@@ -38,6 +38,10 @@ type TenantStore interface {
 	// TenantBySlug returns the tenant with the given slug. Returns
 	// not_found.
 	TenantBySlug(ctx context.Context, slug string) (Tenant, error)
+	// Tenant returns the tenant with the given id, for work that starts
+	// from an id (a job) and needs the tenant's slug or settings. Returns
+	// not_found.
+	Tenant(ctx context.Context, id string) (Tenant, error)
 	// CountTenants returns the number of tenants.
 	CountTenants(ctx context.Context) (int, error)
 	// Authenticate resolves an API key to its principal, and notes when the

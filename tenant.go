@@ -80,6 +80,10 @@ func HashKey(secret string) string {
 
 var slugRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
+// ValidSlug reports whether s is a well-formed tenant slug: one path
+// component of lowercase letters, digits and dashes.
+func ValidSlug(s string) bool { return slugRe.MatchString(s) }
+
 // Slugify turns a tenant name into a slug candidate.
 func Slugify(name string) string {
 	var b strings.Builder

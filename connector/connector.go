@@ -24,9 +24,12 @@ const (
 )
 
 // Registry validates settings and opens sources. Folder and mail
-// connectors read files on the server, so their paths must lie under one
-// of Roots: a tenant admin must not be able to read /etc or another
-// tenant's export. With no roots, only push connectors can be made.
+// connectors read files on the server, so their paths must lie under the
+// tenant's own directory in one of Roots: for the tenant with slug acme,
+// <root>/acme. A tenant admin can point a connector neither at /etc nor
+// at another tenant's export. The tenant directory itself may be a link
+// the operator made (to ~/notes, say); links below it must stay inside
+// it. With no roots, only push connectors can be made.
 type Registry struct {
 	Roots []string
 }
@@ -38,9 +41,10 @@ func Types() []string {
 	return out
 }
 
-// ValidateSettings checks settings for a connector type and returns them
-// normalised. Errors are invalid_argument naming the field.
-func (r Registry) ValidateSettings(typ string, raw json.RawMessage) (json.RawMessage, error) {
+// ValidateSettings checks the settings of a connector type for the tenant
+// with the given slug and returns them normalised. Errors are
+// invalid_argument naming the field.
+func (r Registry) ValidateSettings(tenant, typ string, raw json.RawMessage) (json.RawMessage, error) {
 	if len(bytes.TrimSpace(raw)) == 0 || string(bytes.TrimSpace(raw)) == "null" {
 		raw = json.RawMessage(`{}`)
 	}
@@ -52,7 +56,7 @@ func (r Registry) ValidateSettings(typ string, raw json.RawMessage) (json.RawMes
 		if err != nil {
 			return nil, err
 		}
-		if _, err := r.allowed(s.Path); err != nil {
+		if _, err := r.allowed(tenant, s.Path); err != nil {
 			return nil, err
 		}
 		return json.Marshal(s)
@@ -61,7 +65,7 @@ func (r Registry) ValidateSettings(typ string, raw json.RawMessage) (json.RawMes
 		if err != nil {
 			return nil, err
 		}
-		if _, err := r.allowed(s.Path); err != nil {
+		if _, err := r.allowed(tenant, s.Path); err != nil {
 			return nil, err
 		}
 		return json.Marshal(s)
@@ -73,8 +77,8 @@ func (r Registry) ValidateSettings(typ string, raw json.RawMessage) (json.RawMes
 // settings are checked again: the files may have moved since. The source
 // reads only inside the allowed root that holds its path: a symbolic link
 // leading out of it is a failed item (see connector/internal/walk).
-func (r Registry) Open(typ string, settings json.RawMessage) (engram.Source, error) {
-	if _, err := r.ValidateSettings(typ, settings); err != nil {
+func (r Registry) Open(tenant, typ string, settings json.RawMessage) (engram.Source, error) {
+	if _, err := r.ValidateSettings(tenant, typ, settings); err != nil {
 		return nil, err
 	}
 	switch typ {
@@ -83,7 +87,7 @@ func (r Registry) Open(typ string, settings json.RawMessage) (engram.Source, err
 		if err != nil {
 			return nil, err
 		}
-		if s.Within, err = r.allowed(s.Path); err != nil {
+		if s.Within, err = r.allowed(tenant, s.Path); err != nil {
 			return nil, err
 		}
 		return folder.New(s), nil
@@ -92,7 +96,7 @@ func (r Registry) Open(typ string, settings json.RawMessage) (engram.Source, err
 		if err != nil {
 			return nil, err
 		}
-		if s.Within, err = r.allowed(s.Path); err != nil {
+		if s.Within, err = r.allowed(tenant, s.Path); err != nil {
 			return nil, err
 		}
 		return mail.New(s), nil
@@ -100,19 +104,24 @@ func (r Registry) Open(typ string, settings json.RawMessage) (engram.Source, err
 	return nil, nil
 }
 
-// allowed checks that path lies under one of the roots, after resolving
-// symbolic links so a link cannot lead outside, and returns the real path
-// of that root.
-func (r Registry) allowed(path string) (string, error) {
+// allowed checks that path lies under the tenant's directory in one of
+// the roots, after resolving symbolic links so a link cannot lead
+// outside, and returns the real path of that directory.
+func (r Registry) allowed(tenant, path string) (string, error) {
 	if len(r.Roots) == 0 {
 		return "", engram.Errorf(engram.EInvalid, "settings.path: this server reads no files for connectors; its operator must list allowed directories with --connector-roots")
+	}
+	if !engram.ValidSlug(tenant) {
+		// A slug is one path component by construction; this guards the
+		// join below against a caller passing something else.
+		return "", engram.Errorf(engram.EInvalid, "settings.path: no directory for tenant %q", tenant)
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
 		return "", engram.Errorf(engram.EInvalid, "settings.path: %q cannot be resolved", path)
 	}
 	for _, root := range r.Roots {
-		rr, err := filepath.EvalSymlinks(root)
+		rr, err := filepath.EvalSymlinks(filepath.Join(root, tenant))
 		if err != nil {
 			continue
 		}
@@ -120,7 +129,7 @@ func (r Registry) allowed(path string) (string, error) {
 			return rr, nil
 		}
 	}
-	return "", engram.Errorf(engram.EInvalid, "settings.path: %q is not under a directory this server allows (--connector-roots)", path)
+	return "", engram.Errorf(engram.EInvalid, "settings.path: %q is not under this tenant's directory: connectors of tenant %q read only a directory named %q in one of the server's --connector-roots", path, tenant, tenant)
 }
 
 // validatePush accepts only an empty object: a push connector has no

@@ -37,10 +37,10 @@ func tree(t *testing.T, dir string, files, links map[string]string) {
 
 // items opens a source through r and reads it whole: the external ids in
 // order, and each failure's reason by reference.
-func items(t *testing.T, r Registry, typ, path string) ([]string, map[string]string, []engram.SourceItem) {
+func items(t *testing.T, r Registry, tenant, typ, path string) ([]string, map[string]string, []engram.SourceItem) {
 	t.Helper()
 	settings, _ := json.Marshal(map[string]string{"path": path})
-	src, err := r.Open(typ, settings)
+	src, err := r.Open(tenant, typ, settings)
 	if err != nil {
 		t.Fatalf("open %s %s: %v", typ, path, err)
 	}
@@ -64,7 +64,8 @@ func items(t *testing.T, r Registry, typ, path string) ([]string, map[string]str
 // instead of importing what it points at.
 func TestLinksStayInsideTheRoot(t *testing.T) {
 	t.Parallel()
-	root, outside := t.TempDir(), t.TempDir()
+	servers, outside := t.TempDir(), t.TempDir()
+	root := filepath.Join(servers, "acme") // the tenant's directory
 	tree(t, outside, map[string]string{
 		"passwd.md":         "root:x:0:0:root:/root:/bin/bash\n",
 		"etc/x.md":          "# Outside\n",
@@ -85,9 +86,9 @@ func TestLinksStayInsideTheRoot(t *testing.T) {
 		"maildir/cur/2:2,S":       filepath.Join(outside, "mail", "cur", "2:2,S"),
 		"maildir/cur/outside.eml": filepath.Join(outside, "other", "outside.eml"),
 	})
-	r := Registry{Roots: []string{root}}
+	r := Registry{Roots: []string{servers}}
 
-	ids, fails, all := items(t, r, Folder, filepath.Join(root, "vault"))
+	ids, fails, all := items(t, r, "acme", Folder, filepath.Join(root, "vault"))
 	if want := []string{"in.md", "n.md", "sub/inside.md"}; !slices.Equal(ids, want) {
 		t.Errorf("folder items %q, want %q", ids, want)
 	}
@@ -102,7 +103,7 @@ func TestLinksStayInsideTheRoot(t *testing.T) {
 		}
 	}
 
-	ids, fails, all = items(t, r, Mail, filepath.Join(root, "maildir"))
+	ids, fails, all = items(t, r, "acme", Mail, filepath.Join(root, "maildir"))
 	if len(ids) != 1 || all[0].Title != "inside" {
 		t.Errorf("mail items %q, want only the message inside the root", ids)
 	}
@@ -119,8 +120,56 @@ func TestLinksStayInsideTheRoot(t *testing.T) {
 	}
 	for _, p := range []string{outside, filepath.Join(root, "door"), filepath.Join(root, "vault", "etc")} {
 		settings, _ := json.Marshal(map[string]string{"path": p})
-		if _, err := r.ValidateSettings(Folder, settings); engram.ErrorCode(err) != engram.EInvalid {
+		if _, err := r.ValidateSettings("acme", Folder, settings); engram.ErrorCode(err) != engram.EInvalid {
 			t.Errorf("settings on %s: err %v, want invalid_argument", p, err)
 		}
+	}
+}
+
+// TestRootsArePerTenant: a tenant's connectors read only the directory
+// named by its slug under a root: another tenant's directory beside it is
+// refused at create, update (both ValidateSettings) and every sync (Open).
+// The operator may make the tenant's directory a link to where the files
+// are.
+func TestRootsArePerTenant(t *testing.T) {
+	t.Parallel()
+	servers, notes := t.TempDir(), t.TempDir()
+	tree(t, servers, map[string]string{
+		"acme/vault/a.md":   "# Acme\n",
+		"globex/vault/g.md": "# Globex secret\n",
+	}, map[string]string{"initech": notes})
+	tree(t, notes, map[string]string{"n.md": "# Initech note\n"}, nil)
+	r := Registry{Roots: []string{t.TempDir(), servers}}
+	settings := func(p string) json.RawMessage {
+		b, _ := json.Marshal(map[string]string{"path": p})
+		return b
+	}
+	if _, err := r.ValidateSettings("acme", Folder, settings(filepath.Join(servers, "acme", "vault"))); err != nil {
+		t.Fatalf("acme on its own directory: %v", err)
+	}
+	for _, c := range []struct{ tenant, path string }{
+		{"acme", filepath.Join(servers, "globex", "vault")},
+		{"acme", servers},
+		{"acme", filepath.Join(servers, "acme", "..", "globex")},
+		{"globex", filepath.Join(servers, "acme", "vault")},
+		{"../acme", filepath.Join(servers, "acme", "vault")},
+	} {
+		_, err := r.ValidateSettings(c.tenant, Folder, settings(c.path))
+		if engram.ErrorCode(err) != engram.EInvalid {
+			t.Errorf("tenant %q on %s: err %v, want invalid_argument", c.tenant, c.path, err)
+		}
+		if _, err := r.Open(c.tenant, Folder, settings(c.path)); engram.ErrorCode(err) != engram.EInvalid {
+			t.Errorf("open for tenant %q on %s: err %v, want invalid_argument", c.tenant, c.path, err)
+		}
+	}
+	if err := func() error {
+		_, err := r.ValidateSettings("acme", Folder, settings(filepath.Join(servers, "globex", "vault")))
+		return err
+	}(); err == nil || !strings.Contains(err.Error(), `read only a directory named "acme"`) {
+		t.Errorf("refusal %v does not say where the tenant's files go", err)
+	}
+	ids, _, _ := items(t, r, "initech", Folder, filepath.Join(servers, "initech"))
+	if !slices.Equal(ids, []string{"n.md"}) {
+		t.Errorf("initech through the operator's link: %q", ids)
 	}
 }

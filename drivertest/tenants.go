@@ -49,6 +49,18 @@ func testTenants(t *testing.T, h Harness) {
 		if found {
 			t.Error("TenantBySlug found a tenant that does not exist")
 		}
+		var byID engram.Tenant
+		n = statements(t, func(ctx context.Context) (err error) {
+			byID, found, err = f.d.Reader().TenantGet(ctx, id)
+			return err
+		})
+		wantStatements(t, "TenantGet", n, 1)
+		if !found || byID.ID != id || byID.Slug != "globex" || byID.Name != "Globex" || !byID.CreatedAt.Equal(at) {
+			t.Fatalf("TenantGet = %+v, %v", byID, found)
+		}
+		if _, found, err := f.d.Reader().TenantGet(context.Background(), engram.NewID()); err != nil || found {
+			t.Errorf("TenantGet of a missing id = %v, %v; want not found", found, err)
+		}
 
 		var owner engram.KeyOwner
 		n = statements(t, func(ctx context.Context) (err error) {

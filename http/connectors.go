@@ -64,7 +64,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request, p engra
 	if err := engram.ValidateConnectorName(*body.Name); err != nil {
 		return err
 	}
-	settings, err := s.connectors.ValidateSettings(*body.Type, body.Settings)
+	settings, err := s.connectors.ValidateSettings(p.TenantSlug, *body.Type, body.Settings)
 	if err != nil {
 		return err
 	}
@@ -133,7 +133,7 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request, p engram
 			return err
 		}
 		if body.Settings != nil {
-			if patch.Settings, err = s.connectors.ValidateSettings(c.Type, body.Settings); err != nil {
+			if patch.Settings, err = s.connectors.ValidateSettings(p.TenantSlug, c.Type, body.Settings); err != nil {
 				return err
 			}
 		}

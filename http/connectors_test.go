@@ -139,11 +139,14 @@ func TestFileConnectorsNeedAllowedRoots(t *testing.T) {
 	t.Parallel()
 	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
 		root, outside := t.TempDir(), t.TempDir()
-		notes := filepath.Join(root, "vault")
-		if err := os.Mkdir(notes, 0o755); err != nil {
-			t.Fatal(err)
+		notes := filepath.Join(root, "acme", "vault")
+		others := filepath.Join(root, "globex", "vault")
+		for _, d := range []string{notes, others} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
-		if err := os.Symlink(outside, filepath.Join(root, "escape")); err != nil {
+		if err := os.Symlink(outside, filepath.Join(root, "acme", "escape")); err != nil {
 			t.Fatal(err)
 		}
 		e := newEnv(t, s, func(c *enghttp.Config) { c.Connectors = connector.Registry{Roots: []string{root}} })
@@ -156,7 +159,11 @@ func TestFileConnectorsNeedAllowedRoots(t *testing.T) {
 			t.Fatalf("created %+v", c)
 		}
 		create(outside).want(t, 400, "invalid_argument", "settings.path", "not under")
-		create(filepath.Join(root, "escape")).want(t, 400, "invalid_argument", "settings.path", "not under")
+		create(filepath.Join(root, "acme", "escape")).want(t, 400, "invalid_argument", "settings.path", "not under")
+		// Another tenant's directory under the same root is not acme's.
+		create(others).want(t, 400, "invalid_argument", "settings.path", "not under this tenant's directory")
+		e.call(t, "PATCH", "/api/integrations/"+c.ID, e.admin.Secret, map[string]any{"settings": map[string]any{"path": others}}).
+			want(t, 400, "invalid_argument", "settings.path", "not under this tenant's directory")
 		create("/etc").want(t, 400, "invalid_argument", "settings.path")
 		e.call(t, "POST", "/api/integrations", e.admin.Secret, map[string]any{"type": "mail", "name": "m",
 			"settings": map[string]any{"path": notes, "colour": "red"}}).want(t, 400, "invalid_argument", "settings.colour")
@@ -172,10 +179,13 @@ func TestConnectorSyncInterval(t *testing.T) {
 	t.Parallel()
 	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
 		root := t.TempDir()
+		if err := os.Mkdir(filepath.Join(root, "acme"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		e := newEnv(t, s, func(c *enghttp.Config) { c.Connectors = connector.Registry{Roots: []string{root}} })
 		create := func(interval any) result {
 			return e.call(t, "POST", "/api/integrations", e.admin.Secret, map[string]any{"type": "folder", "name": "notes",
-				"settings": map[string]any{"path": root}, "sync_interval": interval})
+				"settings": map[string]any{"path": filepath.Join(root, "acme")}, "sync_interval": interval})
 		}
 		create("soon").want(t, 400, "invalid_argument", "sync_interval", "not a duration")
 		create("30s").want(t, 400, "invalid_argument", "sync_interval", "from 1m to 720h")

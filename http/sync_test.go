@@ -29,8 +29,8 @@ type syncStatusResp struct {
 func vault(t *testing.T, n int) (string, string) {
 	t.Helper()
 	root := t.TempDir()
-	dir := filepath.Join(root, "vault")
-	if err := os.Mkdir(dir, 0o755); err != nil {
+	dir := filepath.Join(root, "acme", "vault") // the test tenant is acme
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for i := range n {

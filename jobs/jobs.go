@@ -137,7 +137,7 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 	if cfg.Workers > 0 && cfg.Classifier == nil {
 		return nil, errors.New("jobs: a Classifier is required to run workers")
 	}
-	w := &worker{store: store, connectors: store, gaps: store, registry: cfg.Connectors, analyzer: cfg.Analyzer,
+	w := &worker{store: store, connectors: store, tenants: store, gaps: store, registry: cfg.Connectors, analyzer: cfg.Analyzer,
 		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, slice: cfg.slice(), log: cfg.Logger, finished: cfg.Finished}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &kindWorker[deleteAllArgs]{w: w})

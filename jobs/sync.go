@@ -100,7 +100,11 @@ func (w *worker) runSync(ctx context.Context, a jobArgs, attempt, maxAttempts in
 	if err != nil {
 		return w.failedSync(ctx, a, attempt, maxAttempts, ingest.Report{}, err)
 	}
-	src, err := w.registry.Open(c.Type, c.Settings)
+	tn, err := w.tenants.Tenant(ctx, a.TenantID)
+	if err != nil {
+		return w.failedSync(ctx, a, attempt, maxAttempts, ingest.Report{}, err)
+	}
+	src, err := w.registry.Open(tn.Slug, c.Type, c.Settings)
 	if err == nil && src == nil {
 		err = engram.Errorf(engram.EInvalid, "integration %s is a %s connector: its items are posted to it, there is nothing to fetch", c.ID, c.Type)
 	}

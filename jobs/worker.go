@@ -85,6 +85,7 @@ func (k *kindWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
 type worker struct {
 	store        engram.JobStore
 	connectors   engram.ConnectorStore
+	tenants      engram.TenantStore
 	registry     connector.Registry
 	classifier   engram.Classifier
 	gaps         engram.GapStore

@@ -46,12 +46,22 @@ func (e *executor) APIKeyInsertForSlug(ctx context.Context, slug string, k engra
 
 // TenantBySlug reads one tenant.
 func (e *executor) TenantBySlug(ctx context.Context, slug string) (engram.Tenant, bool, error) {
+	return e.tenant(ctx, "tenant.by_slug",
+		`SELECT id::text, name, slug, settings, is_active, created_at, updated_at FROM tenants WHERE slug = $1`, slug)
+}
+
+// TenantGet reads one tenant by id.
+func (e *executor) TenantGet(ctx context.Context, id string) (engram.Tenant, bool, error) {
+	return e.tenant(ctx, "tenant.get",
+		`SELECT id::text, name, slug, settings, is_active, created_at, updated_at FROM tenants WHERE id = $1`, id)
+}
+
+// tenant reads the one tenant a statement selects.
+func (e *executor) tenant(ctx context.Context, op, sql, arg string) (engram.Tenant, bool, error) {
 	var t engram.Tenant
 	var settings []byte
 	err := e.run(ctx, func(q querier) error {
-		return queryRow(ctx, q, "tenant.by_slug",
-			`SELECT id::text, name, slug, settings, is_active, created_at, updated_at FROM tenants WHERE slug = $1`,
-			[]any{slug}, &t.ID, &t.Name, &t.Slug, &settings, &t.IsActive, &t.CreatedAt, &t.UpdatedAt)
+		return queryRow(ctx, q, op, sql, []any{arg}, &t.ID, &t.Name, &t.Slug, &settings, &t.IsActive, &t.CreatedAt, &t.UpdatedAt)
 	})
 	if isNoRows(err) {
 		return engram.Tenant{}, false, nil

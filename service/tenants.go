@@ -76,6 +76,21 @@ func (s *Store) TenantBySlug(ctx context.Context, slug string) (engram.Tenant, e
 	return t, nil
 }
 
+// Tenant reads one tenant by id. Returns not_found.
+func (s *Store) Tenant(ctx context.Context, id string) (engram.Tenant, error) {
+	if _, ok := engram.ParseID(id); !ok {
+		return engram.Tenant{}, engram.Errorf(engram.ENotFound, "tenant %s not found", id)
+	}
+	t, ok, err := s.d.Reader().TenantGet(ctx, id)
+	if err != nil {
+		return engram.Tenant{}, err
+	}
+	if !ok {
+		return engram.Tenant{}, engram.Errorf(engram.ENotFound, "tenant %s not found", id)
+	}
+	return t, nil
+}
+
 // CountTenants counts the tenants.
 func (s *Store) CountTenants(ctx context.Context) (int, error) {
 	return s.d.Reader().TenantCount(ctx)

@@ -42,10 +42,19 @@ func (e *executor) APIKeyInsertForSlug(ctx context.Context, slug string, k engra
 
 // TenantBySlug reads one tenant.
 func (e *executor) TenantBySlug(ctx context.Context, slug string) (engram.Tenant, bool, error) {
+	return e.tenant(ctx, "tenant.by_slug", `SELECT id, name, slug, settings, is_active, created_at, updated_at FROM tenants WHERE slug = ?`, slug)
+}
+
+// TenantGet reads one tenant by id.
+func (e *executor) TenantGet(ctx context.Context, id string) (engram.Tenant, bool, error) {
+	return e.tenant(ctx, "tenant.get", `SELECT id, name, slug, settings, is_active, created_at, updated_at FROM tenants WHERE id = ?`, id)
+}
+
+// tenant reads the one tenant a statement selects.
+func (e *executor) tenant(ctx context.Context, op, q string, arg string) (engram.Tenant, bool, error) {
 	var t engram.Tenant
 	var settings, created, updated string
-	err := queryRow(ctx, e.q, "tenant.by_slug",
-		`SELECT id, name, slug, settings, is_active, created_at, updated_at FROM tenants WHERE slug = ?`, slug).
+	err := queryRow(ctx, e.q, op, q, arg).
 		Scan(&t.ID, &t.Name, &t.Slug, &settings, &t.IsActive, &created, &updated)
 	if isNoRows(err) {
 		return t, false, nil

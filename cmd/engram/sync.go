@@ -51,7 +51,7 @@ func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return cliError(err)
 	}
-	src, err := connector.Registry{Roots: splitList(*roots)}.Open(c.Type, c.Settings)
+	src, err := connector.Registry{Roots: splitList(*roots)}.Open(tn.Slug, c.Type, c.Settings)
 	if err != nil {
 		return cliError(err)
 	}
