@@ -39,13 +39,27 @@ type Driver interface {
 // engine's name; a driver method whose work an engine does not need sends
 // no statement, and these flags tell tests how many to expect.
 type Capabilities struct {
-	// RowLocks: the engine locks rows, and lock methods send one statement
-	// each. Without them (SQLite) one writer connection serialises every
-	// write transaction and lock methods send none.
+	// RowLocks: the engine locks rows (and takes advisory locks), and
+	// lock methods send one statement each. Without them (SQLite) one
+	// writer connection serialises every write transaction and lock
+	// methods send none.
 	RowLocks bool
-	// WritableCTE: one statement can delete rows and insert others from
-	// them. Without it (SQLite) DocumentsHardDelete takes two statements.
+	// WritableCTE: one statement can change rows and write others from
+	// them. Without it (SQLite) DocumentsHardDelete and a hard
+	// DocumentsDeleteBatch take two statements, and JobsFail a second
+	// when a sync is among its jobs.
 	WritableCTE bool
+	// CountDeltas: writes append deltas to the kept-count tables
+	// (document_counts, gap_counts), so that concurrent writers never
+	// wait on one counter row, and CountsCompact folds them with one
+	// statement per table. Without them (SQLite, whose one writer has no
+	// one to wait for) triggers keep one row per bucket and CountsCompact
+	// sends none.
+	CountDeltas bool
+	// Statistics: the planner relies on table statistics that engram
+	// refreshes itself: StatisticsStale sends one statement and
+	// StatisticsAnalyze two. Without them (SQLite) both send none.
+	Statistics bool
 }
 
 // Tx is a write transaction of a Driver.

@@ -31,6 +31,9 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Tenants", func(t *testing.T) { testTenants(t, h) })
 	t.Run("Documents", func(t *testing.T) { testDocuments(t, h) })
 	t.Run("Damage", func(t *testing.T) { testDamage(t, h) })
+	t.Run("Jobs", func(t *testing.T) { testJobs(t, h) })
+	t.Run("JobBatches", func(t *testing.T) { testJobBatches(t, h) })
+	t.Run("Schedule", func(t *testing.T) { testSchedule(t, h) })
 }
 
 // fixture is a database with one tenant.

@@ -2,9 +2,10 @@
 // pgx and pgxpool: SQL, row mapping and the engine's capabilities, with
 // every rule above it in package service. Lists of ids are one array
 // parameter, unnested and joined to the primary key one fenced lookup per
-// id (see DocumentsLock); batches of rows are one JSON parameter expanded
-// by json_to_recordset. A request of any size is a fixed number of
-// statements.
+// id (see DocumentsLock; review.go says why not "id = ANY($n)"); batches
+// of rows are one JSON parameter expanded by json_to_recordset, or, for
+// the scheduler's few columns, parallel array parameters unnested
+// together. A request of any size is a fixed number of statements.
 package postgres
 
 import (

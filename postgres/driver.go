@@ -105,7 +105,9 @@ func jsonParam(v any) (string, error) {
 	return string(b), err
 }
 
-// Capabilities: row locks and writable CTEs.
+// Capabilities: row and advisory locks, writable CTEs, kept counts as
+// deltas (migrations 00012 and 00013) and planner statistics engram
+// refreshes.
 func (s *Store) Capabilities() engram.Capabilities {
-	return engram.Capabilities{RowLocks: true, WritableCTE: true}
+	return engram.Capabilities{RowLocks: true, WritableCTE: true, CountDeltas: true, Statistics: true}
 }

@@ -38,6 +38,7 @@ func scanJob(r pgx.Row) (engram.JobRecord, error) {
 	if err != nil {
 		return j, err
 	}
+	inUTC(&j.CreatedAt, j.StartedAt, j.FinishedAt, j.CancelRequestedAt)
 	j.Kind, j.Status = engram.JobKind(kind), engram.JobStatus(status)
 	if len(result) > 0 {
 		j.Result = result

@@ -82,5 +82,7 @@ func jsonParam(v any) (string, error) {
 	return string(b), err
 }
 
-// Capabilities: one writer serialises transactions; no writable CTEs.
+// Capabilities: none. One writer serialises transactions, there are no
+// writable CTEs, triggers keep the counts one row per bucket, and the
+// planner is given no statistics (see StatisticsStale).
 func (s *Store) Capabilities() engram.Capabilities { return engram.Capabilities{} }
