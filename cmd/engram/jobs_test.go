@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -46,6 +47,7 @@ type server struct {
 func startServe(t *testing.T, db string, extra ...string) *server {
 	t.Helper()
 	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json",
+		"--admin-key-file", filepath.Join(t.TempDir(), "admin-key"),
 		"--workers", "2", "--job-rescue-after", "3s", "--shutdown-timeout", "20s", "--pg-max-conns", "6"}, extra...)
 	cmd := exec.Command(binary, args...)
 	stderr, err := cmd.StderrPipe()

@@ -59,6 +59,7 @@ func runEngram(t *testing.T, args ...string) (string, string, error) {
 }
 
 var keyLine = regexp.MustCompile(`ENGRAM_KEY=(egm_[a-z0-9]+)`)
+var keyFileLine = regexp.MustCompile(`"key_file":"([^"]+)"`)
 var urlLine = regexp.MustCompile(`(http://127\.0\.0\.1:\d+)/api/documents`)
 
 func TestServeFirstRunAndShutdown(t *testing.T) {
@@ -68,6 +69,7 @@ func TestServeFirstRunAndShutdown(t *testing.T) {
 			t.Parallel()
 			metricsAddr := freeAddr(t)
 			cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json", "--log-statements",
+				"--admin-key-file", filepath.Join(t.TempDir(), "admin-key"),
 				"--metrics-addr", metricsAddr)
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
@@ -81,8 +83,23 @@ func TestServeFirstRunAndShutdown(t *testing.T) {
 			sc := bufio.NewScanner(stderr)
 			deadline := time.Now().Add(60 * time.Second)
 			for (key == "" || base == "") && time.Now().Before(deadline) && sc.Scan() {
-				if m := keyLine.FindStringSubmatch(sc.Text()); m != nil {
-					key = m[1]
+				// stderr is a pipe, not a terminal: the log names the file
+				// that holds the key, never the key.
+				if keyLine.MatchString(sc.Text()) {
+					t.Fatalf("the first-run key is in the log: %s", sc.Text())
+				}
+				if m := keyFileLine.FindStringSubmatch(sc.Text()); m != nil {
+					b, err := os.ReadFile(m[1])
+					if err != nil {
+						t.Fatal(err)
+					}
+					info, _ := os.Stat(m[1])
+					if info.Mode().Perm() != 0o600 {
+						t.Fatalf("key file %s has mode %04o, want 0600", m[1], info.Mode().Perm())
+					}
+					if km := keyLine.FindStringSubmatch(string(b)); km != nil {
+						key = km[1]
+					}
 				}
 				if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
 					base = m[1]

@@ -78,7 +78,8 @@ func walkthrough(readme string) string {
 // function that sends SIGTERM and waits.
 func startServer(t *testing.T, db string) (string, func()) {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json")
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json",
+		"--admin-key-file", filepath.Join(t.TempDir(), "admin-key"))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

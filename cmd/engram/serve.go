@@ -26,6 +26,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	noMigrate := fs.Bool("no-migrate", env("ENGRAM_NO_MIGRATE", "") == "1", "do not run pending migrations at start (ENGRAM_NO_MIGRATE=1)")
 	logLevel := fs.String("log-level", env("ENGRAM_LOG_LEVEL", "info"), "debug, info, warn or error (ENGRAM_LOG_LEVEL)")
 	logFormat := fs.String("log-format", env("ENGRAM_LOG_FORMAT", "auto"), "json, text, or auto: text on a terminal, else json (ENGRAM_LOG_FORMAT)")
+	keyFile := fs.String("admin-key-file", env("ENGRAM_ADMIN_KEY_FILE", ""), "first run, when stderr is not a terminal: write the new admin key to this file (0600); default: beside the SQLite file, or ./engram-admin-key (ENGRAM_ADMIN_KEY_FILE)")
 	shutdown := fs.Duration("shutdown-timeout", envDuration("ENGRAM_SHUTDOWN_TIMEOUT", 30*time.Second), "on SIGTERM, wait this long for requests in flight and job batches (ENGRAM_SHUTDOWN_TIMEOUT)")
 	var obs observeFlags
 	obs.register(fs, true)
@@ -79,7 +80,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	baseURL := "http://" + displayAddr(ln.Addr().String())
-	if err := firstRun(ctx, s, stderr, baseURL); err != nil {
+	if *keyFile == "" {
+		*keyFile = "engram-admin-key"
+		if s.file != "" {
+			*keyFile = s.file + ".admin-key"
+		}
+	}
+	if err := firstRun(ctx, s, stderr, logger, *keyFile, baseURL); err != nil {
 		ln.Close()
 		return err
 	}
@@ -162,10 +169,12 @@ func (j *jobFlags) register(fs *flag.FlagSet, defWorkers int) {
 	fs.DurationVar(&j.rescueAfter, "job-rescue-after", envDuration("ENGRAM_JOB_RESCUE_AFTER", time.Minute), "resume a job whose process died after this long (ENGRAM_JOB_RESCUE_AFTER)")
 }
 
-// firstRun creates tenant "default" on a database with no tenant and shows
-// its admin key once, so a newcomer can make an authenticated request with
-// nothing but the README.
-func firstRun(ctx context.Context, s engram.Store, stderr io.Writer, baseURL string) error {
+// firstRun creates tenant "default" on a database with no tenant and hands
+// out its admin key once, so a newcomer can make an authenticated request
+// with nothing but the README. On a terminal the key is printed; otherwise
+// stderr is a log that others may read, so the key goes to keyFile (created
+// 0600, never overwritten) and only the file's path is logged.
+func firstRun(ctx context.Context, s engram.Store, stderr io.Writer, logger *slog.Logger, keyFile, baseURL string) error {
 	n, err := s.CountTenants(ctx)
 	if err != nil || n > 0 {
 		return err
@@ -177,7 +186,8 @@ func firstRun(ctx context.Context, s engram.Store, stderr io.Writer, baseURL str
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, `
+	if isTerminal(stderr) {
+		fmt.Fprintf(stderr, `
 engram: first run — created tenant "default" and its admin API key.
 This key is shown only once; keep it somewhere safe:
 
@@ -188,7 +198,32 @@ Try it:
     curl -H "Authorization: Bearer %s" %s/api/documents
 
 `, key.Secret, key.Secret, baseURL)
+		return nil
+	}
+	f, err := os.OpenFile(keyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("first run: write the admin key of tenant \"default\" to %s: %w (make a new key with `engram apikey create --tenant default`)", keyFile, err)
+	}
+	if _, err := fmt.Fprintf(f, "ENGRAM_KEY=%s\n", key.Secret); err != nil {
+		f.Close()
+		return fmt.Errorf("first run: write %s: %w", keyFile, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("first run: write %s: %w", keyFile, err)
+	}
+	logger.Warn(`first run: created tenant "default"; its admin API key is in key_file, readable only by this user: keep the key safe and delete the file`,
+		"key_file", keyFile, "try", fmt.Sprintf(`. %s && curl -H "Authorization: Bearer $ENGRAM_KEY" %s/api/documents`, keyFile, baseURL))
 	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
 }
 
 // displayAddr turns a listen address into one a browser or curl can use.

@@ -86,8 +86,3 @@ func progressPrinter(w io.Writer) func(ingest.Report) {
 		fmt.Fprintln(w, line)
 	}
 }
-
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}

@@ -39,6 +39,8 @@ type store struct {
 	// ref is the naive baseline and the raw-SQL floor `engram bench`
 	// measures engram against; nothing that serves requests uses it.
 	ref bench.Reference
+	// file is the SQLite database file, "" on PostgreSQL.
+	file string
 }
 
 // open opens the engine the URL names, and wires the use cases and River
@@ -77,7 +79,7 @@ func (d *dbFlags) openSQLite(ctx context.Context, path string) (*store, error) {
 		return nil, err
 	}
 	return &store{Store: service.New(e, service.Options{}), river: jobs.NewBackend(riversqlite.New(e.WriteDB()), e.SetJobEnqueuer),
-		ref: sqliteref.New(e.ReadDB(), e.WriteDB())}, nil
+		ref: sqliteref.New(e.ReadDB(), e.WriteDB()), file: path}, nil
 }
 
 // wiring is what the commands set differently when they build engram's
