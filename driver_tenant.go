@@ -14,6 +14,7 @@ type APIKeyRow struct {
 	Hash      string
 	Prefix    string
 	CreatedAt time.Time
+	ExpiresAt *time.Time
 }
 
 // KeyOwner is what APIKeyAuthenticate finds for a key hash: the principal
@@ -21,6 +22,9 @@ type APIKeyRow struct {
 type KeyOwner struct {
 	Principal
 	LastUsedAt *time.Time
+	// ExpiresAt is when the key stops working; nil: never. Whether it has
+	// is the use case's rule, decided against its clock.
+	ExpiresAt *time.Time
 }
 
 // TenantExecutor runs the tenant and API key statements. Tenants and keys
@@ -52,4 +56,10 @@ type TenantExecutor interface {
 	APIKeyAuthenticate(ctx context.Context, keyHash string) (KeyOwner, bool, error)
 	// APIKeyTouch sets the key's last use to at. One statement.
 	APIKeyTouch(ctx context.Context, tenantID, keyID string, at time.Time) error
+	// APIKeyList reads the tenant's keys, revoked ones included, oldest
+	// first. One statement.
+	APIKeyList(ctx context.Context, tenantID string) ([]APIKey, error)
+	// APIKeyRevoke revokes the tenant's key at at (a key revoked before
+	// keeps its time) and reports whether the key exists. One statement.
+	APIKeyRevoke(ctx context.Context, tenantID, id string, at time.Time) (bool, error)
 }

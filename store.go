@@ -34,7 +34,13 @@ type TenantStore interface {
 	CreateTenant(ctx context.Context, name, slug string) (Tenant, NewKey, error)
 	// CreateAPIKey adds a key to the tenant with the given slug. Returns
 	// invalid_argument or not_found.
-	CreateAPIKey(ctx context.Context, tenantSlug string, role Role, name string) (NewKey, error)
+	CreateAPIKey(ctx context.Context, tenantSlug string, role Role, name string, expiresAt *time.Time) (NewKey, error)
+	// ListAPIKeys lists the tenant's keys, revoked and expired ones
+	// included, oldest first.
+	ListAPIKeys(ctx context.Context, tenantID string) ([]APIKey, error)
+	// RevokeAPIKey revokes one of the tenant's keys at once, and audits
+	// it. Revoking a revoked key changes nothing. Returns not_found.
+	RevokeAPIKey(ctx context.Context, tenantID, actor, id string) error
 	// TenantBySlug returns the tenant with the given slug. Returns
 	// not_found.
 	TenantBySlug(ctx context.Context, slug string) (Tenant, error)

@@ -58,6 +58,20 @@ type NewKey struct {
 	Role   Role   `json:"role"`
 	Prefix string `json:"prefix"`
 	Name   string `json:"name"`
+	// ExpiresAt is when the key stops working; nil: never.
+	ExpiresAt *time.Time `json:"expires_at"`
+}
+
+// APIKey is a stored key as listed: never its secret or hash.
+type APIKey struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Role       Role       `json:"role"`
+	Prefix     string     `json:"prefix"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+	RevokedAt  *time.Time `json:"revoked_at"`
 }
 
 const keyPrefix = "egm_"

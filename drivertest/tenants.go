@@ -130,11 +130,11 @@ func testTenants(t *testing.T, h Harness) {
 		if _, found, err := f.d.Reader().APIKeyAuthenticate(ctx, engram.HashKey("egm_unknown")); err != nil || found {
 			t.Fatalf("an unknown key: found %v, %v", found, err)
 		}
-		key, err := f.s.CreateAPIKey(ctx, "acme", engram.RoleAdmin, "touched")
+		key, err := f.s.CreateAPIKey(ctx, "acme", engram.RoleAdmin, "touched", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		other, err := f.s.CreateAPIKey(ctx, "acme", engram.RoleAdmin, "untouched")
+		other, err := f.s.CreateAPIKey(ctx, "acme", engram.RoleAdmin, "untouched", nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -151,6 +151,70 @@ func testTenants(t *testing.T, h Harness) {
 		o, found, err := f.d.Reader().APIKeyAuthenticate(ctx, engram.HashKey(other.Secret))
 		if err != nil || !found || o.KeyID != other.ID || o.LastUsedAt != nil {
 			t.Errorf("the other key after APIKeyTouch: %+v, %v, %v; want never used", o, found, err)
+		}
+	})
+
+	t.Run("ListAndRevokeKeys", func(t *testing.T) {
+		t.Parallel()
+		f := newFixture(t, h)
+		ctx := context.Background()
+		// Created after the tenant's first key, so it lists second.
+		at := time.Now().UTC().Add(time.Hour).Truncate(time.Second)
+		expires := at.Add(90 * 24 * time.Hour)
+		key := engram.GenerateKey(engram.RoleViewer, "dashboard")
+		row := engram.APIKeyRow{ID: key.ID, Name: key.Name, Role: key.Role, Hash: engram.HashKey(key.Secret), Prefix: key.Prefix,
+			CreatedAt: at, ExpiresAt: &expires}
+		if err := f.d.Writer().APIKeyInsert(ctx, f.tenant, row); err != nil {
+			t.Fatal(err)
+		}
+		// Another tenant's key is neither listed nor revoked.
+		otn, okey, err := f.s.CreateTenant(ctx, "Globex", "globex")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var keys []engram.APIKey
+		n := statements(t, func(ctx context.Context) (err error) {
+			keys, err = f.d.Reader().APIKeyList(ctx, f.tenant)
+			return err
+		})
+		wantStatements(t, "APIKeyList", n, 1)
+		if len(keys) != 2 || keys[0].ID != f.actor || keys[1].ID != key.ID || keys[1].Role != engram.RoleViewer ||
+			keys[1].Prefix != key.Prefix || keys[1].ExpiresAt == nil || !keys[1].ExpiresAt.Equal(expires) ||
+			keys[1].ExpiresAt.Location() != time.UTC || keys[1].RevokedAt != nil || !keys[1].CreatedAt.Equal(at) {
+			t.Fatalf("APIKeyList = %+v", keys)
+		}
+		owner, found, err := f.d.Reader().APIKeyAuthenticate(ctx, row.Hash)
+		if err != nil || !found || owner.ExpiresAt == nil || !owner.ExpiresAt.Equal(expires) {
+			t.Fatalf("APIKeyAuthenticate of an expiring key = %+v, %v, %v", owner, found, err)
+		}
+		var ok bool
+		n = statements(t, func(ctx context.Context) (err error) {
+			ok, err = f.d.Writer().APIKeyRevoke(ctx, f.tenant, key.ID, at)
+			return err
+		})
+		wantStatements(t, "APIKeyRevoke", n, 1)
+		if !ok {
+			t.Fatal("APIKeyRevoke did not find the key")
+		}
+		// A second revoke keeps the first time.
+		if ok, err := f.d.Writer().APIKeyRevoke(ctx, f.tenant, key.ID, at.Add(time.Hour)); err != nil || !ok {
+			t.Fatalf("second APIKeyRevoke = %v, %v", ok, err)
+		}
+		if _, found, err := f.d.Reader().APIKeyAuthenticate(ctx, row.Hash); err != nil || found {
+			t.Fatalf("a revoked key authenticates: %v, %v", found, err)
+		}
+		keys, err = f.d.Reader().APIKeyList(ctx, f.tenant)
+		if err != nil || len(keys) != 2 || keys[1].RevokedAt == nil || !keys[1].RevokedAt.Equal(at) {
+			t.Fatalf("after revoke: %+v, %v", keys, err)
+		}
+		if ok, err := f.d.Writer().APIKeyRevoke(ctx, otn.ID, key.ID, at); err != nil || ok {
+			t.Errorf("another tenant revoked the key: %v, %v", ok, err)
+		}
+		if ok, err := f.d.Writer().APIKeyRevoke(ctx, f.tenant, okey.ID, at); err != nil || ok {
+			t.Errorf("revoked another tenant's key: %v, %v", ok, err)
+		}
+		if _, found, err := f.d.Reader().APIKeyAuthenticate(ctx, engram.HashKey(okey.Secret)); err != nil || !found {
+			t.Errorf("the other tenant's key stopped working: %v, %v", found, err)
 		}
 	})
 }

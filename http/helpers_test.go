@@ -49,11 +49,11 @@ func newEnv(t *testing.T, s testdb.Store, opts ...option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	member, err := s.CreateAPIKey(ctx, "acme", engram.RoleMember, "member")
+	member, err := s.CreateAPIKey(ctx, "acme", engram.RoleMember, "member", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	viewer, err := s.CreateAPIKey(ctx, "acme", engram.RoleViewer, "viewer")
+	viewer, err := s.CreateAPIKey(ctx, "acme", engram.RoleViewer, "viewer", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

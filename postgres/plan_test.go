@@ -10,6 +10,7 @@ import (
 	"github.com/engram-kb/engram/internal/capture"
 	"github.com/engram-kb/engram/internal/testdb"
 	"github.com/engram-kb/engram/storetest"
+	"github.com/jackc/pgx/v5"
 )
 
 // watchedTables must never be read with a sequential scan by a statement
@@ -41,9 +42,10 @@ func TestPlansUseIndexes(t *testing.T) {
 		}
 		seed(t, pool, tn.ID, conn.ID, n)
 	}
-	if _, err := pool.Exec(ctx, `ANALYZE`); err != nil {
-		t.Fatal(err)
-	}
+	unbounded(t, pool, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `ANALYZE`)
+		return err
+	})
 
 	explainAll := func(tenantID, actor, who string) int {
 		cctx, captured := capture.With(ctx)

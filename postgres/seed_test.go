@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -12,6 +13,34 @@ import (
 // n/4 tombstones, and n/4 knowledge gaps with a question each.
 func seed(t *testing.T, pool *pgxpool.Pool, tenantID, connectorID string, n int) {
 	t.Helper()
+	unbounded(t, pool, func(tx pgx.Tx) error {
+		return seedIn(tx, tenantID, connectorID, n)
+	})
+}
+
+// unbounded runs fn in a transaction without the store's statement
+// timeout: seeding and ANALYZE of a few hundred thousand rows on a busy
+// 2-core CI machine can take longer than a request may.
+func unbounded(t *testing.T, pool *pgxpool.Pool, fn func(tx pgx.Tx) error) {
+	t.Helper()
+	ctx := context.Background()
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+		t.Fatal(err)
+	}
+	if err := fn(tx); err != nil {
+		t.Fatalf("seed: %v", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func seedIn(tx pgx.Tx, tenantID, connectorID string, n int) error {
 	ctx := context.Background()
 	for _, q := range []string{
 		`INSERT INTO documents (tenant_id, id, connector_id, external_id, source_type, title, content, content_hash,
@@ -40,8 +69,9 @@ func seed(t *testing.T, pool *pgxpool.Pool, tenantID, connectorID string, n int)
 		`INSERT INTO gap_questions (tenant_id, gap_id, position, text)
 		 SELECT tenant_id, id, 0, 'why?' FROM knowledge_gaps WHERE tenant_id = $1 AND $2::uuid IS NOT NULL AND $3::int > 0`,
 	} {
-		if _, err := pool.Exec(ctx, q, tenantID, connectorID, n); err != nil {
-			t.Fatalf("seed: %v", err)
+		if _, err := tx.Exec(ctx, q, tenantID, connectorID, n); err != nil {
+			return err
 		}
 	}
+	return nil
 }

@@ -101,7 +101,7 @@ func TestRefusedRequestsSendNothing(t *testing.T) {
 			return err
 		})
 		refused(t, "CreateAPIKey of an unknown role", engram.EInvalid, func(ctx context.Context) error {
-			_, err := s.CreateAPIKey(ctx, "acme", engram.Role("owner"), "")
+			_, err := s.CreateAPIKey(ctx, "acme", engram.Role("owner"), "", nil)
 			return err
 		})
 

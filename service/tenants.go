@@ -41,14 +41,25 @@ func (s *Store) CreateTenant(ctx context.Context, name, slug string) (engram.Ten
 	return t, key, nil
 }
 
-// CreateAPIKey adds a key to the tenant with the given slug: one
-// statement that finds the tenant and inserts the key. Returns
-// invalid_argument or not_found.
-func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram.Role, name string) (engram.NewKey, error) {
+// CreateAPIKey adds a key to the tenant with the given slug, expiring at
+// expiresAt unless nil: one statement that finds the tenant and inserts
+// the key. Returns invalid_argument or not_found.
+func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram.Role, name string, expiresAt *time.Time) (engram.NewKey, error) {
 	if !role.Valid() {
 		return engram.NewKey{}, engram.Errorf(engram.EInvalid, "role: %q is not one of admin, member, viewer", role)
 	}
+	if expiresAt != nil {
+		if err := engram.CheckTime(expiresAt); err != nil {
+			return engram.NewKey{}, engram.Errorf(engram.EInvalid, "expires_at: %s", err.Message)
+		}
+		if !expiresAt.After(s.now()) {
+			return engram.NewKey{}, engram.Errorf(engram.EInvalid, "expires_at: %s is not in the future", expiresAt.UTC().Format(time.RFC3339))
+		}
+		e := expiresAt.UTC().Truncate(time.Microsecond)
+		expiresAt = &e
+	}
 	key := engram.GenerateKey(role, name)
+	key.ExpiresAt = expiresAt
 	ok, err := s.d.Writer().APIKeyInsertForSlug(ctx, tenantSlug, keyRow(key, s.now()))
 	if err != nil {
 		return engram.NewKey{}, err
@@ -61,7 +72,7 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram
 
 // keyRow is what is stored of a new key.
 func keyRow(k engram.NewKey, at time.Time) engram.APIKeyRow {
-	return engram.APIKeyRow{ID: k.ID, Name: k.Name, Role: k.Role, Hash: engram.HashKey(k.Secret), Prefix: k.Prefix, CreatedAt: at}
+	return engram.APIKeyRow{ID: k.ID, Name: k.Name, Role: k.Role, Hash: engram.HashKey(k.Secret), Prefix: k.Prefix, CreatedAt: at, ExpiresAt: k.ExpiresAt}
 }
 
 // TenantBySlug reads one tenant. Returns not_found.
@@ -108,10 +119,37 @@ func (s *Store) Authenticate(ctx context.Context, secret string) (engram.Princip
 		return engram.Principal{}, engram.Errorf(engram.EUnauthorized, "invalid or revoked API key")
 	}
 	now := s.now()
+	if k.ExpiresAt != nil && !now.Before(*k.ExpiresAt) {
+		return engram.Principal{}, engram.Errorf(engram.EUnauthorized, "API key expired at %s", k.ExpiresAt.UTC().Format(time.RFC3339))
+	}
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > lastUsedGranularity {
 		if err := s.d.Writer().APIKeyTouch(ctx, k.TenantID, k.KeyID, now); err != nil {
 			return engram.Principal{}, err
 		}
 	}
 	return k.Principal, nil
+}
+
+// ListAPIKeys lists the tenant's keys in one statement.
+func (s *Store) ListAPIKeys(ctx context.Context, tenantID string) ([]engram.APIKey, error) {
+	return s.d.Reader().APIKeyList(ctx, tenantID)
+}
+
+// RevokeAPIKey revokes one key and audits it, in one transaction of two
+// statements; the key stops working at the next request. Returns
+// not_found.
+func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, actor, id string) error {
+	if _, ok := engram.ParseID(id); !ok {
+		return engram.Errorf(engram.ENotFound, "API key %s not found", id)
+	}
+	return s.inTx(ctx, func(tx engram.Tx) error {
+		ok, err := tx.APIKeyRevoke(ctx, tenantID, id, s.now())
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return engram.Errorf(engram.ENotFound, "API key %s not found", id)
+		}
+		return s.audit(ctx, tx, tenantID, actor, "apikeys.revoke", "api_key", 1, map[string]any{"id": id})
+	})
 }

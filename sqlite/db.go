@@ -294,6 +294,14 @@ func translate(err error) error {
 
 func fmtTime(t time.Time) string { return t.UTC().Format(timeFormat) }
 
+// fmtTimePtr formats an optional time: nil is NULL.
+func fmtTimePtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return fmtTime(*t)
+}
+
 const timeFormat = "2006-01-02T15:04:05.000000Z"
 
 func parseTime(s string) time.Time {

@@ -20,9 +20,9 @@ func (e *executor) TenantInsert(ctx context.Context, id, name, slug string, at t
 // APIKeyInsert inserts a key of the tenant.
 func (e *executor) APIKeyInsert(ctx context.Context, tenantID string, k engram.APIKeyRow) error {
 	_, err := exec(ctx, e.q, "apikey.create",
-		`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, fmtTime(k.CreatedAt))
+		`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, fmtTime(k.CreatedAt), fmtTimePtr(k.ExpiresAt))
 	return err
 }
 
@@ -30,9 +30,9 @@ func (e *executor) APIKeyInsert(ctx context.Context, tenantID string, k engram.A
 // statement.
 func (e *executor) APIKeyInsertForSlug(ctx context.Context, slug string, k engram.APIKeyRow) (bool, error) {
 	res, err := exec(ctx, e.q, "apikey.create",
-		`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at)
-		 SELECT id, ?, ?, ?, ?, ?, ? FROM tenants WHERE slug = ?`,
-		k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, fmtTime(k.CreatedAt), slug)
+		`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at)
+		 SELECT id, ?, ?, ?, ?, ?, ?, ? FROM tenants WHERE slug = ?`,
+		k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, fmtTime(k.CreatedAt), fmtTimePtr(k.ExpiresAt), slug)
 	if err != nil {
 		return false, err
 	}
@@ -80,12 +80,12 @@ func (e *executor) TenantCount(ctx context.Context) (int, error) {
 func (e *executor) APIKeyAuthenticate(ctx context.Context, keyHash string) (engram.KeyOwner, bool, error) {
 	var k engram.KeyOwner
 	var role, settings string
-	var lastUsed sql.NullString
+	var lastUsed, expires sql.NullString
 	err := queryRow(ctx, e.q, "apikey.authenticate",
-		`SELECT k.tenant_id, k.id, k.role, t.slug, t.settings, k.last_used_at
+		`SELECT k.tenant_id, k.id, k.role, t.slug, t.settings, k.last_used_at, k.expires_at
 		   FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
 		  WHERE k.key_hash = ? AND k.revoked_at IS NULL AND t.is_active = 1`,
-		keyHash).Scan(&k.TenantID, &k.KeyID, &role, &k.TenantSlug, &settings, &lastUsed)
+		keyHash).Scan(&k.TenantID, &k.KeyID, &role, &k.TenantSlug, &settings, &lastUsed, &expires)
 	if isNoRows(err) {
 		return k, false, nil
 	}
@@ -94,7 +94,7 @@ func (e *executor) APIKeyAuthenticate(ctx context.Context, keyHash string) (engr
 	}
 	k.Role = engram.Role(role)
 	k.TenantSettings = []byte(settings)
-	k.LastUsedAt = parseTimePtr(lastUsed)
+	k.LastUsedAt, k.ExpiresAt = parseTimePtr(lastUsed), parseTimePtr(expires)
 	return k, true, nil
 }
 
@@ -103,4 +103,39 @@ func (e *executor) APIKeyTouch(ctx context.Context, tenantID, keyID string, at t
 	_, err := exec(ctx, e.q, "apikey.touch",
 		`UPDATE api_keys SET last_used_at = ? WHERE tenant_id = ? AND id = ?`, fmtTime(at), tenantID, keyID)
 	return err
+}
+
+// APIKeyList reads the tenant's keys, oldest first.
+func (e *executor) APIKeyList(ctx context.Context, tenantID string) ([]engram.APIKey, error) {
+	rs, err := query(ctx, e.q, "apikey.list",
+		`SELECT id, name, role, prefix, created_at, last_used_at, expires_at, revoked_at
+		   FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := []engram.APIKey{}
+	for rs.Next() {
+		var k engram.APIKey
+		var role, created string
+		var used, expires, revoked sql.NullString
+		if err := rs.Scan(&k.ID, &k.Name, &role, &k.Prefix, &created, &used, &expires, &revoked); err != nil {
+			return nil, translate(err)
+		}
+		k.Role, k.CreatedAt = engram.Role(role), parseTime(created)
+		k.LastUsedAt, k.ExpiresAt, k.RevokedAt = parseTimePtr(used), parseTimePtr(expires), parseTimePtr(revoked)
+		out = append(out, k)
+	}
+	return out, translate(rs.Err())
+}
+
+// APIKeyRevoke revokes one key; a revoked key keeps its first time.
+func (e *executor) APIKeyRevoke(ctx context.Context, tenantID, id string, at time.Time) (bool, error) {
+	res, err := exec(ctx, e.q, "apikey.revoke",
+		`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE tenant_id = ? AND id = ?`, fmtTime(at), tenantID, id)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }

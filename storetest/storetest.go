@@ -195,7 +195,7 @@ func testTenants(t *testing.T, h Harness) {
 	_, err = f.s.Authenticate(ctx, f.key.Secret+"x")
 	wantCode(t, err, engram.EUnauthorized)
 
-	vk, err := f.s.CreateAPIKey(ctx, "acme", engram.RoleViewer, "dashboard")
+	vk, err := f.s.CreateAPIKey(ctx, "acme", engram.RoleViewer, "dashboard", nil)
 	if err != nil {
 		t.Fatalf("create viewer key: %v", err)
 	}
@@ -206,9 +206,9 @@ func testTenants(t *testing.T, h Harness) {
 	if err != nil || p.Role != engram.RoleViewer || p.TenantID != f.tenant.ID {
 		t.Fatalf("viewer principal = %+v, %v", p, err)
 	}
-	_, err = f.s.CreateAPIKey(ctx, "nope", engram.RoleViewer, "")
+	_, err = f.s.CreateAPIKey(ctx, "nope", engram.RoleViewer, "", nil)
 	wantCode(t, err, engram.ENotFound)
-	_, err = f.s.CreateAPIKey(ctx, "acme", engram.Role("owner"), "")
+	_, err = f.s.CreateAPIKey(ctx, "acme", engram.Role("owner"), "", nil)
 	wantCode(t, err, engram.EInvalid)
 
 	// A second authentication within a minute does not write last_used_at

@@ -6,6 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/jobs"
@@ -109,21 +112,42 @@ func tenantCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func apikeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("apikey", "apikey create --tenant SLUG --role admin|member|viewer [--name N] [--db URL]", stderr)
+	fs := newFlagSet("apikey", "apikey create --tenant SLUG --role admin|member|viewer [--name N] [--expires 90d|RFC3339] [--db URL]\n       engram apikey list --tenant SLUG [--db URL]\n       engram apikey revoke KEY_ID --tenant SLUG [--db URL]", stderr)
 	var db dbFlags
 	db.register(fs, false)
 	tenant := fs.String("tenant", "", "the tenant's slug (required)")
-	role := fs.String("role", "", "admin, member or viewer (required)")
-	name := fs.String("name", "", "a label for the key")
-	if len(args) == 0 || args[0] != "create" {
-		return subcommandHelp(fs, args, stdout, "apikey needs the subcommand create")
+	role := fs.String("role", "", "create: admin, member or viewer (required)")
+	name := fs.String("name", "", "create: a label for the key")
+	expires := fs.String("expires", "", "create: when the key stops working, as a duration from now (90d, 12h) or an RFC 3339 time; default never")
+	if len(args) == 0 || (args[0] != "create" && args[0] != "list" && args[0] != "revoke") {
+		return subcommandHelp(fs, args, stdout, "apikey needs the subcommand create, list or revoke")
 	}
-	if err := parse(fs, args[1:]); err != nil {
+	sub, rest := args[0], args[1:]
+	var keyID string
+	if sub == "revoke" {
+		if len(rest) == 0 || strings.HasPrefix(rest[0], "-") {
+			fs.Usage()
+			return fmt.Errorf("apikey revoke needs the key's id")
+		}
+		keyID, rest = rest[0], rest[1:]
+	}
+	if err := parse(fs, rest); err != nil {
 		return err
 	}
-	if *tenant == "" || *role == "" {
+	if *tenant == "" || (sub == "create" && *role == "") {
 		fs.Usage()
-		return fmt.Errorf("--tenant and --role are required")
+		if sub == "create" {
+			return fmt.Errorf("--tenant and --role are required")
+		}
+		return fmt.Errorf("--tenant is required")
+	}
+	var expiresAt *time.Time
+	if *expires != "" {
+		t, err := parseExpiry(*expires, time.Now())
+		if err != nil {
+			return err
+		}
+		expiresAt = &t
 	}
 	s, err := db.open(ctx)
 	if err != nil {
@@ -133,11 +157,50 @@ func apikeyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := ensureMigrated(ctx, s); err != nil {
 		return err
 	}
-	key, err := s.CreateAPIKey(ctx, *tenant, engram.Role(*role), *name)
+	switch sub {
+	case "create":
+		key, err := s.CreateAPIKey(ctx, *tenant, engram.Role(*role), *name, expiresAt)
+		if err != nil {
+			return cliError(err)
+		}
+		out := map[string]any{"id": key.ID, "api_key": key.Secret, "role": string(key.Role)}
+		if key.ExpiresAt != nil {
+			out["expires_at"] = key.ExpiresAt.Format(time.RFC3339)
+		}
+		return writeJSON(stdout, out)
+	}
+	tn, err := s.TenantBySlug(ctx, *tenant)
 	if err != nil {
 		return cliError(err)
 	}
-	return writeJSON(stdout, map[string]string{"id": key.ID, "api_key": key.Secret, "role": string(key.Role)})
+	if sub == "list" {
+		keys, err := s.ListAPIKeys(ctx, tn.ID)
+		if err != nil {
+			return cliError(err)
+		}
+		return writeJSON(stdout, map[string]any{"api_keys": keys})
+	}
+	if err := s.RevokeAPIKey(ctx, tn.ID, "", keyID); err != nil {
+		return cliError(err)
+	}
+	return writeJSON(stdout, map[string]any{"id": keyID, "revoked": true})
+}
+
+// parseExpiry reads --expires: a duration from now in days or Go's units
+// (90d, 36h), or an RFC 3339 time.
+func parseExpiry(v string, now time.Time) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t, nil
+	}
+	if d, ok := strings.CutSuffix(v, "d"); ok {
+		if n, err := strconv.Atoi(d); err == nil && n > 0 {
+			return now.AddDate(0, 0, n), nil
+		}
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(d), nil
+	}
+	return time.Time{}, fmt.Errorf("--expires %q: give a duration from now (90d, 36h) or an RFC 3339 time", v)
 }
 
 // subcommandHelp prints help when asked for it, else reports the missing

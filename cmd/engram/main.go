@@ -23,7 +23,9 @@ Usage:
   engram worker  [--workers N] [--db URL] …
   engram migrate up|down|status [--db URL]
   engram tenant create --name NAME [--slug SLUG] [--db URL]
-  engram apikey create --tenant SLUG --role admin|member|viewer [--name N] [--db URL]
+  engram apikey create --tenant SLUG --role admin|member|viewer [--name N] [--expires 90d] [--db URL]
+  engram apikey list   --tenant SLUG [--db URL]
+  engram apikey revoke KEY_ID --tenant SLUG [--db URL]
   engram sync    CONNECTOR_ID --tenant SLUG [--db URL] [--connector-roots DIRS]
   engram bench   [--db URL] [--background N] [--runs N] [--out DIR]
   engram version

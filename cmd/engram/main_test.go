@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/testdb"
 )
 
@@ -230,6 +231,36 @@ func TestAdminCommands(t *testing.T) {
 			}
 			if _, errOut, err := runEngram(t, "apikey", "create", "--tenant", "acme-corp", "--role", "owner", "--db", db); err == nil || !strings.Contains(errOut, "role") {
 				t.Fatalf("bad role: %v %s", err, errOut)
+			}
+			// An expiring key, the list, and a revoke.
+			out, errOut, err = runEngram(t, "apikey", "create", "--tenant", "acme-corp", "--role", "member", "--expires", "30d", "--db", db)
+			var expiring map[string]string
+			if err != nil || json.Unmarshal([]byte(out), &expiring) != nil || expiring["expires_at"] == "" {
+				t.Fatalf("apikey create --expires: %v %q %s", err, out, errOut)
+			}
+			if _, errOut, err := runEngram(t, "apikey", "create", "--tenant", "acme-corp", "--role", "member", "--expires", "soon", "--db", db); err == nil || !strings.Contains(errOut, "--expires") {
+				t.Fatalf("bad --expires: %v %s", err, errOut)
+			}
+			if out, errOut, err := runEngram(t, "apikey", "revoke", key["id"], "--tenant", "acme-corp", "--db", db); err != nil || !strings.Contains(out, `"revoked": true`) {
+				t.Fatalf("apikey revoke: %v %q %s", err, out, errOut)
+			}
+			if _, errOut, err := runEngram(t, "apikey", "revoke", tenant["tenant_id"], "--tenant", "acme-corp", "--db", db); err == nil || !strings.Contains(errOut, "not found") {
+				t.Fatalf("revoking an unknown key: %v %s", err, errOut)
+			}
+			out, errOut, err = runEngram(t, "apikey", "list", "--tenant", "acme-corp", "--db", db)
+			var listed struct {
+				Keys []engram.APIKey `json:"api_keys"`
+			}
+			if err != nil || json.Unmarshal([]byte(out), &listed) != nil || len(listed.Keys) != 3 {
+				t.Fatalf("apikey list: %v %q %s", err, out, errOut)
+			}
+			for _, k := range listed.Keys {
+				if strings.Contains(out, "egm_") && k.Prefix == "" {
+					t.Fatalf("list shows a secret: %s", out)
+				}
+				if (k.ID == key["id"]) != (k.RevokedAt != nil) || (k.ID == expiring["id"]) != (k.ExpiresAt != nil) {
+					t.Errorf("listed key %+v", k)
+				}
 			}
 			// engram's migrations and River's, one step at a time: River's
 			// newest first.
