@@ -32,7 +32,6 @@ type Engine interface {
 type legacyStore interface {
 	engram.TenantStore
 	engram.DocumentStore
-	engram.ConnectorStore
 	engram.GapStore
 }
 
