@@ -23,6 +23,8 @@ type Harness struct {
 func Run(t *testing.T, h Harness) {
 	t.Run("Review", func(t *testing.T) { testReview(t, h) })
 	t.Run("Classify", func(t *testing.T) { testClassify(t, h) })
+	t.Run("Connectors", func(t *testing.T) { testConnectors(t, h) })
+	t.Run("Sync", func(t *testing.T) { testSync(t, h) })
 }
 
 // fixture is a database with one tenant.
