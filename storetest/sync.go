@@ -53,6 +53,9 @@ func testConnectors(t *testing.T, h Harness) {
 		}
 		_, err = f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "x", 1, "1"), engram.SyncOptions{})
 		wantCode(t, err, engram.EConflict)
+		// Items prepared for another connector are not this one's.
+		_, err = f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, engram.NewID(), "x", 1, "1"), engram.SyncOptions{})
+		wantCode(t, err, engram.EInvalid)
 		_, err = f.s.GetConnector(ctx, f.tenant.ID, engram.NewID())
 		wantCode(t, err, engram.ENotFound)
 
