@@ -21,9 +21,9 @@ import (
 // on PostgreSQL, the delete of their old chunks and the rewrite: three, or
 // two on SQLite), inserts the chunks of both (one), adds to the
 // connector's total (one) and, with opt.Job, records the job's progress
-// (one). A statement with nothing to write is not sent: a full batch of
-// new and changed items is eight statements on SQLite and nine on
-// PostgreSQL (ten with a job), whatever its size.
+// (one). A statement with nothing to write is not sent: a full sync's
+// batch of new and changed items is eight statements on SQLite and nine on
+// PostgreSQL (one more with a job), whatever its size.
 //
 // The connector's lock orders the batch against a hard delete of its
 // documents, which share-locks their connectors first (on SQLite the one
