@@ -216,6 +216,20 @@ func PrepareSyncItems(connectorID string, items []SourceItem, strict bool) ([]Pr
 			}
 		}
 		var p PreparedDocument
+		if err == nil && !strict {
+			// A source's impossible date (a mail's "Date: 1 Jan 0000")
+			// must not cost the document: it is dropped and said so.
+			for _, t := range []struct {
+				name string
+				v    **time.Time
+			}{{"source_created_at", &it.SourceCreatedAt}, {"source_updated_at", &it.SourceUpdatedAt}} {
+				if e := CheckTime(*t.v); e != nil {
+					failures = append(failures, SourceFailure{Ref: it.ExternalID, Kept: true,
+						Reason: t.name + ": " + e.Message + "; the date was left out and the item kept"})
+					*t.v = nil
+				}
+			}
+		}
 		if err == nil {
 			ext, conn := it.ExternalID, connectorID
 			p, err = prepareDocument(f, NewDocument{

@@ -203,6 +203,14 @@ func prepareDocument(f string, d NewDocument) (PreparedDocument, error) {
 	rec, _ := json.Marshal(d.Recipients)
 	d.SourceCreatedAt = utcPtr(d.SourceCreatedAt)
 	d.SourceUpdatedAt = utcPtr(d.SourceUpdatedAt)
+	for _, t := range []struct {
+		name string
+		v    *time.Time
+	}{{"source_created_at", d.SourceCreatedAt}, {"source_updated_at", d.SourceUpdatedAt}} {
+		if err := CheckTime(t.v); err != nil {
+			return PreparedDocument{}, Errorf(EInvalid, "%s%s: %s", f, t.name, err.Message)
+		}
+	}
 	sum := sha256.Sum256([]byte(d.Content))
 	return PreparedDocument{
 		NewDocument:    d,
@@ -221,15 +229,66 @@ func normaliseObject(raw json.RawMessage) (string, *Error) {
 	if s == "" || s == "null" {
 		return "{}", nil
 	}
+	// Numbers keep their text: 9007199254740993 must not come back as
+	// …992, as it would through float64.
+	dec := json.NewDecoder(strings.NewReader(s))
+	dec.UseNumber()
 	var m map[string]any
-	if err := json.Unmarshal(raw, &m); err != nil {
+	if err := dec.Decode(&m); err != nil || dec.More() {
 		return "", Errorf(EInvalid, "must be a JSON object")
 	}
-	b, _ := json.Marshal(m)
+	if depth(m) > MaxMetadataDepth {
+		return "", Errorf(EInvalid, "nested deeper than %d levels", MaxMetadataDepth)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return "", Errorf(EInvalid, "must be a JSON object")
+	}
 	if strings.Contains(string(b), `\u0000`) {
 		return "", Errorf(EInvalid, "must not contain NUL characters")
 	}
 	return string(b), nil
+}
+
+// MinTime and MaxTime bound every timestamp engram stores: the years
+// 0001–9999 that RFC 3339 can write and both engines hold (PostgreSQL has
+// no year 0; SQLite would store anything as text and sort it wrongly).
+var (
+	MinTime = time.Date(1, 1, 1, 0, 0, 0, 0, time.UTC)
+	MaxTime = time.Date(9999, 12, 31, 23, 59, 59, 999999000, time.UTC)
+)
+
+// CheckTime refuses a timestamp outside MinTime–MaxTime (nil passes):
+// invalid_argument, its message for the caller to prefix with the field.
+func CheckTime(t *time.Time) *Error {
+	if t == nil || (!t.Before(MinTime) && !t.After(MaxTime)) {
+		return nil
+	}
+	return Errorf(EInvalid, "year %d is out of range; dates must lie in the years 0001 to 9999", t.Year())
+}
+
+// MaxMetadataDepth bounds how deeply a document's metadata nests (the
+// object itself is level 1), the same on both engines: SQLite refuses
+// JSON past about 1,000 levels, PostgreSQL stores 9,000 that common JSON
+// readers cannot read back.
+const MaxMetadataDepth = 32
+
+// depth is how deeply a decoded JSON value nests: 0 for a scalar.
+func depth(v any) int {
+	d := 0
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			d = max(d, depth(e))
+		}
+	case []any:
+		for _, e := range x {
+			d = max(d, depth(e))
+		}
+	default:
+		return 0
+	}
+	return d + 1
 }
 
 func utcPtr(t *time.Time) *time.Time {

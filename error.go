@@ -60,3 +60,38 @@ func ErrorMessage(err error) string {
 	}
 	return "internal error"
 }
+
+// LogText describes err for a log line without any value it may carry. An
+// *Error is its code and message (written for the user, who may see it
+// anyway); a database's error is reduced to its SQLSTATE or result code,
+// since the server's message can quote a parameter (a document's title,
+// another tenant's id); anything else to the text of its innermost error
+// (a closed pool, a refused connection), dropping the wrapping our own
+// code may have formatted with values. Logs reach people and systems the
+// tenants never agreed to.
+func LogText(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Error()
+	}
+	var state interface{ SQLState() string }
+	if errors.As(err, &state) {
+		return "internal: sqlstate " + state.SQLState()
+	}
+	var code interface{ Code() int }
+	if errors.As(err, &code) {
+		return fmt.Sprintf("internal: result code %d", code.Code())
+	}
+	for x := err; x != nil; x = errors.Unwrap(x) {
+		if errors.Unwrap(x) == nil {
+			if _, joined := x.(interface{ Unwrap() []error }); joined {
+				break
+			}
+			return "internal: " + x.Error()
+		}
+	}
+	return "internal"
+}

@@ -13,6 +13,8 @@ import (
 type QueryStats struct {
 	count atomic.Int64
 	nanos atomic.Int64
+	// failed is the operation name of the last statement that failed.
+	failed atomic.Pointer[string]
 }
 
 type statsKey struct{}
@@ -47,6 +49,9 @@ func RecordStatement(ctx context.Context, st Statement) {
 	if s, ok := ctx.Value(statsKey{}).(*QueryStats); ok {
 		s.count.Add(1)
 		s.nanos.Add(int64(st.Duration))
+		if st.Err != nil {
+			s.failed.Store(&st.Op)
+		}
 	}
 	if o := observer.Load(); o != nil {
 		(*o)(ctx, st)
@@ -58,6 +63,19 @@ func (s *QueryStats) Count() int { return int(s.count.Load()) }
 
 // Duration returns the total time of the recorded statements.
 func (s *QueryStats) Duration() time.Duration { return time.Duration(s.nanos.Load()) }
+
+// FailedStatement returns the operation name of the last statement that
+// failed, or "": what an internal error's log line names instead of the
+// driver's message.
+func (s *QueryStats) FailedStatement() string {
+	if s == nil {
+		return ""
+	}
+	if p := s.failed.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
 
 // Reset sets the counters to zero.
 func (s *QueryStats) Reset() { s.count.Store(0); s.nanos.Store(0) }

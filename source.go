@@ -28,6 +28,9 @@ type SourceFailure struct {
 	Ref string `json:"ref"`
 	// Reason says what was wrong with it, for the user.
 	Reason string `json:"reason"`
+	// Kept says the item was stored all the same, without the part named
+	// in Reason (an impossible date, say): a warning, not a failure.
+	Kept bool `json:"kept,omitempty"`
 }
 
 // Source reads a connector's items. Implementations stream: they hand items

@@ -52,7 +52,7 @@ func (r Registry) ValidateSettings(typ string, raw json.RawMessage) (json.RawMes
 		if err != nil {
 			return nil, err
 		}
-		if err := r.allowed(s.Path); err != nil {
+		if _, err := r.allowed(s.Path); err != nil {
 			return nil, err
 		}
 		return json.Marshal(s)
@@ -61,7 +61,7 @@ func (r Registry) ValidateSettings(typ string, raw json.RawMessage) (json.RawMes
 		if err != nil {
 			return nil, err
 		}
-		if err := r.allowed(s.Path); err != nil {
+		if _, err := r.allowed(s.Path); err != nil {
 			return nil, err
 		}
 		return json.Marshal(s)
@@ -70,31 +70,46 @@ func (r Registry) ValidateSettings(typ string, raw json.RawMessage) (json.RawMes
 }
 
 // Open returns the source of a connector, or nil for push connectors. The
-// settings are checked again: the files may have moved since.
+// settings are checked again: the files may have moved since. The source
+// reads only inside the allowed root that holds its path: a symbolic link
+// leading out of it is a failed item (see connector/internal/walk).
 func (r Registry) Open(typ string, settings json.RawMessage) (engram.Source, error) {
 	if _, err := r.ValidateSettings(typ, settings); err != nil {
 		return nil, err
 	}
 	switch typ {
 	case Folder:
-		s, _ := folder.ParseSettings(settings)
+		s, err := folder.ParseSettings(settings)
+		if err != nil {
+			return nil, err
+		}
+		if s.Within, err = r.allowed(s.Path); err != nil {
+			return nil, err
+		}
 		return folder.New(s), nil
 	case Mail:
-		s, _ := mail.ParseSettings(settings)
+		s, err := mail.ParseSettings(settings)
+		if err != nil {
+			return nil, err
+		}
+		if s.Within, err = r.allowed(s.Path); err != nil {
+			return nil, err
+		}
 		return mail.New(s), nil
 	}
 	return nil, nil
 }
 
 // allowed checks that path lies under one of the roots, after resolving
-// symbolic links so a link cannot lead outside.
-func (r Registry) allowed(path string) error {
+// symbolic links so a link cannot lead outside, and returns the real path
+// of that root.
+func (r Registry) allowed(path string) (string, error) {
 	if len(r.Roots) == 0 {
-		return engram.Errorf(engram.EInvalid, "settings.path: this server reads no files for connectors; its operator must list allowed directories with --connector-roots")
+		return "", engram.Errorf(engram.EInvalid, "settings.path: this server reads no files for connectors; its operator must list allowed directories with --connector-roots")
 	}
 	real, err := filepath.EvalSymlinks(path)
 	if err != nil {
-		return engram.Errorf(engram.EInvalid, "settings.path: %q cannot be resolved", path)
+		return "", engram.Errorf(engram.EInvalid, "settings.path: %q cannot be resolved", path)
 	}
 	for _, root := range r.Roots {
 		rr, err := filepath.EvalSymlinks(root)
@@ -102,10 +117,10 @@ func (r Registry) allowed(path string) error {
 			continue
 		}
 		if rel, err := filepath.Rel(rr, real); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
-			return nil
+			return rr, nil
 		}
 	}
-	return engram.Errorf(engram.EInvalid, "settings.path: %q is not under a directory this server allows (--connector-roots)", path)
+	return "", engram.Errorf(engram.EInvalid, "settings.path: %q is not under a directory this server allows (--connector-roots)", path)
 }
 
 // validatePush accepts only an empty object: a push connector has no

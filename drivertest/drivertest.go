@@ -17,12 +17,20 @@ type Harness struct {
 	// New returns a fresh, migrated, empty database: the driver under
 	// test, and the store of use cases over it (for fixtures only).
 	New func(t *testing.T) (engram.Store, engram.Driver)
+	// Damage, when set, writes with raw SQL a value that does not decode
+	// (JSON of the wrong shape) into the tenant's settings and the
+	// document's recipients, so the suite can check that the reads report
+	// it instead of returning an empty value.
+	Damage func(t *testing.T, d engram.Driver, tenantID, documentID string)
 }
 
 // Run runs the whole suite.
 func Run(t *testing.T, h Harness) {
 	t.Run("Review", func(t *testing.T) { testReview(t, h) })
 	t.Run("Classify", func(t *testing.T) { testClassify(t, h) })
+	t.Run("Tenants", func(t *testing.T) { testTenants(t, h) })
+	t.Run("Documents", func(t *testing.T) { testDocuments(t, h) })
+	t.Run("Damage", func(t *testing.T) { testDamage(t, h) })
 	t.Run("Connectors", func(t *testing.T) { testConnectors(t, h) })
 	t.Run("Sync", func(t *testing.T) { testSync(t, h) })
 }

@@ -48,6 +48,9 @@ func decodeBody(r *http.Request, dst any, rule bodyRule) error {
 	if string(trimmed) == "null" {
 		return engram.Errorf(engram.EInvalid, "body: must be a JSON object, not null")
 	}
+	if err := checkJSONText(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {

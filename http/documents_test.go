@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -230,6 +231,31 @@ func TestStatsAndReviewEmpty(t *testing.T) {
 		r = e.call(t, "GET", "/api/documents/review", e.viewer.Secret, nil).want(t, http.StatusOK, "")
 		if string(mustJSON(t, r.Body["documents"])) != "[]" || r.Body["pagination"].(map[string]any)["next_cursor"] != nil {
 			t.Fatalf("empty review = %s", r.Raw)
+		}
+	})
+}
+
+// TestMetadataNumbersKeepTheirText: a large integer or a long decimal in
+// metadata comes back as it was sent, on both engines, not rounded through
+// a float64 (9007199254740993 would read back as …992).
+func TestMetadataNumbersKeepTheirText(t *testing.T) {
+	t.Parallel()
+	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
+		e := newEnv(t, s)
+		key := e.member.Secret
+		r := e.call(t, "POST", "/api/documents", key,
+			`{"documents":[{"title":"n","metadata":{"big":9007199254740993,"list":[12345678901234567890],"small":0.1000000000000000055511151231257827}}]}`).
+			want(t, http.StatusCreated, "")
+		id := into[createResp](t, r).IDs[0]
+		got := e.call(t, "GET", "/api/documents/"+id, key, nil).want(t, http.StatusOK, "").Raw
+		for _, want := range []string{"9007199254740993", "12345678901234567890", "0.1000000000000000055511151231257827"} {
+			if !strings.Contains(string(got), want) {
+				t.Errorf("document %s does not hold %s", got, want)
+			}
+		}
+		p := e.call(t, "PATCH", "/api/documents/"+id, key, `{"metadata":{"big":9007199254740995}}`).want(t, http.StatusOK, "").Raw
+		if !strings.Contains(string(p), "9007199254740995") {
+			t.Errorf("patched document %s lost the number's text", p)
 		}
 	})
 }

@@ -40,7 +40,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		// failed, failed because of that, and nobody reads an answer. A
 		// 500 here would only page someone about a closed browser tab.
 		ri.canceled = true
-		s.log.Info("request canceled", "request_id", ri.id, "method", r.Method, "route", r.Pattern, "error", err.Error())
+		s.log.Info("request canceled", "request_id", ri.id, "method", r.Method, "route", r.Pattern, "error", engram.LogText(err))
 		return
 	}
 	var e *engram.Error
@@ -49,7 +49,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		status, known = statusByCode[e.Code]
 	}
 	if !known {
-		s.log.Error("internal error", "request_id", ri.id, "method", r.Method, "route", r.Pattern, "error", err.Error())
+		// The driver's message can quote parameter values: the log names
+		// the failed statement and the error's kind, never its text.
+		s.log.Error("internal error", "request_id", ri.id, "method", r.Method, "route", r.Pattern,
+			"statement", engram.QueryStatsFrom(r.Context()).FailedStatement(), "error", engram.LogText(err))
 		_ = s.respond(w, r, http.StatusInternalServerError, errorBody{
 			Error: "internal error", Code: engram.EInternal, RequestID: ri.id,
 		})
@@ -77,7 +80,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if err := s.respond(w, r, status, body); err != nil {
 		// Details that do not encode (a NaN, a channel) are a bug in the
 		// code that made them; the client still gets a well-formed 500.
-		s.log.Error("internal error", "request_id", ri.id, "method", r.Method, "route", r.Pattern, "error", err.Error())
+		s.log.Error("internal error", "request_id", ri.id, "method", r.Method, "route", r.Pattern, "error", engram.LogText(err))
 		_ = s.respond(w, r, http.StatusInternalServerError, errorBody{Error: "internal error", Code: engram.EInternal, RequestID: ri.id})
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/engram-kb/engram"
 )
@@ -25,6 +26,17 @@ func parseQuery(r *http.Request, allowed ...string) (params, error) {
 	}
 	var unknown []string
 	for name, vals := range v {
+		for _, val := range append([]string{name}, vals...) {
+			// PostgreSQL text refuses NUL and invalid UTF-8: such a
+			// value must be the client's 400, never the server's 500.
+			if !utf8.ValidString(val) || strings.ContainsRune(val, 0) {
+				n := name
+				if !utf8.ValidString(n) || strings.ContainsRune(n, 0) {
+					n = "query: parameter " + strconv.QuoteToASCII(n)
+				}
+				return nil, engram.Errorf(engram.EInvalid, "%s: must be valid UTF-8 text without NUL characters", n)
+			}
+		}
 		if !slices.Contains(allowed, name) {
 			unknown = append(unknown, strconv.Quote(name))
 			continue

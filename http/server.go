@@ -188,7 +188,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.ready != nil {
 		if err := s.ready(r.Context()); err != nil {
-			s.log.Warn("not ready", "request_id", infoOf(r).id, "error", err.Error())
+			s.log.Warn("not ready", "request_id", infoOf(r).id, "error", engram.LogText(err))
 			s.writeError(w, r, engram.Errorf(engram.EUnavailable, "not ready: %s", engram.ErrorMessage(err)))
 			return
 		}

@@ -24,6 +24,10 @@ type Report struct {
 	// Failures lists the first items that could not be read or stored,
 	// with reasons.
 	Failures []engram.SourceFailure `json:"failures"`
+	// Warnings lists the first items stored without a part that could
+	// not be kept (an impossible date), with reasons; Warned counts all.
+	Warnings []engram.SourceFailure `json:"warnings"`
+	Warned   int                    `json:"warned"`
 	// Batches is how many batches were written.
 	Batches int `json:"batches"`
 }
@@ -54,7 +58,7 @@ func Run(ctx context.Context, store engram.ConnectorStore, tenantID, connectorID
 	if opt.Batch <= 0 {
 		opt.Batch = DefaultBatch
 	}
-	rep := Report{Failures: []engram.SourceFailure{}}
+	rep := Report{Failures: []engram.SourceFailure{}, Warnings: []engram.SourceFailure{}}
 	var sopt engram.SyncOptions
 	if opt.Full {
 		sopt.RunID = engram.NewID()
@@ -75,7 +79,14 @@ func Run(ctx context.Context, store engram.ConnectorStore, tenantID, connectorID
 		}
 		prepared, failures, _ := engram.PrepareSyncItems(connectorID, batch, false)
 		for _, f := range failures {
-			fail(f)
+			if !f.Kept {
+				fail(f)
+				continue
+			}
+			rep.Warned++
+			if len(rep.Warnings) < maxFailuresKept {
+				rep.Warnings = append(rep.Warnings, f)
+			}
 		}
 		batch = batch[:0]
 		if len(prepared) == 0 {

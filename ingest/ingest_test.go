@@ -172,3 +172,70 @@ func TestFolderVaultSync(t *testing.T) {
 		}
 	})
 }
+
+// TestImpossibleDateKeepsTheMessage: a Maildir of three good messages and
+// one dated "1 Jan 0000" (a year PostgreSQL cannot store) imports all
+// four, on both engines, in one batch: the bad date is left out of its
+// document and reported as a warning, not a failure.
+func TestImpossibleDateKeepsTheMessage(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	msgs := map[string]string{
+		"1:2,S": "From: a@example.com\nDate: Mon, 03 Jun 2024 10:00:00 +0000\nSubject: one\nMessage-ID: <1@example.com>\n\nfirst\n",
+		"2:2,S": "From: b@example.com\nDate: Sat, 01 Jan 0000 00:00:00 +0000\nSubject: year zero\nMessage-ID: <2@example.com>\n\nsecond\n",
+		"3:2,S": "From: c@example.com\nDate: Tue, 04 Jun 2024 10:00:00 +0000\nSubject: three\nMessage-ID: <3@example.com>\n\nthird\n",
+		"4:2,S": "From: d@example.com\nDate: Wed, 05 Jun 2024 10:00:00 +0000\nSubject: four\nMessage-ID: <4@example.com>\n\nfourth\n",
+	}
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, body := range msgs {
+		if err := os.WriteFile(filepath.Join(dir, "cur", name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
+		ctx := context.Background()
+		tn, key, err := s.CreateTenant(ctx, "Acme", "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.CreateConnector(ctx, tn.ID, key.ID, "mail", "inbox", json.RawMessage(`{}`), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		settings, _ := json.Marshal(map[string]string{"path": dir})
+		ms, err := mail.ParseSettings(settings)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := ingest.Run(ctx, s, tn.ID, c.ID, mail.New(ms), ingest.Options{})
+		if err != nil {
+			t.Fatalf("sync: %v", err)
+		}
+		if rep.Created != 4 || rep.Failed != 0 || rep.Warned != 1 || len(rep.Warnings) != 1 {
+			t.Fatalf("report = %+v", rep)
+		}
+		if w := rep.Warnings[0]; !w.Kept || !strings.Contains(w.Reason, "source_created_at: year 0 is out of range") {
+			t.Errorf("warning = %+v", w)
+		}
+		page, err := s.ListDocuments(ctx, tn.ID, engram.DocumentFilter{Limit: 10, Sort: engram.SortCreatedAt})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dated := 0
+		for _, d := range page.Documents {
+			if d.SourceCreatedAt != nil {
+				dated++
+			}
+			if d.Title == "year zero" && d.SourceCreatedAt != nil {
+				t.Errorf("the year-0 message kept its date %v", d.SourceCreatedAt)
+			}
+		}
+		if len(page.Documents) != 4 || dated != 3 {
+			t.Errorf("documents = %d (%d dated), want 4 (3 dated)", len(page.Documents), dated)
+		}
+	})
+}

@@ -44,7 +44,7 @@ func (w *worker) runAnalyze(ctx context.Context, a jobArgs, attempt, maxAttempts
 	progress := func(done, total int) {
 		j, err := w.store.RecordJobProgress(ctx, a.TenantID, a.JobID, engram.JobProgress{Done: done, Total: total}, nil)
 		if err != nil {
-			w.log.Warn("record analysis progress", "job_id", a.JobID, "error", err.Error())
+			w.log.Warn("record analysis progress", "job_id", a.JobID, "error", engram.LogText(err))
 			return
 		}
 		if j.CancelRequestedAt != nil {

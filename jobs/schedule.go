@@ -76,7 +76,7 @@ func (w *scheduleWorker) Timeout(*river.Job[scheduleArgs]) time.Duration { retur
 func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) error {
 	err := errors.Join(w.scheduleSyncs(ctx), w.compactCounts(ctx), w.dropStaleNotes(ctx), w.reapOrphans(ctx), w.refreshStatistics(ctx))
 	if err != nil {
-		w.log.Warn("scheduler pass", "error", err.Error())
+		w.log.Warn("scheduler pass", "error", engram.LogText(err))
 	}
 	return err
 }

@@ -58,14 +58,19 @@ func (k *passWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
 type syncResult struct {
 	engram.SyncCounts
 	Failures []engram.SourceFailure `json:"failures"`
+	Warnings []engram.SourceFailure `json:"warnings"`
+	Warned   int                    `json:"warned"`
 }
 
 func resultOf(r ingest.Report) json.RawMessage {
-	f := r.Failures
+	f, w := r.Failures, r.Warnings
 	if f == nil {
 		f = []engram.SourceFailure{}
 	}
-	b, _ := json.Marshal(syncResult{r.SyncCounts, f})
+	if w == nil {
+		w = []engram.SourceFailure{}
+	}
+	b, _ := json.Marshal(syncResult{r.SyncCounts, f, w, r.Warned})
 	return b
 }
 
@@ -149,11 +154,11 @@ func (w *worker) finish(ctx context.Context, a jobArgs, st engram.JobStatus, res
 // attempt the job is finished as failed with FinishJob rather than
 // FailJob, so the connector's last_sync fields record the failure too.
 func (w *worker) failedSync(ctx context.Context, a jobArgs, attempt, maxAttempts int, rep ingest.Report, err error) error {
-	w.log.Warn("sync failed", "tenant_id", a.TenantID, "job_id", a.JobID, "attempt", attempt, "error", err.Error())
+	w.log.Warn("sync failed", "tenant_id", a.TenantID, "job_id", a.JobID, "attempt", attempt, "error", engram.LogText(err))
 	if attempt >= maxAttempts {
 		msg := engram.ErrorMessage(err)
 		if ferr := w.finish(ctx, a, engram.JobFailed, resultOf(rep), &msg); ferr != nil {
-			w.log.Error("mark sync failed", "job_id", a.JobID, "error", ferr.Error())
+			w.log.Error("mark sync failed", "job_id", a.JobID, "error", engram.LogText(ferr))
 		}
 	}
 	return err

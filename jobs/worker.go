@@ -138,10 +138,10 @@ func (w *worker) run(ctx context.Context, a jobArgs, attempt, maxAttempts int) e
 // failed returns err to River, which retries the job; on its last attempt
 // the engram row is marked failed first, with a message fit for the user.
 func (w *worker) failed(ctx context.Context, a jobArgs, attempt, maxAttempts int, err error) error {
-	w.log.Warn("job batch failed", "tenant_id", a.TenantID, "job_id", a.JobID, "attempt", attempt, "error", err.Error())
+	w.log.Warn("job batch failed", "tenant_id", a.TenantID, "job_id", a.JobID, "attempt", attempt, "error", engram.LogText(err))
 	if attempt >= maxAttempts {
 		if ferr := w.store.FailJob(context.WithoutCancel(ctx), a.TenantID, a.JobID, engram.ErrorMessage(err)); ferr != nil {
-			w.log.Error("mark job failed", "job_id", a.JobID, "error", ferr.Error())
+			w.log.Error("mark job failed", "job_id", a.JobID, "error", engram.LogText(ferr))
 		} else {
 			w.finished(a.kind, engram.JobFailed)
 		}

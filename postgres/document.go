@@ -13,24 +13,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// CreateDocuments inserts all documents in one statement and all their
-// chunks in a second, each from one JSON parameter.
-func (s *Store) CreateDocuments(ctx context.Context, tenantID string, docs []engram.PreparedDocument) error {
-	docsJSON, chunksJSON, nChunks, err := rows.DocumentsJSON(docs)
-	if err != nil {
-		return err
-	}
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := insertDocumentRows(ctx, tx, tenantID, docsJSON, s.now()); err != nil {
-			return err
-		}
-		if nChunks == 0 {
-			return nil
-		}
-		return insertChunks(ctx, tx, tenantID, chunksJSON)
-	})
-}
-
 // insertDocumentRows writes document rows (no chunks): one statement.
 func insertDocumentRows(ctx context.Context, tx querier, tenantID string, docsJSON []byte, at time.Time) error {
 	_, err := exec(ctx, tx, "documents.create",
@@ -93,7 +75,10 @@ func scanDocument(r pgx.Row, withContent bool) (engram.Document, error) {
 	d.Status = engram.DocumentStatus(status)
 	d.Classification = engram.Classification(class)
 	d.Metadata = compactJSON(metadata)
-	_ = json.Unmarshal(recipients, &d.Recipients)
+	var err error
+	if d.Recipients, err = rows.DecodeRecipients(d.ID, recipients); err != nil {
+		return d, err
+	}
 	inUTC(d.SourceCreatedAt, d.SourceUpdatedAt, d.UserConfirmedAt, d.DeletedAt, &d.CreatedAt, &d.UpdatedAt)
 	return d, nil
 }
@@ -128,12 +113,13 @@ func (a *args) add(v any) string {
 	return "$" + strconv.Itoa(len(*a))
 }
 
-// ListDocuments returns one keyset (or offset) page, reading limit+1 rows
-// to learn whether there is more, plus one count when asked.
-func (s *Store) ListDocuments(ctx context.Context, tenantID string, f engram.DocumentFilter) (engram.DocumentPage, error) {
+// DocumentsList reads one keyset (or offset) page.
+func (e *executor) DocumentsList(ctx context.Context, tenantID string, f engram.DocumentFilter) ([]engram.Document, error) {
+	if !f.Sort.Valid() {
+		return nil, engram.Errorf(engram.EInvalid, "sort: %q is not a sort key", f.Sort)
+	}
 	var a args
 	where := documentWhere(&a, tenantID, f)
-	countArgs := append(args{}, a...)
 	col := sortExpr(f.Sort)
 	// NULLS FIRST/LAST only where there can be NULLs: the indexes of the
 	// NOT NULL columns (created_at, title) are plain, and an ORDER BY that
@@ -149,14 +135,13 @@ func (s *Store) ListDocuments(ctx context.Context, tenantID string, f engram.Doc
 			order = col + " DESC NULLS LAST, id DESC"
 		}
 	}
-	pageWhere := where
 	if f.Cursor != nil {
-		pageWhere += " AND " + keysetCondition(&a, f.Sort, f.Desc, f.Cursor)
+		where += " AND " + keysetCondition(&a, f.Sort, f.Desc, f.Cursor)
 	}
-	q := `SELECT ` + listColumns + ` FROM documents WHERE ` + pageWhere + ` ORDER BY ` + order +
-		` LIMIT ` + a.add(f.Limit+1) + ` OFFSET ` + a.add(f.Offset)
-	page := engram.DocumentPage{Documents: []engram.Document{}}
-	err := s.read(ctx, func(c *pgxConn) error {
+	q := `SELECT ` + listColumns + ` FROM documents WHERE ` + where + ` ORDER BY ` + order +
+		` LIMIT ` + a.add(f.Limit) + ` OFFSET ` + a.add(f.Offset)
+	docs := []engram.Document{}
+	err := e.run(ctx, func(c querier) error {
 		rs, err := query(ctx, c, "documents.list", q, a...)
 		if err != nil {
 			return err
@@ -167,29 +152,25 @@ func (s *Store) ListDocuments(ctx context.Context, tenantID string, f engram.Doc
 			if err != nil {
 				return err
 			}
-			page.Documents = append(page.Documents, d)
+			docs = append(docs, d)
 		}
-		if err := rs.Err(); err != nil {
-			return translate(err)
-		}
-		if f.IncludeTotal {
-			var n int
-			if err := queryRow(ctx, c, "documents.count", `SELECT count(*) FROM documents WHERE `+where, countArgs, &n); err != nil {
-				return err
-			}
-			page.Total = &n
-		}
-		return nil
+		return translate(rs.Err())
 	})
 	if err != nil {
-		return engram.DocumentPage{}, err
+		return nil, err
 	}
-	if len(page.Documents) > f.Limit {
-		page.HasMore = true
-		page.Documents = page.Documents[:f.Limit]
-		page.NextCursor = engram.CursorFor(page.Documents[f.Limit-1], f.Sort, f.Desc).Encode()
-	}
-	return page, nil
+	return docs, nil
+}
+
+// DocumentsCount counts the documents of a list's filters.
+func (e *executor) DocumentsCount(ctx context.Context, tenantID string, f engram.DocumentFilter) (int, error) {
+	var a args
+	where := documentWhere(&a, tenantID, f)
+	var n int
+	err := e.run(ctx, func(q querier) error {
+		return queryRow(ctx, q, "documents.count", `SELECT count(*) FROM documents WHERE `+where, a, &n)
+	})
+	return n, err
 }
 
 // documentWhere builds the filter part of a list query. Only fixed column
@@ -258,39 +239,44 @@ func keysetCondition(a *args, sort engram.DocumentSort, desc bool, c *engram.Cur
 	}
 }
 
-// GetDocument reads one document with its content.
-func (s *Store) GetDocument(ctx context.Context, tenantID, id string, includeDeleted bool) (engram.Document, error) {
+// DocumentGet reads one document with its content.
+func (e *executor) DocumentGet(ctx context.Context, tenantID, id string, includeDeleted bool) (engram.Document, bool, error) {
 	q := `SELECT ` + fullColumns + ` FROM documents WHERE tenant_id = $1 AND id = $2`
 	if !includeDeleted {
 		q += ` AND NOT is_deleted`
 	}
 	var d engram.Document
-	err := s.read(ctx, func(c *pgxConn) error {
+	err := e.run(ctx, func(c querier) error {
 		var err error
 		d, err = oneRow(ctx, c, "documents.get", q, scanFull, tenantID, id)
-		if isNoRows(err) {
-			return engram.Errorf(engram.ENotFound, "document %s not found", id)
-		}
-		return translate(err)
+		return err
 	})
-	return d, err
+	return oneDocument(d, err)
 }
 
-// UpdateDocument changes title and metadata in one statement.
-func (s *Store) UpdateDocument(ctx context.Context, tenantID, id string, p engram.DocumentPatch) (engram.Document, error) {
+// DocumentUpdate changes title and metadata, returning the document.
+func (e *executor) DocumentUpdate(ctx context.Context, tenantID, id string, p engram.DocumentPatch, at time.Time) (engram.Document, bool, error) {
 	var d engram.Document
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
+	err := e.run(ctx, func(q querier) error {
 		var err error
-		d, err = oneRow(ctx, tx, "documents.update",
+		d, err = oneRow(ctx, q, "documents.update",
 			`UPDATE documents SET title = coalesce($1, title), metadata = coalesce($2::jsonb, metadata), updated_at = $3
 			  WHERE tenant_id = $4 AND id = $5 AND NOT is_deleted
-			 RETURNING `+fullColumns, scanFull, p.Title, p.MetadataJSON, ts(s.now()), tenantID, id)
-		if isNoRows(err) {
-			return engram.Errorf(engram.ENotFound, "document %s not found", id)
-		}
-		return translate(err)
+			 RETURNING `+fullColumns, scanFull, p.Title, p.MetadataJSON, ts(at), tenantID, id)
+		return err
 	})
-	return d, err
+	return oneDocument(d, err)
+}
+
+// oneDocument turns a one-row read into found or not.
+func oneDocument(d engram.Document, err error) (engram.Document, bool, error) {
+	if isNoRows(err) {
+		return engram.Document{}, false, nil
+	}
+	if err != nil {
+		return engram.Document{}, false, translate(err)
+	}
+	return d, true, nil
 }
 
 // DocumentsInsert inserts document rows from one JSON parameter.

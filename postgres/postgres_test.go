@@ -66,5 +66,5 @@ func TestDriver(t *testing.T) {
 	drivertest.Run(t, drivertest.Harness{New: func(t *testing.T) (engram.Store, engram.Driver) {
 		s := newStore(t)
 		return s, testdb.Driver(s)
-	}})
+	}, Damage: damage})
 }

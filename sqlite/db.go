@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"time"
 
@@ -37,6 +38,10 @@ type Options struct {
 	BusyTimeout time.Duration
 	// Clock gives the time (default time.Now).
 	Clock engram.Clock
+	// AllowSharedFile opens a database file that other users of the
+	// machine can read. Without it Open refuses such a file: it holds
+	// every tenant's documents.
+	AllowSharedFile bool
 }
 
 // Store is engram's store on SQLite.
@@ -61,6 +66,9 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	if opt.Clock == nil {
 		opt.Clock = time.Now
+	}
+	if err := privateFile(path, opt.AllowSharedFile); err != nil {
+		return nil, err
 	}
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" +
 		fmt.Sprintf("_pragma=busy_timeout(%d)", opt.BusyTimeout.Milliseconds()) +
@@ -94,6 +102,34 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		return nil, err
 	}
 	return &Store{write: w, read: r, now: opt.Clock, mig: mig}, nil
+}
+
+// privateFile creates the database file readable by its owner only, or
+// checks that an existing one (and its -wal and -shm files) is: SQLite
+// creates the -wal and -shm files with the database file's mode, so a
+// 0600 file keeps all three private whatever the umask.
+func privateFile(path string, allowShared bool) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create sqlite %s: %w", path, err)
+	}
+	if allowShared {
+		return nil
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		info, err := os.Stat(p)
+		if err != nil {
+			continue // -wal and -shm exist only while the database is open
+		}
+		if info.Mode().Perm()&0o077 != 0 {
+			return fmt.Errorf("sqlite %s: other users of this machine can access it (mode %04o) and it holds every tenant's documents; run `chmod 600 %s*`, or allow it with --allow-shared-db-file",
+				p, info.Mode().Perm(), path)
+		}
+	}
+	return nil
 }
 
 // Engine returns "sqlite".

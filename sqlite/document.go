@@ -11,29 +11,6 @@ import (
 	"github.com/engram-kb/engram/internal/rows"
 )
 
-// CreateDocuments inserts all documents in one statement and all their
-// chunks in a second, each expanding one JSON parameter with json_each.
-func (s *Store) CreateDocuments(ctx context.Context, tenantID string, docs []engram.PreparedDocument) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		return s.insertDocuments(ctx, tx, tenantID, docs)
-	})
-}
-
-// insertDocuments writes documents and their chunks: two statements.
-func (s *Store) insertDocuments(ctx context.Context, tx *sql.Tx, tenantID string, docs []engram.PreparedDocument) error {
-	docsJSON, chunksJSON, nChunks, err := rows.DocumentsJSON(docs)
-	if err != nil {
-		return err
-	}
-	if err := insertDocumentRows(ctx, tx, tenantID, docsJSON, s.now()); err != nil {
-		return err
-	}
-	if nChunks == 0 {
-		return nil
-	}
-	return insertChunks(ctx, tx, tenantID, chunksJSON)
-}
-
 // insertDocumentRows writes document rows (no chunks): one statement.
 func insertDocumentRows(ctx context.Context, tx querier, tenantID string, docsJSON []byte, at time.Time) error {
 	_, err := exec(ctx, tx, "documents.create",
@@ -101,7 +78,10 @@ func scanDocument(r scanner, withContent bool) (engram.Document, error) {
 	d.Status = engram.DocumentStatus(status)
 	d.Classification = engram.Classification(class)
 	d.Metadata = json.RawMessage(metadata)
-	_ = json.Unmarshal([]byte(recipients), &d.Recipients)
+	var err error
+	if d.Recipients, err = rows.DecodeRecipients(d.ID, []byte(recipients)); err != nil {
+		return d, err
+	}
 	d.SourceCreatedAt = parseTimePtr(srcCreated)
 	d.SourceUpdatedAt = parseTimePtr(srcUpdated)
 	d.UserConfirmedAt = parseTimePtr(confirmedAt)
@@ -111,52 +91,45 @@ func scanDocument(r scanner, withContent bool) (engram.Document, error) {
 	return d, nil
 }
 
-// ListDocuments returns one keyset (or offset) page, reading limit+1 rows
-// to learn whether there is more, plus one count when asked.
-func (s *Store) ListDocuments(ctx context.Context, tenantID string, f engram.DocumentFilter) (engram.DocumentPage, error) {
+// DocumentsList reads one keyset (or offset) page.
+func (e *executor) DocumentsList(ctx context.Context, tenantID string, f engram.DocumentFilter) ([]engram.Document, error) {
+	if !f.Sort.Valid() {
+		return nil, engram.Errorf(engram.EInvalid, "sort: %q is not a sort key", f.Sort)
+	}
 	where, args := documentWhere(tenantID, f)
 	col := string(f.Sort)
 	order := col + " ASC, id ASC"
 	if f.Desc {
 		order = col + " DESC, id DESC"
 	}
-	pageWhere, pageArgs := where, args
 	if f.Cursor != nil {
 		cond, cargs := keysetCondition(f.Sort, f.Desc, f.Cursor)
-		pageWhere += " AND " + cond
-		pageArgs = append(append([]any{}, args...), cargs...)
+		where += " AND " + cond
+		args = append(args, cargs...)
 	}
-	q := `SELECT ` + listColumns + ` FROM documents WHERE ` + pageWhere + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
-	pageArgs = append(pageArgs, f.Limit+1, f.Offset)
-	rs, err := query(ctx, s.read, "documents.list", q, pageArgs...)
+	q := `SELECT ` + listColumns + ` FROM documents WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
+	rs, err := query(ctx, e.q, "documents.list", q, append(args, f.Limit, f.Offset)...)
 	if err != nil {
-		return engram.DocumentPage{}, err
+		return nil, err
 	}
 	defer rs.Close()
-	page := engram.DocumentPage{Documents: []engram.Document{}}
+	docs := []engram.Document{}
 	for rs.Next() {
 		d, err := scanDocument(rs, false)
 		if err != nil {
-			return page, err
+			return nil, err
 		}
-		page.Documents = append(page.Documents, d)
+		docs = append(docs, d)
 	}
-	if err := rs.Err(); err != nil {
-		return page, translate(err)
-	}
-	if len(page.Documents) > f.Limit {
-		page.HasMore = true
-		page.Documents = page.Documents[:f.Limit]
-		page.NextCursor = engram.CursorFor(page.Documents[f.Limit-1], f.Sort, f.Desc).Encode()
-	}
-	if f.IncludeTotal {
-		var n int
-		if err := queryRow(ctx, s.read, "documents.count", `SELECT count(*) FROM documents WHERE `+where, args...).Scan(&n); err != nil {
-			return page, translate(err)
-		}
-		page.Total = &n
-	}
-	return page, nil
+	return docs, translate(rs.Err())
+}
+
+// DocumentsCount counts the documents of a list's filters.
+func (e *executor) DocumentsCount(ctx context.Context, tenantID string, f engram.DocumentFilter) (int, error) {
+	where, args := documentWhere(tenantID, f)
+	var n int
+	err := queryRow(ctx, e.q, "documents.count", `SELECT count(*) FROM documents WHERE `+where, args...).Scan(&n)
+	return n, translate(err)
 }
 
 // documentWhere builds the filter part of a list query. Only fixed column
@@ -225,34 +198,32 @@ func keysetCondition(sort engram.DocumentSort, desc bool, c *engram.Cursor) (str
 	}
 }
 
-// GetDocument reads one document with its content.
-func (s *Store) GetDocument(ctx context.Context, tenantID, id string, includeDeleted bool) (engram.Document, error) {
+// DocumentGet reads one document with its content.
+func (e *executor) DocumentGet(ctx context.Context, tenantID, id string, includeDeleted bool) (engram.Document, bool, error) {
 	q := `SELECT ` + fullColumns + ` FROM documents WHERE tenant_id = ? AND id = ?`
 	if !includeDeleted {
 		q += ` AND is_deleted = 0`
 	}
-	d, err := scanDocument(queryRow(ctx, s.read, "documents.get", q, tenantID, id), true)
-	if isNoRows(err) {
-		return d, engram.Errorf(engram.ENotFound, "document %s not found", id)
-	}
-	return d, translate(err)
+	return oneDocument(scanDocument(queryRow(ctx, e.q, "documents.get", q, tenantID, id), true))
 }
 
-// UpdateDocument changes title and metadata in one statement.
-func (s *Store) UpdateDocument(ctx context.Context, tenantID, id string, p engram.DocumentPatch) (engram.Document, error) {
-	var d engram.Document
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		d, err = scanDocument(queryRow(ctx, tx, "documents.update",
-			`UPDATE documents SET title = coalesce(?, title), metadata = coalesce(?, metadata), updated_at = ?
-			  WHERE tenant_id = ? AND id = ? AND is_deleted = 0
-			 RETURNING `+fullColumns, p.Title, p.MetadataJSON, s.nowText(), tenantID, id), true)
-		if isNoRows(err) {
-			return engram.Errorf(engram.ENotFound, "document %s not found", id)
-		}
-		return translate(err)
-	})
-	return d, err
+// DocumentUpdate changes title and metadata, returning the document.
+func (e *executor) DocumentUpdate(ctx context.Context, tenantID, id string, p engram.DocumentPatch, at time.Time) (engram.Document, bool, error) {
+	return oneDocument(scanDocument(queryRow(ctx, e.q, "documents.update",
+		`UPDATE documents SET title = coalesce(?, title), metadata = coalesce(?, metadata), updated_at = ?
+		  WHERE tenant_id = ? AND id = ? AND is_deleted = 0
+		 RETURNING `+fullColumns, p.Title, p.MetadataJSON, fmtTime(at), tenantID, id), true))
+}
+
+// oneDocument turns a one-row scan into found or not.
+func oneDocument(d engram.Document, err error) (engram.Document, bool, error) {
+	if isNoRows(err) {
+		return engram.Document{}, false, nil
+	}
+	if err != nil {
+		return engram.Document{}, false, translate(err)
+	}
+	return d, true, nil
 }
 
 // DocumentsInsert inserts document rows from one JSON parameter.

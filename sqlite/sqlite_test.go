@@ -40,5 +40,5 @@ func TestDriver(t *testing.T) {
 	drivertest.Run(t, drivertest.Harness{New: func(t *testing.T) (engram.Store, engram.Driver) {
 		s := testdb.OpenSQLite(t)
 		return s, testdb.Driver(s)
-	}})
+	}, Damage: damage})
 }

@@ -3,116 +3,95 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
 )
 
-// CreateTenant creates a tenant and its first admin key in one transaction.
-func (s *Store) CreateTenant(ctx context.Context, name, slug string) (engram.Tenant, engram.NewKey, error) {
-	if err := engram.ValidateTenant(name, slug); err != nil {
-		return engram.Tenant{}, engram.NewKey{}, err
-	}
-	now := s.now().UTC().Truncate(time.Microsecond)
-	t := engram.Tenant{ID: engram.NewID(), Name: name, Slug: slug, Settings: map[string]any{}, IsActive: true, CreatedAt: now, UpdatedAt: now}
-	key := engram.GenerateKey(engram.RoleAdmin, "admin")
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := exec(ctx, tx, "tenant.create",
-			`INSERT INTO tenants (id, name, slug, settings, is_active, created_at, updated_at)
-			 VALUES (?, ?, ?, '{}', 1, ?, ?)`, t.ID, name, slug, fmtTime(now), fmtTime(now)); err != nil {
-			if engram.ErrorCode(err) == engram.EConflict {
-				return engram.Errorf(engram.EConflict, "slug: a tenant with slug %q already exists", slug)
-			}
-			return err
-		}
-		_, err := exec(ctx, tx, "apikey.create",
-			`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			t.ID, key.ID, key.Name, string(key.Role), engram.HashKey(key.Secret), key.Prefix, fmtTime(now))
-		return err
-	})
-	if err != nil {
-		return engram.Tenant{}, engram.NewKey{}, err
-	}
-	return t, key, nil
+// TenantInsert inserts an active tenant with empty settings.
+func (e *executor) TenantInsert(ctx context.Context, id, name, slug string, at time.Time) error {
+	_, err := exec(ctx, e.q, "tenant.create",
+		`INSERT INTO tenants (id, name, slug, settings, is_active, created_at, updated_at)
+		 VALUES (?, ?, ?, '{}', 1, ?, ?)`, id, name, slug, fmtTime(at), fmtTime(at))
+	return err
 }
 
-// CreateAPIKey adds a key to the tenant with the given slug, in one
-// statement that finds the tenant and inserts the key.
-func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram.Role, name string) (engram.NewKey, error) {
-	if !role.Valid() {
-		return engram.NewKey{}, engram.Errorf(engram.EInvalid, "role: %q is not one of admin, member, viewer", role)
-	}
-	key := engram.GenerateKey(role, name)
-	res, err := exec(ctx, s.write, "apikey.create",
+// APIKeyInsert inserts a key of the tenant.
+func (e *executor) APIKeyInsert(ctx context.Context, tenantID string, k engram.APIKeyRow) error {
+	_, err := exec(ctx, e.q, "apikey.create",
+		`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at)
+		 VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, fmtTime(k.CreatedAt))
+	return err
+}
+
+// APIKeyInsertForSlug finds the tenant and inserts the key in one
+// statement.
+func (e *executor) APIKeyInsertForSlug(ctx context.Context, slug string, k engram.APIKeyRow) (bool, error) {
+	res, err := exec(ctx, e.q, "apikey.create",
 		`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at)
 		 SELECT id, ?, ?, ?, ?, ?, ? FROM tenants WHERE slug = ?`,
-		key.ID, name, string(role), engram.HashKey(key.Secret), key.Prefix, s.nowText(), tenantSlug)
+		k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, fmtTime(k.CreatedAt), slug)
 	if err != nil {
-		return engram.NewKey{}, err
+		return false, err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return engram.NewKey{}, engram.Errorf(engram.ENotFound, "tenant: no tenant with slug %q", tenantSlug)
-	}
-	return key, nil
+	n, err := res.RowsAffected()
+	return n > 0, err
 }
 
 // TenantBySlug reads one tenant.
-func (s *Store) TenantBySlug(ctx context.Context, slug string) (engram.Tenant, error) {
+func (e *executor) TenantBySlug(ctx context.Context, slug string) (engram.Tenant, bool, error) {
 	var t engram.Tenant
 	var settings, created, updated string
-	err := queryRow(ctx, s.read, "tenant.by_slug",
+	err := queryRow(ctx, e.q, "tenant.by_slug",
 		`SELECT id, name, slug, settings, is_active, created_at, updated_at FROM tenants WHERE slug = ?`, slug).
 		Scan(&t.ID, &t.Name, &t.Slug, &settings, &t.IsActive, &created, &updated)
 	if isNoRows(err) {
-		return t, engram.Errorf(engram.ENotFound, "tenant: no tenant with slug %q", slug)
+		return t, false, nil
 	}
 	if err != nil {
-		return t, translate(err)
+		return t, false, translate(err)
 	}
-	_ = json.Unmarshal([]byte(settings), &t.Settings)
+	if t.Settings, err = rows.DecodeSettings([]byte(settings)); err != nil {
+		return t, false, err
+	}
 	t.CreatedAt, t.UpdatedAt = parseTime(created), parseTime(updated)
-	return t, nil
+	return t, true, nil
 }
 
-// CountTenants counts tenants.
-func (s *Store) CountTenants(ctx context.Context) (int, error) {
+// TenantCount counts tenants.
+func (e *executor) TenantCount(ctx context.Context) (int, error) {
 	var n int
-	err := queryRow(ctx, s.read, "tenant.count", `SELECT count(*) FROM tenants`).Scan(&n)
+	err := queryRow(ctx, e.q, "tenant.count", `SELECT count(*) FROM tenants`).Scan(&n)
 	return n, translate(err)
 }
 
-// lastUsedGranularity bounds how often a key's last_used_at is written, so
-// that reads do not each cost a write.
-const lastUsedGranularity = time.Minute
-
-// Authenticate resolves a key in one statement, plus one write at most once
-// a minute per key to note its use.
-func (s *Store) Authenticate(ctx context.Context, secret string) (engram.Principal, error) {
-	var p engram.Principal
+// APIKeyAuthenticate reads a key by its hash, with its tenant.
+func (e *executor) APIKeyAuthenticate(ctx context.Context, keyHash string) (engram.KeyOwner, bool, error) {
+	var k engram.KeyOwner
 	var role, settings string
 	var lastUsed sql.NullString
-	err := queryRow(ctx, s.read, "apikey.authenticate",
+	err := queryRow(ctx, e.q, "apikey.authenticate",
 		`SELECT k.tenant_id, k.id, k.role, t.slug, t.settings, k.last_used_at
 		   FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
 		  WHERE k.key_hash = ? AND k.revoked_at IS NULL AND t.is_active = 1`,
-		engram.HashKey(secret)).Scan(&p.TenantID, &p.KeyID, &role, &p.TenantSlug, &settings, &lastUsed)
+		keyHash).Scan(&k.TenantID, &k.KeyID, &role, &k.TenantSlug, &settings, &lastUsed)
 	if isNoRows(err) {
-		return engram.Principal{}, engram.Errorf(engram.EUnauthorized, "invalid or revoked API key")
+		return k, false, nil
 	}
 	if err != nil {
-		return engram.Principal{}, translate(err)
+		return k, false, translate(err)
 	}
-	p.Role = engram.Role(role)
-	p.TenantSettings = []byte(settings)
-	now := s.now()
-	if !lastUsed.Valid || now.Sub(parseTime(lastUsed.String)) > lastUsedGranularity {
-		if _, err := exec(ctx, s.write, "apikey.touch",
-			`UPDATE api_keys SET last_used_at = ? WHERE tenant_id = ? AND id = ?`,
-			fmtTime(now), p.TenantID, p.KeyID); err != nil {
-			return engram.Principal{}, err
-		}
-	}
-	return p, nil
+	k.Role = engram.Role(role)
+	k.TenantSettings = []byte(settings)
+	k.LastUsedAt = parseTimePtr(lastUsed)
+	return k, true, nil
+}
+
+// APIKeyTouch notes the key's last use.
+func (e *executor) APIKeyTouch(ctx context.Context, tenantID, keyID string, at time.Time) error {
+	_, err := exec(ctx, e.q, "apikey.touch",
+		`UPDATE api_keys SET last_used_at = ? WHERE tenant_id = ? AND id = ?`, fmtTime(at), tenantID, keyID)
+	return err
 }

@@ -34,6 +34,7 @@ type dbFlags struct {
 	pg                 postgres.Options
 	maxConns, minConns int
 	sqliteReaders      int
+	allowSharedDB      bool
 }
 
 // env returns the environment variable name, or def when it is unset.
@@ -75,6 +76,7 @@ func (d *dbFlags) register(fs *flag.FlagSet, withPool bool) {
 	def := postgres.DefaultOptions()
 	d.pg = def
 	d.maxConns, d.minConns = 2, 0 // admin commands need few connections
+	fs.BoolVar(&d.allowSharedDB, "allow-shared-db-file", env("ENGRAM_ALLOW_SHARED_DB_FILE", "") == "1", "SQLite: open a database file other users can read; refused by default (ENGRAM_ALLOW_SHARED_DB_FILE=1)")
 	if !withPool {
 		return
 	}
@@ -130,7 +132,7 @@ func (d *dbFlags) open(ctx context.Context) (*store, error) {
 // openSQLite opens the SQLite file at path. River shares the engine's one
 // writer connection.
 func (d *dbFlags) openSQLite(ctx context.Context, path string) (*store, error) {
-	e, err := sqlite.Open(ctx, path, sqlite.Options{Readers: d.sqliteReaders})
+	e, err := sqlite.Open(ctx, path, sqlite.Options{Readers: d.sqliteReaders, AllowSharedFile: d.allowSharedDB})
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -65,7 +66,9 @@ func TestServeFirstRunAndShutdown(t *testing.T) {
 	for engine, db := range databases(t) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json", "--log-statements")
+			metricsAddr := freeAddr(t)
+			cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json", "--log-statements",
+				"--metrics-addr", metricsAddr)
 			stderr, err := cmd.StderrPipe()
 			if err != nil {
 				t.Fatal(err)
@@ -107,6 +110,21 @@ func TestServeFirstRunAndShutdown(t *testing.T) {
 			resp.Body.Close()
 			if health["success"] != true || health["database"] != engine {
 				t.Fatalf("health = %v", health)
+			}
+			// The metrics need no key, so they are never on the API's port,
+			// only on --metrics-addr.
+			for _, c := range []struct {
+				url  string
+				want int
+			}{{base + "/metrics", http.StatusNotFound}, {"http://" + metricsAddr + "/metrics", http.StatusOK}} {
+				resp, err := http.Get(c.url)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != c.want {
+					t.Fatalf("GET %s: status %d, want %d", c.url, resp.StatusCode, c.want)
+				}
 			}
 			body := strings.NewReader(`{"documents":[{"title":"Runbook","content":"Restart the worker."}]}`)
 			req, _ := http.NewRequest("POST", base+"/api/documents", body)
@@ -152,6 +170,17 @@ func TestServeFirstRunAndShutdown(t *testing.T) {
 			}
 		})
 	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 func TestAdminCommands(t *testing.T) {

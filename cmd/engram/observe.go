@@ -27,11 +27,9 @@ type observeFlags struct {
 // register adds the switches; requests only for a command that serves the
 // API.
 func (o *observeFlags) register(fs *flag.FlagSet, requests bool) {
-	metricsHelp := "serve /metrics on this address instead of the API's (ENGRAM_METRICS_ADDR)"
-	if !requests {
-		metricsHelp = "serve /metrics on this address; off when empty (ENGRAM_METRICS_ADDR)"
-	}
-	fs.StringVar(&o.metricsAddr, "metrics-addr", env("ENGRAM_METRICS_ADDR", ""), metricsHelp)
+	// Never on the API's address: the figures need no key there, and
+	// the API port is the one exposed to the world.
+	fs.StringVar(&o.metricsAddr, "metrics-addr", env("ENGRAM_METRICS_ADDR", ""), "serve /metrics on this address (e.g. 127.0.0.1:9090), never on the API's; off when empty (ENGRAM_METRICS_ADDR)")
 	fs.StringVar(&o.pprofAddr, "pprof-addr", env("ENGRAM_PPROF_ADDR", ""), "serve net/http/pprof on this address; off when empty (ENGRAM_PPROF_ADDR)")
 	fs.DurationVar(&o.slowStatement, "slow-statement", envDuration("ENGRAM_SLOW_STATEMENT", time.Second), "log and count SQL statements slower than this (ENGRAM_SLOW_STATEMENT)")
 	if requests {
@@ -69,17 +67,6 @@ func (o *observeFlags) install(logger *slog.Logger, s engram.Store) *metrics.Met
 		logger.Log(ctx, level, msg, attrs...)
 	})
 	return m
-}
-
-// handler puts /metrics beside the API unless it has an address of its own.
-func (o *observeFlags) handler(api http.Handler, m *metrics.Metrics) http.Handler {
-	if o.metricsAddr != "" {
-		return api
-	}
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", m.Handler())
-	mux.Handle("/", api)
-	return mux
 }
 
 // serveSide starts the metrics and pprof listeners that have addresses.

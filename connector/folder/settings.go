@@ -27,6 +27,10 @@ type Settings struct {
 	// IncludeHidden reads dot files and dot directories (.obsidian, .git,
 	// .trash), which are skipped by default.
 	IncludeHidden bool `json:"include_hidden"`
+	// Within is the real path of the directory the server allows this
+	// connector to read (set by connector.Registry, never from JSON): a
+	// symbolic link leading out of it is a failed item, not a document.
+	Within string `json:"-"`
 }
 
 // ParseSettings decodes and validates folder settings. Unknown keys are

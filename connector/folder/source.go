@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
 
@@ -53,7 +52,7 @@ func (s *Source) Items(ctx context.Context, yield func(engram.SourceItem) error,
 	report := func(rel string, err error) {
 		fail(engram.SourceFailure{Ref: sanitize.String(rel), Reason: sanitize.String(err.Error())})
 	}
-	return walk.Files(ctx, c.root, walk.Options{Hidden: c.hidden}, func(f walk.File) error {
+	return walk.Files(ctx, c.root, walk.Options{Hidden: c.hidden, Within: s.settings.Within}, func(f walk.File) error {
 		if !c.wanted(f.Rel) {
 			return nil
 		}
@@ -72,7 +71,7 @@ func readNote(f walk.File) (engram.SourceItem, error) {
 	if f.Info.Size() > limit {
 		return engram.SourceItem{}, tooLarge(f.Info.Size())
 	}
-	file, err := os.Open(f.Path)
+	file, err := f.Open()
 	if err != nil {
 		return engram.SourceItem{}, err
 	}

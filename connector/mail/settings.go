@@ -34,6 +34,10 @@ type Settings struct {
 	// Path is the absolute path of a Maildir, a directory of messages or
 	// an mbox file.
 	Path string `json:"path"`
+	// Within is the real path of the directory the server allows this
+	// connector to read (set by connector.Registry, never from JSON): a
+	// symbolic link leading out of it is a failed item, not a document.
+	Within string `json:"-"`
 }
 
 // ParseSettings decodes and validates mail settings. Unknown keys are

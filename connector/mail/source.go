@@ -59,12 +59,12 @@ func (s *Source) Items(ctx context.Context, yield func(engram.SourceItem) error,
 	if err != nil {
 		return err
 	}
-	r := &run{ctx: ctx, yield: yield, fail: fail, seen: map[[16]byte][16]byte{}}
+	r := &run{ctx: ctx, yield: yield, fail: fail, within: s.settings.Within, seen: map[[16]byte][16]byte{}}
 	if !info.IsDir() {
-		return r.file(root, filepath.Base(root), "")
+		return r.file(func() (*os.File, error) { return walk.Open(r.within, root) }, filepath.Base(root), "")
 	}
 	tmp := map[string]bool{}
-	return walk.Files(ctx, root, walk.Options{}, func(f walk.File) error {
+	return walk.Files(ctx, root, walk.Options{Within: s.settings.Within}, func(f walk.File) error {
 		dir := path.Dir(f.Rel)
 		if path.Base(dir) == "tmp" {
 			inMaildir, ok := tmp[dir]
@@ -76,7 +76,7 @@ func (s *Source) Items(ctx context.Context, yield func(engram.SourceItem) error,
 				return nil // being delivered: it will be in new/ next time
 			}
 		}
-		return r.file(f.Path, f.Rel, dir)
+		return r.file(f.Open, f.Rel, dir)
 	}, func(rel string, err error) { r.failed(rel, err.Error()) })
 }
 
@@ -94,6 +94,8 @@ type run struct {
 	ctx   context.Context
 	yield func(engram.SourceItem) error
 	fail  func(engram.SourceFailure)
+	// within confines every open (walk.Open).
+	within string
 	// seen maps a hash of each external id given out to a hash of its
 	// message's text, to find duplicates in constant memory per message.
 	seen map[[16]byte][16]byte
@@ -103,13 +105,13 @@ func (r *run) failed(ref, reason string) {
 	r.fail(engram.SourceFailure{Ref: sanitize.String(ref), Reason: sanitize.String(reason)})
 }
 
-// file reads one file of mail: an mbox or a single message. dir is the
-// relative directory it is in ("." at the root).
-func (r *run) file(p, rel, dir string) error {
+// file reads one file of mail, opened by open: an mbox or a single
+// message. dir is the relative directory it is in ("." at the root).
+func (r *run) file(open func() (*os.File, error), rel, dir string) error {
 	if err := r.ctx.Err(); err != nil {
 		return err
 	}
-	f, err := os.Open(p)
+	f, err := open()
 	if err != nil {
 		r.failed(rel, err.Error())
 		return nil

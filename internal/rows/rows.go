@@ -56,16 +56,6 @@ type ChunkRow struct {
 	TokenCount int    `json:"token_count"`
 }
 
-// DocumentsJSON returns the documents and their chunks as two JSON arrays,
-// and the number of chunks.
-func DocumentsJSON(docs []engram.PreparedDocument) (docsJSON, chunksJSON []byte, chunks int, err error) {
-	if docsJSON, err = DocumentRowsJSON(docs); err != nil {
-		return nil, nil, 0, err
-	}
-	chunksJSON, chunks, err = ChunksJSON(docs)
-	return docsJSON, chunksJSON, chunks, err
-}
-
 // DocumentRowsJSON returns the documents (without their chunks) as one
 // JSON array.
 func DocumentRowsJSON(docs []engram.PreparedDocument) ([]byte, error) {

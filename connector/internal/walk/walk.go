@@ -6,7 +6,9 @@
 // are skipped unless Options.Hidden is set: they are tool state, not notes.
 // Symbolic links to files are read as files. Symbolic links to directories
 // are followed when their target lies outside every tree already being
-// walked. A link to a directory that encloses the link (a loop) is reported
+// walked. With Options.Within set, a link whose target leaves that
+// directory is reported and skipped, and files are opened confined to it
+// (see Open), so a link swapped in after the walk cannot lead out either. A link to a directory that encloses the link (a loop) is reported
 // and skipped; a link into a tree already walked is skipped silently (its
 // files are read under their first path), and one to a directory holding
 // such a tree is reported and skipped: the walk always ends and reads each
@@ -31,12 +33,62 @@ type File struct {
 	Path string
 	// Info describes the file (the target, for a link).
 	Info fs.FileInfo
+	// within is Options.Within of the walk that found the file.
+	within string
+	// real is the link's resolved target, for a link: os.Root refuses
+	// links with absolute targets, so a link is opened at its target.
+	real string
 }
 
 // Options change what Files lists.
 type Options struct {
 	// Hidden lists dot files and descends into dot directories.
 	Hidden bool
+	// Within, when set, is the real path of the directory the walk must
+	// stay in: the connector's allowed root. Links leading out of it are
+	// failures.
+	Within string
+}
+
+// errOutside is the failure of a link whose target leaves Options.Within.
+var errOutside = errors.New("symbolic link leads outside the directory this connector may read; skipped")
+
+// Open opens the file at path p for reading. With within set, p must lie
+// under within and is opened through an os.Root there: every symbolic link
+// on the way is resolved inside within, and one that leads out fails.
+func Open(within, p string) (*os.File, error) {
+	if within == "" {
+		return os.Open(p)
+	}
+	rel, err := filepath.Rel(within, p)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		// p may name within through a link (a settings path is not
+		// resolved): compare real paths.
+		real, rerr := filepath.EvalSymlinks(p)
+		if rerr != nil {
+			return nil, rerr
+		}
+		if rel, err = filepath.Rel(within, real); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return nil, errOutside
+		}
+	}
+	f, err := os.OpenInRoot(within, rel)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) && strings.Contains(pe.Err.Error(), "escapes") {
+			return nil, errOutside
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+// Open opens the file for reading, confined to Options.Within.
+func (f File) Open() (*os.File, error) {
+	if f.real != "" {
+		return Open(f.within, f.real)
+	}
+	return Open(f.within, f.Path)
 }
 
 // Files calls visit for every regular file under root, in a stable order.
@@ -47,6 +99,9 @@ func Files(ctx context.Context, root string, opt Options, visit func(File) error
 	real, err := filepath.EvalSymlinks(root)
 	if err != nil {
 		return err
+	}
+	if opt.Within != "" && !within(real, opt.Within) {
+		return &os.PathError{Op: "walk", Path: root, Err: errOutside}
 	}
 	w := &walker{ctx: ctx, opt: opt, visit: visit, fail: fail, roots: []string{real}}
 	return w.walk(real, "")
@@ -98,7 +153,7 @@ func (w *walker) walk(dir, prefix string) error {
 				w.fail(rel, err)
 				return nil
 			}
-			return w.visitFile(File{Rel: rel, Path: p, Info: info})
+			return w.visitFile(File{Rel: rel, Path: p, Info: info, within: w.opt.Within})
 		}
 		return nil // devices, sockets, pipes: never notes or messages
 	})
@@ -120,13 +175,17 @@ func (w *walker) link(p, rel string) error {
 		w.fail(rel, errors.New("broken symbolic link"))
 		return nil
 	}
+	if w.opt.Within != "" && !within(target, w.opt.Within) {
+		w.fail(rel, errOutside)
+		return nil
+	}
 	info, err := os.Stat(target)
 	if err != nil {
 		w.fail(rel, err)
 		return nil
 	}
 	if info.Mode().IsRegular() {
-		return w.visitFile(File{Rel: rel, Path: p, Info: info})
+		return w.visitFile(File{Rel: rel, Path: p, Info: info, within: w.opt.Within, real: target})
 	}
 	if !info.IsDir() {
 		return nil

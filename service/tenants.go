@@ -1,0 +1,102 @@
+package service
+
+import (
+	"context"
+	"time"
+
+	"github.com/engram-kb/engram"
+)
+
+// Tenants and their API keys. A key's secret exists only in the answer
+// that creates it: the drivers store its hash and display prefix.
+
+// lastUsedGranularity bounds how often a key's last use is written, so
+// that every authenticated read does not also cost a write.
+const lastUsedGranularity = time.Minute
+
+// CreateTenant creates an active tenant and its first admin key in one
+// transaction of two statements. Returns invalid_argument, or conflict
+// when the slug is taken.
+func (s *Store) CreateTenant(ctx context.Context, name, slug string) (engram.Tenant, engram.NewKey, error) {
+	if err := engram.ValidateTenant(name, slug); err != nil {
+		return engram.Tenant{}, engram.NewKey{}, err
+	}
+	// Truncated as the engines store it, so the tenant returned is the
+	// tenant read back later.
+	now := s.now().UTC().Truncate(time.Microsecond)
+	t := engram.Tenant{ID: engram.NewID(), Name: name, Slug: slug, Settings: map[string]any{}, IsActive: true, CreatedAt: now, UpdatedAt: now}
+	key := engram.GenerateKey(engram.RoleAdmin, "admin")
+	err := s.inTx(ctx, func(tx engram.Tx) error {
+		if err := tx.TenantInsert(ctx, t.ID, name, slug, now); err != nil {
+			if engram.ErrorCode(err) == engram.EConflict {
+				return engram.Errorf(engram.EConflict, "slug: a tenant with slug %q already exists", slug)
+			}
+			return err
+		}
+		return tx.APIKeyInsert(ctx, t.ID, keyRow(key, now))
+	})
+	if err != nil {
+		return engram.Tenant{}, engram.NewKey{}, err
+	}
+	return t, key, nil
+}
+
+// CreateAPIKey adds a key to the tenant with the given slug: one
+// statement that finds the tenant and inserts the key. Returns
+// invalid_argument or not_found.
+func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram.Role, name string) (engram.NewKey, error) {
+	if !role.Valid() {
+		return engram.NewKey{}, engram.Errorf(engram.EInvalid, "role: %q is not one of admin, member, viewer", role)
+	}
+	key := engram.GenerateKey(role, name)
+	ok, err := s.d.Writer().APIKeyInsertForSlug(ctx, tenantSlug, keyRow(key, s.now()))
+	if err != nil {
+		return engram.NewKey{}, err
+	}
+	if !ok {
+		return engram.NewKey{}, engram.Errorf(engram.ENotFound, "tenant: no tenant with slug %q", tenantSlug)
+	}
+	return key, nil
+}
+
+// keyRow is what is stored of a new key.
+func keyRow(k engram.NewKey, at time.Time) engram.APIKeyRow {
+	return engram.APIKeyRow{ID: k.ID, Name: k.Name, Role: k.Role, Hash: engram.HashKey(k.Secret), Prefix: k.Prefix, CreatedAt: at}
+}
+
+// TenantBySlug reads one tenant. Returns not_found.
+func (s *Store) TenantBySlug(ctx context.Context, slug string) (engram.Tenant, error) {
+	t, ok, err := s.d.Reader().TenantBySlug(ctx, slug)
+	if err != nil {
+		return engram.Tenant{}, err
+	}
+	if !ok {
+		return engram.Tenant{}, engram.Errorf(engram.ENotFound, "tenant: no tenant with slug %q", slug)
+	}
+	return t, nil
+}
+
+// CountTenants counts the tenants.
+func (s *Store) CountTenants(ctx context.Context) (int, error) {
+	return s.d.Reader().TenantCount(ctx)
+}
+
+// Authenticate resolves a key to its principal in one statement, plus one
+// write, at most once a minute per key, to note its use. Returns
+// unauthorized for an unknown or revoked key or an inactive tenant.
+func (s *Store) Authenticate(ctx context.Context, secret string) (engram.Principal, error) {
+	k, ok, err := s.d.Reader().APIKeyAuthenticate(ctx, engram.HashKey(secret))
+	if err != nil {
+		return engram.Principal{}, err
+	}
+	if !ok {
+		return engram.Principal{}, engram.Errorf(engram.EUnauthorized, "invalid or revoked API key")
+	}
+	now := s.now()
+	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > lastUsedGranularity {
+		if err := s.d.Writer().APIKeyTouch(ctx, k.TenantID, k.KeyID, now); err != nil {
+			return engram.Principal{}, err
+		}
+	}
+	return k.Principal, nil
+}
