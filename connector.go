@@ -161,8 +161,9 @@ type ConnectorStore interface {
 	// soft-deleted and tombstoned, inserts the new ones, updates the
 	// changed ones, and never brings back a deleted or tombstoned item. Of
 	// items that repeat an external id the first is kept. With opt.Job the
-	// job's progress commits with the batch. Returns not_found, or
-	// conflict when the connector is disconnected.
+	// job's progress commits with the batch. Returns invalid_argument (an
+	// item without this connector's external id), not_found, or conflict
+	// when the connector is disconnected.
 	SyncBatch(ctx context.Context, tenantID, connectorID string, items []PreparedDocument, opt SyncOptions) (SyncCounts, error)
 	// FinishFullSync ends a full sync: when archive is true the
 	// connector's live documents that no batch of the run saw are set
