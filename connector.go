@@ -156,10 +156,13 @@ type ConnectorStore interface {
 	UpdateConnector(ctx context.Context, tenantID, actorKeyID, id string, p ConnectorPatch) (Connector, error)
 	// SyncBatch runs one batch of a connector's items through the sync
 	// pipeline in one transaction of a constant number of statements: it
-	// sorts the items into new, changed, unchanged, soft-deleted and
-	// tombstoned with one statement, inserts the new ones, updates the
-	// changed ones, and never brings back a deleted or tombstoned item.
-	// Items must have unique external ids. Returns not_found, or conflict
+	// reads what the connector holds under the items' external ids with
+	// one statement, sorts the items into new, changed, unchanged,
+	// soft-deleted and tombstoned, inserts the new ones, updates the
+	// changed ones, and never brings back a deleted or tombstoned item. Of
+	// items that repeat an external id the first is kept. With opt.Job the
+	// job's progress commits with the batch. Returns invalid_argument (an
+	// item without this connector's external id), not_found, or conflict
 	// when the connector is disconnected.
 	SyncBatch(ctx context.Context, tenantID, connectorID string, items []PreparedDocument, opt SyncOptions) (SyncCounts, error)
 	// FinishFullSync ends a full sync: when archive is true the
@@ -175,6 +178,19 @@ type SyncOptions struct {
 	// under the run so FinishFullSync can find what the source no longer
 	// has.
 	RunID string
+	// Job, when set, is the sync job whose progress the batch records in
+	// its own transaction, so the job never reports items that did not
+	// commit nor misses ones that did.
+	Job *SyncJobProgress
+}
+
+// SyncJobProgress names the job a batch advances and how.
+type SyncJobProgress struct {
+	JobID string
+	// Record returns the job's progress and result once the batch's
+	// counts are known. It runs inside the batch's transaction, so it
+	// must only compute.
+	Record func(SyncCounts) (JobProgress, json.RawMessage)
 }
 
 // Sync limits.
@@ -246,97 +262,4 @@ func checkExternalID(f, id string) error {
 		return Errorf(EInvalid, "%sexternal_id: must be valid UTF-8 without NUL characters", f)
 	}
 	return nil
-}
-
-// SyncState is how the pipeline sorted one incoming item.
-type SyncState int
-
-// Sync states.
-const (
-	SyncNew SyncState = iota
-	SyncChanged
-	SyncUnchanged
-	SyncSoftDeleted
-	SyncTombstoned
-)
-
-// ExistingItem is what the sorting statement found for one incoming item.
-type ExistingItem struct {
-	DocumentID      *string
-	ContentHash     *string
-	Title           *string
-	SourceUpdatedAt *time.Time
-	IsDeleted       bool
-	Tombstoned      bool
-}
-
-// State decides an incoming item's fate. A tombstone wins over
-// everything: what a person deleted stays deleted.
-func (e ExistingItem) State(in PreparedDocument) SyncState {
-	switch {
-	case e.Tombstoned:
-		return SyncTombstoned
-	case e.DocumentID == nil:
-		return SyncNew
-	case e.IsDeleted:
-		return SyncSoftDeleted
-	case *e.ContentHash != in.ContentHash || *e.Title != in.Title || !sameTime(e.SourceUpdatedAt, in.SourceUpdatedAt):
-		return SyncChanged
-	}
-	return SyncUnchanged
-}
-
-func sameTime(a, b *time.Time) bool {
-	if a == nil || b == nil {
-		return a == nil && b == nil
-	}
-	return a.Equal(*b)
-}
-
-// SyncKeyRow is what the sorting statement reads per incoming item.
-type SyncKeyRow struct {
-	Ord        int    `json:"ord"`
-	ExternalID string `json:"external_id"`
-}
-
-// SyncKeys returns the items' external ids with their positions, as JSON
-// for the sorting statement.
-func SyncKeys(items []PreparedDocument) string {
-	rows := make([]SyncKeyRow, len(items))
-	for i, it := range items {
-		rows[i] = SyncKeyRow{Ord: i, ExternalID: *it.ExternalID}
-	}
-	b, _ := json.Marshal(rows)
-	return string(b)
-}
-
-// SyncPlan is a batch sorted by the pipeline: the documents to insert, the
-// documents to update (their ID is the existing document's), and the
-// counts of everything, including what is left alone.
-type SyncPlan struct {
-	New     []PreparedDocument
-	Changed []PreparedDocument
-	Counts  SyncCounts
-}
-
-// PlanSync sorts items by what the sorting statement found for each
-// (existing[i] belongs to items[i]).
-func PlanSync(items []PreparedDocument, existing []ExistingItem) SyncPlan {
-	var p SyncPlan
-	for i, it := range items {
-		switch existing[i].State(it) {
-		case SyncNew:
-			p.New = append(p.New, it)
-		case SyncChanged:
-			it.ID = *existing[i].DocumentID
-			p.Changed = append(p.Changed, it)
-		case SyncUnchanged:
-			p.Counts.Unchanged++
-		case SyncSoftDeleted:
-			p.Counts.SkippedDeleted++
-		case SyncTombstoned:
-			p.Counts.SkippedTombstoned++
-		}
-	}
-	return p
 }

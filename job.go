@@ -291,9 +291,9 @@ type JobStore interface {
 	FailJob(ctx context.Context, tenantID, id, message string) error
 
 	// RecordJobProgress sets a running job's progress and (when not nil)
-	// result, for jobs
-	// whose work is not a store batch (a sync, whose batches are SyncBatch
-	// calls), and returns the job, so the worker sees a cancel request.
+	// result, for a job whose work is not a store batch (a gap analysis),
+	// and returns the job, so the worker sees a cancel request. A sync's
+	// batches record theirs in their own transactions (SyncOptions.Job).
 	// Returns not_found.
 	RecordJobProgress(ctx context.Context, tenantID, id string, progress JobProgress, result json.RawMessage) (Job, error)
 	// FinishJob ends an unfinished job with status (succeeded, failed or

@@ -34,6 +34,8 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, h) })
 	t.Run("JobBatches", func(t *testing.T) { testJobBatches(t, h) })
 	t.Run("Schedule", func(t *testing.T) { testSchedule(t, h) })
+	t.Run("Connectors", func(t *testing.T) { testConnectors(t, h) })
+	t.Run("Sync", func(t *testing.T) { testSync(t, h) })
 }
 
 // fixture is a database with one tenant.

@@ -7,6 +7,7 @@ package ingest
 
 import (
 	"context"
+	"encoding/json"
 
 	"github.com/engram-kb/engram"
 )
@@ -37,6 +38,11 @@ type Options struct {
 	Batch int
 	// Progress, when set, is called after every batch with the totals.
 	Progress func(Report)
+	// JobID, when set with Record, is the sync job whose progress every
+	// batch writes in its own transaction: Record turns the report as it
+	// will be once the batch commits into the job's progress and result.
+	JobID  string
+	Record func(Report) (engram.JobProgress, json.RawMessage)
 	// Full makes the run a full sync: at its end the connector's documents
 	// the source no longer has are archived and counted as
 	// missing_at_source. A run that stopped early, or in which some item
@@ -86,12 +92,22 @@ func Run(ctx context.Context, store engram.ConnectorStore, tenantID, connectorID
 		if len(prepared) == 0 {
 			return nil
 		}
+		next := func(c engram.SyncCounts) Report {
+			r := rep
+			r.SyncCounts.Add(c)
+			r.Batches++
+			return r
+		}
+		if opt.JobID != "" && opt.Record != nil {
+			sopt.Job = &engram.SyncJobProgress{JobID: opt.JobID, Record: func(c engram.SyncCounts) (engram.JobProgress, json.RawMessage) {
+				return opt.Record(next(c))
+			}}
+		}
 		counts, err := store.SyncBatch(ctx, tenantID, connectorID, prepared, sopt)
 		if err != nil {
 			return err
 		}
-		rep.SyncCounts.Add(counts)
-		rep.Batches++
+		rep = next(counts)
 		if opt.Progress != nil {
 			opt.Progress(rep)
 		}

@@ -114,11 +114,11 @@ func (w *worker) runSync(ctx context.Context, a jobArgs, attempt, maxAttempts in
 		return errors.Join(finish(engram.JobFailed, ingest.Report{}, &msg), river.JobCancel(err))
 	}
 	rep, err := ingest.Run(ctx, w.connectors, a.TenantID, c.ID, src, ingest.Options{
-		Full: p.Full,
-		Progress: func(r ingest.Report) {
-			if _, err := w.store.RecordJobProgress(ctx, a.TenantID, a.JobID, engram.JobProgress{Done: seen(r)}, resultOf(r)); err != nil {
-				w.log.Warn("record sync progress", "job_id", a.JobID, "error", engram.LogText(err))
-			}
+		Full:  p.Full,
+		JobID: a.JobID,
+		// Each batch writes the job's progress in its own transaction.
+		Record: func(r ingest.Report) (engram.JobProgress, json.RawMessage) {
+			return engram.JobProgress{Done: seen(r)}, resultOf(r)
 		},
 		Cancelled: func(ctx context.Context) bool {
 			j, err := w.store.GetJob(ctx, a.TenantID, a.JobID)

@@ -216,7 +216,9 @@ func (s *Store) FailJob(ctx context.Context, tenantID, id, message string) error
 	return s.d.Writer().JobFail(ctx, tenantID, id, message, s.now())
 }
 
-// RecordJobProgress sets a job's progress and result in one statement.
+// RecordJobProgress sets a job's progress and result in one statement,
+// for work that is not a store batch (a gap analysis): a sync batch writes
+// its job's progress itself, in its own transaction (see SyncBatch).
 // Returns not_found.
 func (s *Store) RecordJobProgress(ctx context.Context, tenantID, id string, pr engram.JobProgress, result json.RawMessage) (engram.Job, error) {
 	j, ok, err := s.d.Writer().JobRecordProgress(ctx, tenantID, id, pr, result, s.now())

@@ -30,7 +30,6 @@ type Engine interface {
 // legacyStore is the part of engram.Store the engines still implement
 // themselves.
 type legacyStore interface {
-	engram.ConnectorStore
 	engram.GapStore
 }
 

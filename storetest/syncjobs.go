@@ -3,6 +3,7 @@ package storetest
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync"
 	"testing"
 
@@ -98,6 +99,52 @@ func testSyncJobs(t *testing.T, h Harness) {
 		}
 		if _, err := f.s.EnqueueJob(ctx, other.ID, "", engram.JobRequest{Kind: engram.JobSync, ConnectorID: conn}); engram.ErrorCode(err) != engram.ENotFound {
 			t.Fatalf("other tenant's sync: %v", err)
+		}
+	})
+	t.Run("SyncProgressCommitsWithBatch", func(t *testing.T) {
+		// A sync job's progress is written in its batch's transaction: one
+		// more statement, and a batch that fails records none.
+		t.Parallel()
+		f := jobFixture(t, h)
+		ctx := context.Background()
+		conn := f.in.InsertConnector(t, f.tenant.ID)
+		j, err := f.s.EnqueueJob(ctx, f.tenant.ID, f.key.ID, engram.JobRequest{Kind: engram.JobSync, ConnectorID: conn})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.StartJob(ctx, f.tenant.ID, j.ID); err != nil {
+			t.Fatal(err)
+		}
+		done := 0
+		job := &engram.SyncJobProgress{JobID: j.ID, Record: func(c engram.SyncCounts) (engram.JobProgress, json.RawMessage) {
+			n := done + c.Created + c.Updated + c.Unchanged + c.SkippedDeleted + c.SkippedTombstoned
+			return engram.JobProgress{Done: n}, json.RawMessage(fmt.Sprintf(`{"created":%d}`, c.Created))
+		}}
+		cctx, st := counted()
+		got, err := f.s.SyncBatch(cctx, f.tenant.ID, conn, syncItems(t, conn, "p", 4, "1"), engram.SyncOptions{Job: job})
+		if err != nil || got.Created != 4 {
+			t.Fatalf("sync = %+v, %v", got, err)
+		}
+		// Lock, read, the new documents, their chunks, the connector's
+		// total, the job's progress.
+		if st.Count() != 6 {
+			t.Fatalf("a new-only batch with its job's progress sent %d statements, want 6", st.Count())
+		}
+		after, err := f.s.GetJob(ctx, f.tenant.ID, j.ID)
+		var res engram.SyncCounts
+		if err != nil || after.Progress.Done != 4 || json.Unmarshal(after.Result, &res) != nil || res.Created != 4 {
+			t.Fatalf("job after the batch = %+v %s, %v", after, after.Result, err)
+		}
+		// Disconnected, the batch fails and the progress stays as it was.
+		done = 4
+		st2 := engram.ConnectorDisconnected
+		if _, err := f.s.UpdateConnector(ctx, f.tenant.ID, f.key.ID, conn, engram.ConnectorPatch{Status: &st2}); err != nil {
+			t.Fatal(err)
+		}
+		_, err = f.s.SyncBatch(ctx, f.tenant.ID, conn, syncItems(t, conn, "q", 3, "1"), engram.SyncOptions{Job: job})
+		wantCode(t, err, engram.EConflict)
+		if again, err := f.s.GetJob(ctx, f.tenant.ID, j.ID); err != nil || again.Progress.Done != 4 {
+			t.Fatalf("job after a failed batch = %+v, %v; want its progress unchanged", again, err)
 		}
 	})
 	t.Run("ConnectorDeleteIsOneTransaction", func(t *testing.T) {

@@ -56,16 +56,6 @@ type ChunkRow struct {
 	TokenCount int    `json:"token_count"`
 }
 
-// DocumentsJSON returns the documents and their chunks as two JSON arrays,
-// and the number of chunks.
-func DocumentsJSON(docs []engram.PreparedDocument) (docsJSON, chunksJSON []byte, chunks int, err error) {
-	if docsJSON, err = DocumentRowsJSON(docs); err != nil {
-		return nil, nil, 0, err
-	}
-	chunksJSON, chunks, err = ChunksJSON(docs)
-	return docsJSON, chunksJSON, chunks, err
-}
-
 // DocumentRowsJSON returns the documents (without their chunks) as one
 // JSON array.
 func DocumentRowsJSON(docs []engram.PreparedDocument) ([]byte, error) {
@@ -120,67 +110,4 @@ func ChunksJSON(docs []engram.PreparedDocument) ([]byte, int, error) {
 	}
 	b, err := json.Marshal(cr)
 	return b, len(cr), err
-}
-
-// SyncSteps are one engine's statements of a sync batch, run inside its
-// transaction. ApplySync calls them in order; each is one statement.
-type SyncSteps struct {
-	// Sort finds each item's document and tombstone (keys from
-	// engram.SyncKeys; n items).
-	Sort func(keys string, n int) ([]engram.ExistingItem, error)
-	// MarkSeen notes the keys under a full sync's run.
-	MarkSeen func(keys string) error
-	// InsertDocuments writes new document rows.
-	InsertDocuments func(docsJSON []byte) error
-	// UpdateChanged rewrites changed documents (and drops their chunks)
-	// and returns how many it rewrote.
-	UpdateChanged func(changed []engram.PreparedDocument) (int, error)
-	// InsertChunks writes the chunks of new and changed documents.
-	InsertChunks func(chunksJSON []byte) error
-	// Progress adds n to the connector's synced total.
-	Progress func(n int) error
-}
-
-// ApplySync runs a sync batch through an engine's steps: sort, note what
-// was seen (full syncs), insert the new, rewrite the changed, write their
-// chunks, advance the connector. The plan is engram.PlanSync's; the SQL is
-// the engine's.
-func ApplySync(items []engram.PreparedDocument, markSeen bool, st SyncSteps) (engram.SyncCounts, error) {
-	keys := engram.SyncKeys(items)
-	existing, err := st.Sort(keys, len(items))
-	if err != nil {
-		return engram.SyncCounts{}, err
-	}
-	if markSeen {
-		if err := st.MarkSeen(keys); err != nil {
-			return engram.SyncCounts{}, err
-		}
-	}
-	plan := engram.PlanSync(items, existing)
-	counts := plan.Counts
-	if len(plan.New) > 0 {
-		docsJSON, _, _, err := DocumentsJSON(plan.New)
-		if err != nil {
-			return counts, err
-		}
-		if err := st.InsertDocuments(docsJSON); err != nil {
-			return counts, err
-		}
-		counts.Created = len(plan.New)
-	}
-	if len(plan.Changed) > 0 {
-		if counts.Updated, err = st.UpdateChanged(plan.Changed); err != nil {
-			return counts, err
-		}
-	}
-	chunksJSON, n, err := ChunksJSON(append(plan.New, plan.Changed...))
-	if err != nil {
-		return counts, err
-	}
-	if n > 0 {
-		if err := st.InsertChunks(chunksJSON); err != nil {
-			return counts, err
-		}
-	}
-	return counts, st.Progress(counts.Created + counts.Updated)
 }
