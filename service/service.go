@@ -33,7 +33,6 @@ type legacyStore interface {
 	engram.TenantStore
 	engram.DocumentStore
 	engram.ConnectorStore
-	engram.GapStore
 }
 
 // Store is engram.Store over a driver.
