@@ -7,7 +7,8 @@ import (
 
 // GapFacts are what the gap status machine reads of one gap: its status,
 // its number of questions and, for each answer, the question it answers
-// and whether it is verified.
+// and whether it is verified. The statement that writes an answer reads
+// them, so that they are as fresh as the write.
 type GapFacts struct {
 	Status    GapStatus
 	Questions int
@@ -108,26 +109,31 @@ type GapExecutor interface {
 	// (closed keeps or sets closed_at, any other status clears it) and
 	// returns the ids it changed: one statement.
 	GapsSetStatus(ctx context.Context, tenantID string, ids []string, st GapStatus, at time.Time) (map[string]bool, error)
-	// GapFactsLock reads what the status machine needs of a gap: one
-	// statement, which on PostgreSQL also locks the gap's row until the
-	// transaction ends. The lock matters: under READ COMMITTED, two
-	// answers added at once would otherwise each count the answers
-	// without the other's and leave the status one step behind.
-	GapFactsLock(ctx context.Context, tenantID, gapID string) (GapFacts, bool, error)
+	// GapLockQuestions counts a gap's questions before an answer is
+	// added: one statement, which on PostgreSQL also locks the gap's row
+	// until the transaction ends (GapsLock does the same before an answer
+	// is changed). The lock matters: under READ COMMITTED, two answers
+	// added at once would otherwise each count the answers without the
+	// other's and leave the status one step behind. The facts are read by
+	// the answer's own statement, which starts after the lock is held; a
+	// statement that waited for a lock still reads with the snapshot it
+	// took before waiting.
+	GapLockQuestions(ctx context.Context, tenantID, gapID string) (int, bool, error)
 	// GapStatusWrite stores the status the machine computed, at at: one
 	// statement. closed_at is left as it is.
 	GapStatusWrite(ctx context.Context, tenantID, gapID string, st GapStatus, at time.Time) error
-	// GapAnswerInsert inserts an answer created at at and returns it: one
-	// statement.
-	GapAnswerInsert(ctx context.Context, tenantID string, a NewGapAnswer, at time.Time) (GapAnswer, error)
-	// GapAnswerUpdate replaces an answer's text and returns the answer;
-	// a changed text loses its verification and moves updated_at. One
-	// statement.
-	GapAnswerUpdate(ctx context.Context, tenantID, gapID, answerID, text string, at time.Time) (GapAnswer, bool, error)
+	// GapAnswerInsert inserts an answer created at at and returns it with
+	// its gap's facts as the statement saw them, with or without the new
+	// answer (GapFacts.Apply makes either right): one statement.
+	GapAnswerInsert(ctx context.Context, tenantID string, a NewGapAnswer, at time.Time) (GapAnswer, GapFacts, error)
+	// GapAnswerUpdate replaces an answer's text and returns the answer
+	// with its gap's facts, as GapAnswerInsert; a changed text loses its
+	// verification and moves updated_at. One statement.
+	GapAnswerUpdate(ctx context.Context, tenantID, gapID, answerID, text string, at time.Time) (GapAnswer, GapFacts, bool, error)
 	// GapAnswerVerify marks an answer verified by actor ("" for none) and
-	// returns it; an answer already verified keeps who verified it and
-	// when. One statement.
-	GapAnswerVerify(ctx context.Context, tenantID, gapID, answerID, actor string, at time.Time) (GapAnswer, bool, error)
+	// returns it with its gap's facts, as GapAnswerInsert; an answer
+	// already verified keeps who verified it and when. One statement.
+	GapAnswerVerify(ctx context.Context, tenantID, gapID, answerID, actor string, at time.Time) (GapAnswer, GapFacts, bool, error)
 	// GapFeedbackCount adds one useful or not-useful vote to a gap's tally
 	// and returns the tally: one statement.
 	GapFeedbackCount(ctx context.Context, tenantID, gapID string, useful bool) (GapFeedbackCounts, bool, error)

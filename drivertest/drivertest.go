@@ -23,6 +23,7 @@ type Harness struct {
 func Run(t *testing.T, h Harness) {
 	t.Run("Review", func(t *testing.T) { testReview(t, h) })
 	t.Run("Classify", func(t *testing.T) { testClassify(t, h) })
+	t.Run("Gaps", func(t *testing.T) { testGaps(t, h) })
 }
 
 // fixture is a database with one tenant.

@@ -11,13 +11,42 @@ import (
 
 // Answers, the facts the gap status machine reads, and feedback.
 
+// gapFactsColumns read a gap's engram.GapFacts in the statement that
+// writes one of its answers; tenant and gap are the parameters holding
+// their ids. The subqueries read with the statement's snapshot, which
+// leaves out the statement's own row (GapFacts.Apply adds it) and, as the
+// statement starts after the gap is locked, includes every answer
+// committed before the lock was granted.
+func gapFactsColumns(tenant, gap string) string {
+	return `(SELECT g.status FROM knowledge_gaps g WHERE g.tenant_id = ` + tenant + ` AND g.id = ` + gap + `),
+	(SELECT count(*) FROM gap_questions q WHERE q.tenant_id = ` + tenant + ` AND q.gap_id = ` + gap + `),
+	(SELECT coalesce(json_agg(json_build_object('id', f.id, 'index', f.question_position, 'verified', f.is_verified)), '[]'::json)
+	   FROM gap_answers f WHERE f.tenant_id = ` + tenant + ` AND f.gap_id = ` + gap + `)`
+}
+
+// factsDest scans gapFactsColumns; finish completes the facts.
+type factsDest struct {
+	status  string
+	answers []byte
+	f       engram.GapFacts
+}
+
+func (d *factsDest) dest() []any { return []any{&d.status, &d.f.Questions, &d.answers} }
+
+func (d *factsDest) finish() (engram.GapFacts, error) {
+	d.f.Status = engram.GapStatus(d.status)
+	err := json.Unmarshal(d.answers, &d.f.Answers)
+	return d.f, err
+}
+
 const answerColumns = `id::text, gap_id::text, question_position, answer_text, created_by::text, is_verified,
 	verified_by::text, verified_at, created_at, updated_at`
 
-func scanAnswer(r pgx.Row) (engram.GapAnswer, error) {
+// scanAnswer reads answerColumns, then extra.
+func scanAnswer(r pgx.Row, extra ...any) (engram.GapAnswer, error) {
 	var a engram.GapAnswer
-	if err := r.Scan(&a.ID, &a.GapID, &a.QuestionIndex, &a.AnswerText, &a.CreatedBy, &a.IsVerified, &a.VerifiedBy,
-		&a.VerifiedAt, &a.CreatedAt, &a.UpdatedAt); err != nil {
+	if err := r.Scan(append([]any{&a.ID, &a.GapID, &a.QuestionIndex, &a.AnswerText, &a.CreatedBy, &a.IsVerified, &a.VerifiedBy,
+		&a.VerifiedAt, &a.CreatedAt, &a.UpdatedAt}, extra...)...); err != nil {
 		return a, err
 	}
 	inUTC(&a.CreatedAt, &a.UpdatedAt, a.VerifiedAt)
@@ -46,32 +75,19 @@ func (e *executor) GapAnswers(ctx context.Context, tenantID, gapID string) ([]en
 	return out, err
 }
 
-// GapFactsLock locks the gap's row and reads its status, question count
-// and answers in one statement.
-func (e *executor) GapFactsLock(ctx context.Context, tenantID, gapID string) (engram.GapFacts, bool, error) {
-	var f engram.GapFacts
-	var status string
-	var answers []byte
+// GapLockQuestions locks the gap's row and counts its questions.
+func (e *executor) GapLockQuestions(ctx context.Context, tenantID, gapID string) (int, bool, error) {
+	var n int
 	err := e.run(ctx, func(q querier) error {
-		return queryRow(ctx, q, "gaps.facts",
-			`SELECT g.status,
-			        (SELECT count(*) FROM gap_questions q WHERE q.tenant_id = g.tenant_id AND q.gap_id = g.id),
-			        (SELECT coalesce(json_agg(json_build_object('id', a.id, 'index', a.question_position, 'verified', a.is_verified)), '[]'::json)
-			           FROM gap_answers a WHERE a.tenant_id = g.tenant_id AND a.gap_id = g.id)
+		return queryRow(ctx, q, "gaps.lock_count",
+			`SELECT (SELECT count(*) FROM gap_questions q WHERE q.tenant_id = g.tenant_id AND q.gap_id = g.id)
 			   FROM knowledge_gaps g WHERE g.tenant_id = $1 AND g.id = $2 FOR UPDATE OF g`,
-			[]any{tenantID, gapID}, &status, &f.Questions, &answers)
+			[]any{tenantID, gapID}, &n)
 	})
 	if isNoRows(err) {
-		return f, false, nil
+		return 0, false, nil
 	}
-	if err != nil {
-		return f, false, err
-	}
-	f.Status = engram.GapStatus(status)
-	if err := json.Unmarshal(answers, &f.Answers); err != nil {
-		return f, false, err
-	}
-	return f, true, nil
+	return n, err == nil, err
 }
 
 // GapStatusWrite stores the computed status.
@@ -84,40 +100,54 @@ func (e *executor) GapStatusWrite(ctx context.Context, tenantID, gapID string, s
 	})
 }
 
-// GapAnswerInsert inserts the answer and returns its row.
-func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engram.NewGapAnswer, at time.Time) (engram.GapAnswer, error) {
+// GapAnswerInsert inserts the answer and returns its row with the facts.
+func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engram.NewGapAnswer, at time.Time) (engram.GapAnswer, engram.GapFacts, error) {
 	var out engram.GapAnswer
+	var fd factsDest
 	err := e.run(ctx, func(q querier) (err error) {
 		out, err = oneRow(ctx, q, "gap_answers.create",
 			`INSERT INTO gap_answers (tenant_id, id, gap_id, question_position, answer_text, created_by, created_at, updated_at)
 			 VALUES ($1, $2, $3, $4, $5, nullif($6, '')::uuid, $7, $7)
-			 RETURNING `+answerColumns, scanAnswer, tenantID, a.ID, a.GapID, a.QuestionIndex, a.Text, a.CreatedBy, ts(at))
+			 RETURNING `+answerColumns+`, `+gapFactsColumns("$1", "$3"),
+			func(r pgx.Row) (engram.GapAnswer, error) { return scanAnswer(r, fd.dest()...) },
+			tenantID, a.ID, a.GapID, a.QuestionIndex, a.Text, a.CreatedBy, ts(at))
 		return err
 	})
-	return out, translate(err)
+	if err != nil {
+		return out, engram.GapFacts{}, translate(err)
+	}
+	f, err := fd.finish()
+	return out, f, err
 }
 
-// changeAnswer runs one UPDATE … RETURNING on an answer of the gap. set
-// uses parameters from $4 on; $1 to $3 are the tenant, the gap and the
-// answer.
-func (e *executor) changeAnswer(ctx context.Context, op, tenantID, gapID, answerID, set string, args ...any) (engram.GapAnswer, bool, error) {
+// changeAnswer runs one UPDATE … RETURNING on an answer of the gap, with
+// the facts. set uses parameters from $4 on; $1 to $3 are the tenant, the
+// gap and the answer.
+func (e *executor) changeAnswer(ctx context.Context, op, tenantID, gapID, answerID, set string, args ...any) (engram.GapAnswer, engram.GapFacts, bool, error) {
 	var a engram.GapAnswer
+	var fd factsDest
 	err := e.run(ctx, func(q querier) (err error) {
 		a, err = oneRow(ctx, q, op,
 			`UPDATE gap_answers SET `+set+`
 			  WHERE tenant_id = $1 AND gap_id = $2 AND id = $3
-			 RETURNING `+answerColumns, scanAnswer, append([]any{tenantID, gapID, answerID}, args...)...)
+			 RETURNING `+answerColumns+`, `+gapFactsColumns("$1", "$2"),
+			func(r pgx.Row) (engram.GapAnswer, error) { return scanAnswer(r, fd.dest()...) },
+			append([]any{tenantID, gapID, answerID}, args...)...)
 		return err
 	})
 	if isNoRows(err) {
-		return a, false, nil
+		return a, engram.GapFacts{}, false, nil
 	}
-	return a, err == nil, translate(err)
+	if err != nil {
+		return a, engram.GapFacts{}, false, translate(err)
+	}
+	f, err := fd.finish()
+	return a, f, err == nil, err
 }
 
 // GapAnswerUpdate replaces the text. Every SET expression sees the old
 // row, so answer_text there is the text before the change.
-func (e *executor) GapAnswerUpdate(ctx context.Context, tenantID, gapID, answerID, text string, at time.Time) (engram.GapAnswer, bool, error) {
+func (e *executor) GapAnswerUpdate(ctx context.Context, tenantID, gapID, answerID, text string, at time.Time) (engram.GapAnswer, engram.GapFacts, bool, error) {
 	return e.changeAnswer(ctx, "gap_answers.update", tenantID, gapID, answerID,
 		`is_verified = is_verified AND answer_text = $4,
 		 verified_by = CASE WHEN answer_text = $4 THEN verified_by END,
@@ -127,7 +157,7 @@ func (e *executor) GapAnswerUpdate(ctx context.Context, tenantID, gapID, answerI
 }
 
 // GapAnswerVerify marks the answer verified unless it already is.
-func (e *executor) GapAnswerVerify(ctx context.Context, tenantID, gapID, answerID, actor string, at time.Time) (engram.GapAnswer, bool, error) {
+func (e *executor) GapAnswerVerify(ctx context.Context, tenantID, gapID, answerID, actor string, at time.Time) (engram.GapAnswer, engram.GapFacts, bool, error) {
 	return e.changeAnswer(ctx, "gap_answers.verify", tenantID, gapID, answerID,
 		`verified_by = CASE WHEN is_verified THEN verified_by ELSE nullif($4, '')::uuid END,
 		 verified_at = CASE WHEN is_verified THEN verified_at ELSE $5 END,

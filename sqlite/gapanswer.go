@@ -13,15 +13,42 @@ import (
 // one writer serialises write transactions, so the facts a transaction
 // reads stay true until it ends without a lock.
 
+// gapFactsColumns read a gap's engram.GapFacts in the statement that
+// writes one of its answers; tenant and gap are the parameters holding
+// their ids. Whether the subqueries see the statement's own row does not
+// matter: GapFacts.Apply replaces an answer by id.
+func gapFactsColumns(tenant, gap string) string {
+	return `(SELECT g.status FROM knowledge_gaps g WHERE g.tenant_id = ` + tenant + ` AND g.id = ` + gap + `),
+	(SELECT count(*) FROM gap_questions q WHERE q.tenant_id = ` + tenant + ` AND q.gap_id = ` + gap + `),
+	(SELECT json_group_array(json_object('id', f.id, 'index', f.question_position,
+	                                     'verified', json(CASE WHEN f.is_verified THEN 'true' ELSE 'false' END)))
+	   FROM gap_answers f WHERE f.tenant_id = ` + tenant + ` AND f.gap_id = ` + gap + `)`
+}
+
+// factsDest scans gapFactsColumns; finish completes the facts.
+type factsDest struct {
+	status, answers string
+	f               engram.GapFacts
+}
+
+func (d *factsDest) dest() []any { return []any{&d.status, &d.f.Questions, &d.answers} }
+
+func (d *factsDest) finish() (engram.GapFacts, error) {
+	d.f.Status = engram.GapStatus(d.status)
+	err := json.Unmarshal([]byte(d.answers), &d.f.Answers)
+	return d.f, err
+}
+
 const answerColumns = `id, gap_id, question_position, answer_text, created_by, is_verified, verified_by,
 	verified_at, created_at, updated_at`
 
-func scanAnswer(r rowScanner) (engram.GapAnswer, error) {
+// scanAnswer reads answerColumns, then extra.
+func scanAnswer(r rowScanner, extra ...any) (engram.GapAnswer, error) {
 	var a engram.GapAnswer
 	var createdBy, verifiedBy, verifiedAt sql.NullString
 	var createdAt, updatedAt string
-	if err := r.Scan(&a.ID, &a.GapID, &a.QuestionIndex, &a.AnswerText, &createdBy, &a.IsVerified, &verifiedBy,
-		&verifiedAt, &createdAt, &updatedAt); err != nil {
+	if err := r.Scan(append([]any{&a.ID, &a.GapID, &a.QuestionIndex, &a.AnswerText, &createdBy, &a.IsVerified, &verifiedBy,
+		&verifiedAt, &createdAt, &updatedAt}, extra...)...); err != nil {
 		return a, err
 	}
 	if createdBy.Valid {
@@ -55,29 +82,17 @@ func (e *executor) GapAnswers(ctx context.Context, tenantID, gapID string) ([]en
 	return out, translate(rs.Err())
 }
 
-// GapFactsLock reads the gap's status, question count and answers in one
-// statement; it locks nothing (see above).
-func (e *executor) GapFactsLock(ctx context.Context, tenantID, gapID string) (engram.GapFacts, bool, error) {
-	var f engram.GapFacts
-	var status, answers string
-	err := queryRow(ctx, e.q, "gaps.facts",
-		`SELECT g.status,
-		        (SELECT count(*) FROM gap_questions q WHERE q.tenant_id = g.tenant_id AND q.gap_id = g.id),
-		        (SELECT json_group_array(json_object('id', a.id, 'index', a.question_position,
-		                                             'verified', json(CASE WHEN a.is_verified THEN 'true' ELSE 'false' END)))
-		           FROM gap_answers a WHERE a.tenant_id = g.tenant_id AND a.gap_id = g.id)
-		   FROM knowledge_gaps g WHERE g.tenant_id = ? AND g.id = ?`, tenantID, gapID).Scan(&status, &f.Questions, &answers)
+// GapLockQuestions counts the gap's questions; it locks nothing (see
+// above).
+func (e *executor) GapLockQuestions(ctx context.Context, tenantID, gapID string) (int, bool, error) {
+	var n int
+	err := queryRow(ctx, e.q, "gaps.question_count",
+		`SELECT (SELECT count(*) FROM gap_questions q WHERE q.tenant_id = g.tenant_id AND q.gap_id = g.id)
+		   FROM knowledge_gaps g WHERE g.tenant_id = ? AND g.id = ?`, tenantID, gapID).Scan(&n)
 	if isNoRows(err) {
-		return f, false, nil
+		return 0, false, nil
 	}
-	if err != nil {
-		return f, false, translate(err)
-	}
-	f.Status = engram.GapStatus(status)
-	if err := json.Unmarshal([]byte(answers), &f.Answers); err != nil {
-		return f, false, err
-	}
-	return f, true, nil
+	return n, err == nil, translate(err)
 }
 
 // GapStatusWrite stores the computed status.
@@ -88,34 +103,44 @@ func (e *executor) GapStatusWrite(ctx context.Context, tenantID, gapID string, s
 	return err
 }
 
-// GapAnswerInsert inserts the answer and returns its row.
-func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engram.NewGapAnswer, at time.Time) (engram.GapAnswer, error) {
-	now := fmtTime(at)
+// GapAnswerInsert inserts the answer and returns its row with the facts.
+func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engram.NewGapAnswer, at time.Time) (engram.GapAnswer, engram.GapFacts, error) {
+	var fd factsDest
 	out, err := scanAnswer(queryRow(ctx, e.q, "gap_answers.create",
 		`INSERT INTO gap_answers (tenant_id, id, gap_id, question_position, answer_text, created_by, created_at, updated_at)
-		 VALUES (?, ?, ?, ?, ?, nullif(?, ''), ?, ?)
-		 RETURNING `+answerColumns, tenantID, a.ID, a.GapID, a.QuestionIndex, a.Text, a.CreatedBy, now, now))
-	return out, translate(err)
+		 VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, ''), ?7, ?7)
+		 RETURNING `+answerColumns+`, `+gapFactsColumns("?1", "?3"),
+		tenantID, a.ID, a.GapID, a.QuestionIndex, a.Text, a.CreatedBy, fmtTime(at)), fd.dest()...)
+	if err != nil {
+		return out, engram.GapFacts{}, translate(err)
+	}
+	f, err := fd.finish()
+	return out, f, err
 }
 
-// changeAnswer runs one UPDATE … RETURNING on an answer of the gap. set
-// uses parameters from ?4 on; ?1 to ?3 are the tenant, the gap and the
-// answer.
-func (e *executor) changeAnswer(ctx context.Context, op, tenantID, gapID, answerID, set string, args ...any) (engram.GapAnswer, bool, error) {
+// changeAnswer runs one UPDATE … RETURNING on an answer of the gap, with
+// the facts. set uses parameters from ?4 on; ?1 to ?3 are the tenant, the
+// gap and the answer.
+func (e *executor) changeAnswer(ctx context.Context, op, tenantID, gapID, answerID, set string, args ...any) (engram.GapAnswer, engram.GapFacts, bool, error) {
+	var fd factsDest
 	a, err := scanAnswer(queryRow(ctx, e.q, op,
 		`UPDATE gap_answers SET `+set+`
 		  WHERE tenant_id = ?1 AND gap_id = ?2 AND id = ?3
-		 RETURNING `+answerColumns, append([]any{tenantID, gapID, answerID}, args...)...))
+		 RETURNING `+answerColumns+`, `+gapFactsColumns("?1", "?2"), append([]any{tenantID, gapID, answerID}, args...)...), fd.dest()...)
 	if isNoRows(err) {
-		return a, false, nil
+		return a, engram.GapFacts{}, false, nil
 	}
-	return a, err == nil, translate(err)
+	if err != nil {
+		return a, engram.GapFacts{}, false, translate(err)
+	}
+	f, err := fd.finish()
+	return a, f, err == nil, err
 }
 
 // GapAnswerUpdate replaces the text. SQLite evaluates every SET
 // expression on the old row, so answer_text there is the text before the
 // change.
-func (e *executor) GapAnswerUpdate(ctx context.Context, tenantID, gapID, answerID, text string, at time.Time) (engram.GapAnswer, bool, error) {
+func (e *executor) GapAnswerUpdate(ctx context.Context, tenantID, gapID, answerID, text string, at time.Time) (engram.GapAnswer, engram.GapFacts, bool, error) {
 	return e.changeAnswer(ctx, "gap_answers.update", tenantID, gapID, answerID,
 		`is_verified = CASE WHEN answer_text = ?4 THEN is_verified ELSE 0 END,
 		 verified_by = CASE WHEN answer_text = ?4 THEN verified_by END,
@@ -125,7 +150,7 @@ func (e *executor) GapAnswerUpdate(ctx context.Context, tenantID, gapID, answerI
 }
 
 // GapAnswerVerify marks the answer verified unless it already is.
-func (e *executor) GapAnswerVerify(ctx context.Context, tenantID, gapID, answerID, actor string, at time.Time) (engram.GapAnswer, bool, error) {
+func (e *executor) GapAnswerVerify(ctx context.Context, tenantID, gapID, answerID, actor string, at time.Time) (engram.GapAnswer, engram.GapFacts, bool, error) {
 	return e.changeAnswer(ctx, "gap_answers.verify", tenantID, gapID, answerID,
 		`verified_by = CASE WHEN is_verified = 1 THEN verified_by ELSE nullif(?4, '') END,
 		 verified_at = CASE WHEN is_verified = 1 THEN verified_at ELSE ?5 END,
