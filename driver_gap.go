@@ -77,6 +77,7 @@ type NewGapAnswer struct {
 type GapExecutor interface {
 	// GapInsert inserts a hand-made gap's row (not its questions or
 	// documents), open, created and updated at at: one statement.
+	// Returns conflict when the id is taken.
 	GapInsert(ctx context.Context, tenantID string, g PreparedGap, at time.Time) error
 	// GapQuestionsInsert inserts questions of gaps: one statement whatever
 	// their number. Call it only with at least one question.
@@ -124,7 +125,8 @@ type GapExecutor interface {
 	GapStatusWrite(ctx context.Context, tenantID, gapID string, st GapStatus, at time.Time) error
 	// GapAnswerInsert inserts an answer created at at and returns it with
 	// its gap's facts as the statement saw them, with or without the new
-	// answer (GapFacts.Apply makes either right): one statement.
+	// answer (GapFacts.Apply makes either right): one statement. Returns
+	// conflict when the id is taken.
 	GapAnswerInsert(ctx context.Context, tenantID string, a NewGapAnswer, at time.Time) (GapAnswer, GapFacts, error)
 	// GapAnswerUpdate replaces an answer's text and returns the answer
 	// with its gap's facts, as GapAnswerInsert; a changed text loses its
@@ -138,7 +140,8 @@ type GapExecutor interface {
 	// and returns the tally: one statement.
 	GapFeedbackCount(ctx context.Context, tenantID, gapID string, useful bool) (GapFeedbackCounts, bool, error)
 	// GapFeedbackInsert keeps a piece of feedback with its comment, by
-	// actor ("" for none): one statement.
+	// actor ("" for none): one statement. Returns invalid_argument when
+	// the gap is not the tenant's.
 	GapFeedbackInsert(ctx context.Context, tenantID, gapID, actor string, useful bool, comment string, at time.Time) error
 	// GapStats reads the tenant's kept gap counts: one statement over a
 	// few dozen rows however many gaps there are.
