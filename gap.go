@@ -69,9 +69,9 @@ func validEnum[T ~string](v T, all []T) bool {
 // AutoGapStatus is the status the answers of a gap imply: open until the
 // first answer, in_progress until every question has one, answered until
 // every answer is verified, then verified. A closed gap stays closed: only
-// a person reopens it. Both engines compute the same rule in one UPDATE
-// after every change to a gap's answers; this function is its reference,
-// and the conformance suite holds the engines to it.
+// a person reopens it. It is the only place the rule is written: after
+// every change to a gap's answers, the use case reads the gap's facts
+// (GapFacts), applies the change, and stores what this returns.
 func AutoGapStatus(current GapStatus, questions, answeredQuestions, answers, verifiedAnswers int) GapStatus {
 	switch {
 	case current == GapClosed:

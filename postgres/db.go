@@ -45,7 +45,6 @@ type Options struct {
 	// SearchPath, when set, is the connection's search_path (tests use a
 	// schema of their own).
 	SearchPath string
-	Clock      engram.Clock
 }
 
 func (o *Options) defaults() {
@@ -66,9 +65,6 @@ func (o *Options) defaults() {
 	set(&o.HealthCheckPeriod, time.Minute)
 	set(&o.ConnectTimeout, 10*time.Second)
 	set(&o.StatementTimeout, 30*time.Second)
-	if o.Clock == nil {
-		o.Clock = time.Now
-	}
 }
 
 // DefaultOptions returns the defaults, for flags to show.
@@ -81,7 +77,6 @@ func DefaultOptions() Options {
 // Store is engram's store on PostgreSQL.
 type Store struct {
 	pool           *pgxpool.Pool
-	now            engram.Clock
 	acquireTimeout time.Duration
 	mig            *migrate.Runner
 	sqlDB          *sql.DB
@@ -142,7 +137,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, now: opt.Clock, acquireTimeout: opt.AcquireTimeout, mig: mig, sqlDB: db}, nil
+	return &Store{pool: pool, acquireTimeout: opt.AcquireTimeout, mig: mig, sqlDB: db}, nil
 }
 
 // Engine returns "postgres".
@@ -323,25 +318,6 @@ func (s *Store) read(ctx context.Context, fn func(c *pgxConn) error) error {
 	}
 	defer c.Release()
 	return fn(c)
-}
-
-// inTx runs fn in one transaction: committed when fn returns nil, rolled
-// back otherwise.
-func (s *Store) inTx(ctx context.Context, fn func(tx pgx.Tx) error) error {
-	c, err := s.acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Release()
-	tx, err := c.Begin(ctx)
-	if err != nil {
-		return translate(err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return translate(tx.Commit(ctx))
 }
 
 // translate maps driver errors to engram's codes. Context errors pass

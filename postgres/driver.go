@@ -111,3 +111,17 @@ func jsonParam(v any) (string, error) {
 func (s *Store) Capabilities() engram.Capabilities {
 	return engram.Capabilities{RowLocks: true, WritableCTE: true, CountDeltas: true, Statistics: true}
 }
+
+// collectIDs reads a one-column result of ids into a set.
+func collectIDs(rs pgx.Rows) (map[string]bool, error) {
+	defer rs.Close()
+	found := map[string]bool{}
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		found[id] = true
+	}
+	return found, translate(rs.Err())
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -48,95 +49,74 @@ func scanGap(r pgx.Row, extra ...any) (engram.Gap, error) {
 	return g, nil
 }
 
-// auditGap writes the one audit_log row of a destructive or bulk request
-// on gaps.
-func (s *Store) auditGap(ctx context.Context, tx pgx.Tx, tenantID, actor, action string, count int, details map[string]any) error {
-	b, err := json.Marshal(details)
-	if err != nil {
-		return err
-	}
-	_, err = exec(ctx, tx, "audit.insert",
-		`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, action, target_type, target_count, details)
-		 VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, 'gap', $6, $7::jsonb)`,
-		tenantID, engram.NewID(), ts(s.now()), actor, action, count, string(b))
-	return err
-}
-
-func gapNotFound(id string) error { return engram.Errorf(engram.ENotFound, "gap %s not found", id) }
-
-// CreateGap inserts the gap, its questions and its document links: three
-// statements (two without documents). The documents are locked FOR KEY
-// SHARE while linked, so one being hard-deleted at the same moment is
-// either linked before or skipped, never a foreign-key error.
-func (s *Store) CreateGap(ctx context.Context, tenantID string, g engram.PreparedGap) (engram.GapDetail, error) {
-	now := ts(s.now())
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if _, err := exec(ctx, tx, "gaps.create",
+// GapInsert inserts the gap's row.
+func (e *executor) GapInsert(ctx context.Context, tenantID string, g engram.PreparedGap, at time.Time) error {
+	return e.run(ctx, func(q querier) error {
+		_, err := exec(ctx, q, "gaps.create",
 			`INSERT INTO knowledge_gaps (tenant_id, id, title, description, category, priority, created_at, updated_at)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
-			tenantID, g.ID, g.Title, g.Description, string(g.Category), g.Priority, now); err != nil {
-			return err
-		}
-		if _, err := exec(ctx, tx, "gap_questions.create",
+			tenantID, g.ID, g.Title, g.Description, string(g.Category), g.Priority, ts(at))
+		return err
+	})
+}
+
+// GapQuestionsInsert inserts the questions from one JSON array.
+func (e *executor) GapQuestionsInsert(ctx context.Context, tenantID string, qs []engram.NewGapQuestion) error {
+	return e.run(ctx, func(q querier) error {
+		_, err := exec(ctx, q, "gap_questions.create",
 			`INSERT INTO gap_questions (tenant_id, gap_id, position, text)
 			 SELECT $1, q.gap_id, q.position, q.text
 			   FROM json_to_recordset($2::json) AS q(gap_id uuid, position integer, text text)`,
-			tenantID, rows.QuestionsJSON(g.ID, g.Questions)); err != nil {
-			return err
-		}
-		if len(g.DocumentIDs) == 0 {
-			return nil
-		}
-		rs, err := query(ctx, tx, "gap_documents.create",
+			tenantID, rows.QuestionsJSON(qs))
+		return err
+	})
+}
+
+// GapDocumentsLink links the live documents among docIDs, key-share
+// locking them while it does.
+func (e *executor) GapDocumentsLink(ctx context.Context, tenantID, gapID string, docIDs []string) (map[string]bool, error) {
+	var linked map[string]bool
+	err := e.run(ctx, func(q querier) (err error) {
+		linked, err = idSet(query(ctx, q, "gap_documents.create",
 			`INSERT INTO gap_documents (tenant_id, gap_id, document_id)
 			 SELECT d.tenant_id, $1, d.id FROM unnest($3::uuid[]) AS u(id)
 			   JOIN documents d ON d.tenant_id = $2 AND d.id = u.id
 			  WHERE NOT d.is_deleted
 			  FOR KEY SHARE OF d
-			 RETURNING document_id::text`, g.ID, tenantID, g.DocumentIDs)
-		if err != nil {
-			return err
-		}
-		linked, err := collectIDs(rs)
-		if err != nil {
-			return err
-		}
-		if nf := rows.NotFound(g.DocumentIDs, linked); len(nf) > 0 {
-			return engram.Errorf(engram.EInvalid, "document_ids: %s is not a document of this tenant", nf[0])
-		}
-		return nil
+			 RETURNING document_id::text`, gapID, tenantID, docIDs))
+		return err
 	})
-	if err != nil {
-		return engram.GapDetail{}, err
-	}
-	return engram.NewGapDetail(g, now), nil
+	return linked, err
 }
 
-// ListGaps reads one keyset page with the counts of every gap on it in
-// one statement. The inner query picks the page through the
-// (tenant_id, priority, created_at, id) index; the counts run for the
-// page's rows only.
-func (s *Store) ListGaps(ctx context.Context, tenantID string, f engram.GapFilter) (engram.GapPage, error) {
-	var a args
-	conds := []string{"tenant_id = " + a.add(tenantID)}
+// GapList reads the page in one statement: the inner query picks it
+// through the (tenant_id, priority, created_at, id) index, and the counts
+// run for the page's rows only.
+func (e *executor) GapList(ctx context.Context, tenantID string, f engram.GapFilter) ([]engram.Gap, error) {
+	var args []any
+	param := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	conds := []string{"tenant_id = " + param(tenantID)}
 	if f.Status != nil {
-		conds = append(conds, "status = "+a.add(string(*f.Status)))
+		conds = append(conds, "status = "+param(string(*f.Status)))
 	}
 	if f.Category != nil {
-		conds = append(conds, "category = "+a.add(string(*f.Category)))
+		conds = append(conds, "category = "+param(string(*f.Category)))
 	}
 	if f.PriorityMin > 0 {
-		conds = append(conds, "priority >= "+a.add(f.PriorityMin))
+		conds = append(conds, "priority >= "+param(f.PriorityMin))
 	}
 	if c := f.Cursor; c != nil {
-		conds = append(conds, "(priority, created_at, id) < ("+a.add(c.Priority)+", "+a.add(ts(c.CreatedAt))+", "+a.add(c.ID)+"::uuid)")
+		conds = append(conds, "(priority, created_at, id) < ("+param(c.Priority)+", "+param(ts(c.CreatedAt))+", "+param(c.ID)+"::uuid)")
 	}
 	const order = ` ORDER BY priority DESC, created_at DESC, id DESC`
-	q := `SELECT ` + gapColumns + `, ` + gapCountColumns + `
-	        FROM (SELECT * FROM knowledge_gaps WHERE ` + strings.Join(conds, " AND ") + order + ` LIMIT ` + a.add(f.Limit+1) + `) AS g` + order
-	page := engram.GapPage{Gaps: []engram.Gap{}}
-	err := s.read(ctx, func(c *pgxConn) error {
-		rs, err := query(ctx, c, "gaps.list", q, a...)
+	sql := `SELECT ` + gapColumns + `, ` + gapCountColumns + `
+	        FROM (SELECT * FROM knowledge_gaps WHERE ` + strings.Join(conds, " AND ") + order + ` LIMIT ` + param(f.Limit+1) + `) AS g` + order
+	var out []engram.Gap
+	err := e.run(ctx, func(q querier) error {
+		rs, err := query(ctx, q, "gaps.list", sql, args...)
 		if err != nil {
 			return err
 		}
@@ -146,222 +126,99 @@ func (s *Store) ListGaps(ctx context.Context, tenantID string, f engram.GapFilte
 			if err != nil {
 				return err
 			}
-			page.Gaps = append(page.Gaps, g)
+			out = append(out, g)
 		}
 		return translate(rs.Err())
 	})
-	if err != nil {
-		return engram.GapPage{}, err
-	}
-	page.Finish(f.Limit)
-	return page, nil
+	return out, err
 }
 
-// GetGap reads the gap with its questions and live document ids (one
-// statement) and its answers (a second).
-func (s *Store) GetGap(ctx context.Context, tenantID, id string) (engram.GapDetail, error) {
-	var d engram.GapDetail
-	err := s.read(ctx, func(c *pgxConn) error {
-		var err error
-		d, err = getGap(ctx, c, tenantID, id)
-		return err
-	})
-	return d, err
-}
-
-func getGap(ctx context.Context, q querier, tenantID, id string) (engram.GapDetail, error) {
+// GapGet reads the gap, its questions and its live document ids in one
+// statement.
+func (e *executor) GapGet(ctx context.Context, tenantID, id string) (engram.GapDetail, bool, error) {
 	var d engram.GapDetail
 	var questions []byte
-	start := time.Now()
-	g, err := scanGap(q.QueryRow(ctx,
-		`SELECT `+gapColumns+`, `+gapCountColumns+`,
-		        (SELECT coalesce(json_agg(json_build_object('index', position, 'text', text) ORDER BY position), '[]'::json)
-		           FROM gap_questions WHERE tenant_id = $1 AND gap_id = $2),
-		        (SELECT coalesce(array_agg(gd.document_id::text ORDER BY gd.document_id), '{}')
-		           FROM gap_documents gd JOIN documents d ON d.tenant_id = gd.tenant_id AND d.id = gd.document_id
-		          WHERE gd.tenant_id = $1 AND gd.gap_id = $2 AND NOT d.is_deleted)
-		   FROM knowledge_gaps g WHERE g.tenant_id = $1 AND g.id = $2`, tenantID, id), &questions, &d.DocumentIDs)
-	oneRowStatement(ctx, "gaps.get", start, err)
+	err := e.run(ctx, func(q querier) error {
+		var err error
+		d.Gap, err = oneRow(ctx, q, "gaps.get",
+			`SELECT `+gapColumns+`, `+gapCountColumns+`,
+			        (SELECT coalesce(json_agg(json_build_object('index', position, 'text', text) ORDER BY position), '[]'::json)
+			           FROM gap_questions WHERE tenant_id = $1 AND gap_id = $2),
+			        (SELECT coalesce(array_agg(gd.document_id::text ORDER BY gd.document_id), '{}')
+			           FROM gap_documents gd JOIN documents d ON d.tenant_id = gd.tenant_id AND d.id = gd.document_id
+			          WHERE gd.tenant_id = $1 AND gd.gap_id = $2 AND NOT d.is_deleted)
+			   FROM knowledge_gaps g WHERE g.tenant_id = $1 AND g.id = $2`,
+			func(r pgx.Row) (engram.Gap, error) { return scanGap(r, &questions, &d.DocumentIDs) }, tenantID, id)
+		return err
+	})
 	if isNoRows(err) {
-		return d, gapNotFound(id)
+		return engram.GapDetail{}, false, nil
 	}
 	if err != nil {
-		return d, translate(err)
+		return engram.GapDetail{}, false, translate(err)
 	}
-	d.Gap = g
 	if err := json.Unmarshal(questions, &d.Questions); err != nil {
-		return d, err
+		return engram.GapDetail{}, false, err
 	}
 	sort.Strings(d.DocumentIDs)
-	rs, err := query(ctx, q, "gap_answers.list",
-		`SELECT `+answerColumns+` FROM gap_answers WHERE tenant_id = $1 AND gap_id = $2 ORDER BY created_at, id`, tenantID, id)
-	if err != nil {
-		return d, err
-	}
-	defer rs.Close()
-	d.Answers = []engram.GapAnswer{}
-	for rs.Next() {
-		a, err := scanAnswer(rs)
-		if err != nil {
-			return d, err
-		}
-		d.Answers = append(d.Answers, a)
-	}
-	return d, translate(rs.Err())
+	return d, true, nil
 }
 
-// UpdateGap applies the patch (one statement) and reads the gap back (two).
-func (s *Store) UpdateGap(ctx context.Context, tenantID, id string, p engram.GapPatch) (engram.GapDetail, error) {
-	var d engram.GapDetail
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		var category *string
-		if p.Category != nil {
-			c := string(*p.Category)
-			category = &c
-		}
-		tag, err := exec(ctx, tx, "gaps.update",
+// GapUpdate applies the patch; nil fields keep their column.
+func (e *executor) GapUpdate(ctx context.Context, tenantID, id string, p engram.GapPatch, at time.Time) (bool, error) {
+	var category *string
+	if p.Category != nil {
+		c := string(*p.Category)
+		category = &c
+	}
+	var ok bool
+	err := e.run(ctx, func(q querier) error {
+		tag, err := exec(ctx, q, "gaps.update",
 			`UPDATE knowledge_gaps
 			    SET title = coalesce($1, title), description = coalesce($2, description),
 			        category = coalesce($3, category), priority = coalesce($4::smallint, priority), updated_at = $5
 			  WHERE tenant_id = $6 AND id = $7`,
-			p.Title, p.Description, category, p.Priority, ts(s.now()), tenantID, id)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return gapNotFound(id)
-		}
-		d, err = getGap(ctx, tx, tenantID, id)
+			p.Title, p.Description, category, p.Priority, ts(at), tenantID, id)
+		ok = tag.RowsAffected() > 0
 		return err
 	})
-	return d, err
+	return ok, err
 }
 
-// DeleteGap deletes the gap (its questions, answers, links and feedback go
-// by cascade) and writes the audit row: two statements.
-func (s *Store) DeleteGap(ctx context.Context, tenantID, actor, id string) error {
-	return s.inTx(ctx, func(tx pgx.Tx) error {
-		tag, err := exec(ctx, tx, "gaps.delete", `DELETE FROM knowledge_gaps WHERE tenant_id = $1 AND id = $2`, tenantID, id)
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return gapNotFound(id)
-		}
-		return s.auditGap(ctx, tx, tenantID, actor, "gaps.delete", 1, map[string]any{"ids": []string{id}})
+// GapDelete deletes the gap; its rows in other tables go by cascade.
+func (e *executor) GapDelete(ctx context.Context, tenantID, id string) (bool, error) {
+	var ok bool
+	err := e.run(ctx, func(q querier) error {
+		tag, err := exec(ctx, q, "gaps.delete", `DELETE FROM knowledge_gaps WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+		ok = tag.RowsAffected() > 0
+		return err
+	})
+	return ok, err
+}
+
+// GapsLock locks the tenant's gaps among ids in id order.
+func (e *executor) GapsLock(ctx context.Context, tenantID string, ids []string) error {
+	return e.run(ctx, func(q querier) error {
+		_, err := exec(ctx, q, "gaps.lock",
+			`SELECT 1 FROM unnest($2::uuid[]) AS u(id) JOIN knowledge_gaps g ON g.tenant_id = $1 AND g.id = u.id
+			  ORDER BY g.id FOR UPDATE OF g`, tenantID, ids)
+		return err
 	})
 }
 
-// lockGaps locks the tenant's gaps among ids in id order, so two requests
-// over the same gaps queue instead of deadlocking.
-func lockGaps(ctx context.Context, tx pgx.Tx, tenantID string, ids []string) error {
-	_, err := exec(ctx, tx, "gaps.lock",
-		`SELECT 1 FROM unnest($2::uuid[]) AS u(id) JOIN knowledge_gaps g ON g.tenant_id = $1 AND g.id = u.id
-		  ORDER BY g.id FOR UPDATE OF g`, tenantID, ids)
-	return err
-}
-
-// SetGapStatus locks the gaps, sets a person's status in one UPDATE and
-// writes the audit row: three statements.
-func (s *Store) SetGapStatus(ctx context.Context, tenantID, actor string, ids []string, st engram.GapStatus) (engram.BulkResult, error) {
-	var res engram.BulkResult
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		if err := lockGaps(ctx, tx, tenantID, ids); err != nil {
-			return err
-		}
-		rs, err := query(ctx, tx, "gaps.set_status",
+// GapsSetStatus sets the status in one UPDATE … RETURNING id.
+func (e *executor) GapsSetStatus(ctx context.Context, tenantID string, ids []string, st engram.GapStatus, at time.Time) (map[string]bool, error) {
+	var found map[string]bool
+	err := e.run(ctx, func(q querier) (err error) {
+		found, err = idSet(query(ctx, q, "gaps.set_status",
 			`UPDATE knowledge_gaps g
 			    SET status = $1,
 			        closed_at = CASE WHEN $1 = 'closed' THEN coalesce(g.closed_at, $2) END,
 			        updated_at = $2
 			   FROM unnest($4::uuid[]) AS u(id)
 			  WHERE g.tenant_id = $3 AND g.id = u.id
-			 RETURNING g.id::text`, string(st), ts(s.now()), tenantID, ids)
-		if err != nil {
-			return err
-		}
-		found, err := collectIDs(rs)
-		if err != nil {
-			return err
-		}
-		res = engram.BulkResult{Changed: len(found), NotFound: rows.NotFound(ids, found)}
-		return s.auditGap(ctx, tx, tenantID, actor, "gaps.set_status", res.Changed, map[string]any{"ids": ids, "status": st})
+			 RETURNING g.id::text`, string(st), ts(at), tenantID, ids))
+		return err
 	})
-	return res, err
-}
-
-// gapStatsQuery counts the gap panel from the gaps and answers themselves,
-// in one statement built once from the fixed lists of statuses and
-// categories: the bench's floor, and what tests check the kept counts
-// against.
-var gapStatsQuery = func() string {
-	var b strings.Builder
-	b.WriteString(`SELECT count(*) FILTER (WHERE status = 'open')`)
-	for _, st := range engram.GapStatuses[1:] {
-		b.WriteString(`, count(*) FILTER (WHERE status = '` + string(st) + `')`)
-	}
-	for _, c := range engram.GapCategories {
-		b.WriteString(`, count(*) FILTER (WHERE category = '` + string(c) + `')`)
-	}
-	b.WriteString(`,
-	  (SELECT count(*) FROM gap_answers WHERE tenant_id = $1),
-	  (SELECT count(*) FROM gap_answers WHERE tenant_id = $1 AND is_verified),
-	  coalesce(sum(feedback_useful), 0), coalesce(sum(feedback_not_useful), 0)
-	  FROM knowledge_gaps WHERE tenant_id = $1`)
-	return b.String()
-}()
-
-// gapCountsQuery reads the gap panel from the tenant's gap_counts rows
-// (see migration 00013): a few dozen rows however many gaps there are.
-// Built once from the fixed lists of statuses and categories.
-var gapCountsQuery = func() string {
-	var b strings.Builder
-	sum := func(col, cond string) {
-		b.WriteString(`coalesce(sum(` + col + `) FILTER (WHERE ` + cond + `), 0)::bigint`)
-	}
-	b.WriteString(`SELECT `)
-	for i, st := range engram.GapStatuses {
-		if i > 0 {
-			b.WriteString(`, `)
-		}
-		sum(`gaps`, `status = '`+string(st)+`'`)
-	}
-	for _, c := range engram.GapCategories {
-		b.WriteString(`, `)
-		sum(`gaps`, `category = '`+string(c)+`'`)
-	}
-	for _, col := range []string{`answers`, `verified_answers`, `useful`, `not_useful`} {
-		b.WriteString(`, `)
-		sum(col, `true`)
-	}
-	b.WriteString(` FROM gap_counts WHERE tenant_id = $1`)
-	return b.String()
-}()
-
-// GapStats reads the tenant's kept gap counts in one statement.
-func (s *Store) GapStats(ctx context.Context, tenantID string) (engram.GapStats, error) {
-	return s.gapStats(ctx, "gaps.stats", gapCountsQuery, tenantID)
-}
-
-// gapStats runs a gap stats query: gapCountsQuery, or gapStatsQuery to
-// count the gaps and answers themselves.
-func (s *Store) gapStats(ctx context.Context, op, q, tenantID string) (engram.GapStats, error) {
-	byStatus := make([]int, len(engram.GapStatuses))
-	byCategory := make([]int, len(engram.GapCategories))
-	var dest []any
-	for i := range byStatus {
-		dest = append(dest, &byStatus[i])
-	}
-	for i := range byCategory {
-		dest = append(dest, &byCategory[i])
-	}
-	var answers, verified, useful, notUseful int
-	dest = append(dest, &answers, &verified, &useful, &notUseful)
-	err := s.read(ctx, func(c *pgxConn) error {
-		return queryRow(ctx, c, op, q, []any{tenantID}, dest...)
-	})
-	if err != nil {
-		return engram.GapStats{}, err
-	}
-	return engram.FillGapStats(byStatus, byCategory, answers, verified, useful, notUseful), nil
+	return found, err
 }

@@ -2,10 +2,10 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/rows"
-	"github.com/jackc/pgx/v5"
 )
 
 // analysisDocuments is the set an analysis reads: live work documents that
@@ -14,24 +14,24 @@ import (
 const analysisDocuments = `tenant_id = $1 AND NOT is_deleted AND classification = 'work'
 	AND status IN ('classified', 'confirmed')`
 
-// CountAnalysisDocuments counts the documents an analysis reads.
-func (s *Store) CountAnalysisDocuments(ctx context.Context, tenantID string) (int, error) {
+// AnalysisDocumentsCount counts the documents an analysis reads.
+func (e *executor) AnalysisDocumentsCount(ctx context.Context, tenantID string) (int, error) {
 	var n int
-	err := s.read(ctx, func(c *pgxConn) error {
-		return queryRow(ctx, c, "documents.analysis_count", `SELECT count(*) FROM documents WHERE `+analysisDocuments, []any{tenantID}, &n)
+	err := e.run(ctx, func(q querier) error {
+		return queryRow(ctx, q, "documents.analysis_count", `SELECT count(*) FROM documents WHERE `+analysisDocuments, []any{tenantID}, &n)
 	})
 	return n, err
 }
 
-// ListAnalysisDocuments reads one batch by keyset on the primary key.
-func (s *Store) ListAnalysisDocuments(ctx context.Context, tenantID, afterID string, limit int) ([]engram.AnalysisDocument, error) {
+// AnalysisDocumentsList reads one batch by keyset on the primary key.
+func (e *executor) AnalysisDocumentsList(ctx context.Context, tenantID, afterID string, limit int) ([]engram.AnalysisDocument, error) {
 	var out []engram.AnalysisDocument
 	after := afterID
 	if after == "" {
 		after = "00000000-0000-0000-0000-000000000000"
 	}
-	err := s.read(ctx, func(c *pgxConn) error {
-		rs, err := query(ctx, c, "documents.analysis_batch",
+	err := e.run(ctx, func(q querier) error {
+		rs, err := query(ctx, q, "documents.analysis_batch",
 			`SELECT id::text, title, left(content, $2) FROM documents
 			  WHERE `+analysisDocuments+` AND id > $3::uuid ORDER BY id LIMIT $4`,
 			tenantID, engram.MaxAnalysisContent, after, limit)
@@ -51,64 +51,49 @@ func (s *Store) ListAnalysisDocuments(ctx context.Context, tenantID, afterID str
 	return out, err
 }
 
-// UpsertGapProposals writes a batch of proposals in at most four
-// statements: the gaps (one INSERT … ON CONFLICT on the fingerprint, in
-// fingerprint order so concurrent runs lock in the same order, returning
-// the id of the new or the existing gap), the questions of the new ones,
-// the document links of all, and the audit row. An existing gap is left
-// as people made it; only its links grow.
-func (s *Store) UpsertGapProposals(ctx context.Context, tenantID, actor string, ps []engram.PreparedProposal) (engram.ProposalOutcome, error) {
-	var out engram.ProposalOutcome
-	err := s.inTx(ctx, func(tx pgx.Tx) error {
-		now := ts(s.now())
-		rs, err := query(ctx, tx, "gaps.upsert_proposals",
+// GapsUpsertProposals inserts the new proposals in one INSERT … ON
+// CONFLICT on the fingerprint, in fingerprint order so concurrent runs
+// lock in the same order, returning the id of the new or the existing
+// gap.
+func (e *executor) GapsUpsertProposals(ctx context.Context, tenantID string, ps []engram.PreparedProposal, at time.Time) (map[string]string, error) {
+	ids := map[string]string{}
+	err := e.run(ctx, func(q querier) error {
+		rs, err := query(ctx, q, "gaps.upsert_proposals",
 			`INSERT INTO knowledge_gaps (tenant_id, id, title, description, category, priority, context, fingerprint, created_at, updated_at)
 			 SELECT $1, p.id, p.title, p.description, p.category, p.priority, p.context::jsonb, p.fingerprint, $2, $2
 			   FROM json_to_recordset($3::json) AS p(id uuid, fingerprint text, title text, description text,
 			        category text, priority smallint, context text)
 			  ORDER BY p.fingerprint
 			 ON CONFLICT (tenant_id, fingerprint) DO UPDATE SET fingerprint = excluded.fingerprint
-			 RETURNING id::text, fingerprint`, tenantID, now, rows.ProposalsJSON(ps))
+			 RETURNING id::text, fingerprint`, tenantID, ts(at), rows.ProposalsJSON(ps))
 		if err != nil {
 			return err
 		}
-		ids := map[string]string{}
+		defer rs.Close()
 		for rs.Next() {
 			var id, fp string
 			if err := rs.Scan(&id, &fp); err != nil {
-				rs.Close()
 				return err
 			}
 			ids[fp] = id
 		}
-		rs.Close()
-		if err := rs.Err(); err != nil {
-			return translate(err)
-		}
-		questions, links, nQuestions, o := rows.ProposalChildren(ps, ids)
-		out = o
-		if nQuestions > 0 {
-			if _, err := exec(ctx, tx, "gap_questions.create",
-				`INSERT INTO gap_questions (tenant_id, gap_id, position, text)
-				 SELECT $1, q.gap_id, q.position, q.text
-				   FROM json_to_recordset($2::json) AS q(gap_id uuid, position integer, text text)`,
-				tenantID, questions); err != nil {
-				return err
-			}
-		}
-		// Documents are locked FOR KEY SHARE while linked: one deleted since
-		// the batch was read is skipped, not a foreign-key error.
-		if _, err := exec(ctx, tx, "gap_documents.link",
+		return translate(rs.Err())
+	})
+	return ids, err
+}
+
+// GapLinksInsert adds the links whose document exists, key-share locking
+// the documents while it does, so one deleted meanwhile is skipped rather
+// than a foreign-key error.
+func (e *executor) GapLinksInsert(ctx context.Context, tenantID string, links []engram.GapLink) error {
+	return e.run(ctx, func(q querier) error {
+		_, err := exec(ctx, q, "gap_documents.link",
 			`INSERT INTO gap_documents (tenant_id, gap_id, document_id)
 			 SELECT d.tenant_id, l.gap_id, d.id
 			   FROM json_to_recordset($2::json) AS l(gap_id uuid, document_id uuid)
 			   JOIN documents d ON d.tenant_id = $1 AND d.id = l.document_id
 			    FOR KEY SHARE OF d
-			 ON CONFLICT DO NOTHING`, tenantID, links); err != nil {
-			return err
-		}
-		return s.auditGap(ctx, tx, tenantID, actor, "gaps.analyze", len(out.Created)+len(out.Updated),
-			map[string]any{"created": out.Created, "updated": out.Updated})
+			 ON CONFLICT DO NOTHING`, tenantID, rows.LinksJSON(links))
+		return err
 	})
-	return out, err
 }

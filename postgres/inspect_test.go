@@ -90,7 +90,7 @@ func (in inspector) RecountStats(t testing.TB, tenantID string) engram.DocumentS
 
 func (in inspector) RecountGapStats(t testing.TB, tenantID string) engram.GapStats {
 	t.Helper()
-	st, err := in.s.gapStats(context.Background(), "gaps.recount", gapStatsQuery, tenantID)
+	st, err := in.s.Reader().GapRecount(context.Background(), tenantID)
 	if err != nil {
 		t.Fatalf("recount gaps: %v", err)
 	}

@@ -28,7 +28,7 @@ func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unloc
 
 // withClock returns the use cases over s's driver, on clock c.
 func withClock(s engram.Store, c *clock) *service.Store {
-	return service.New(testdb.Driver(s).(service.Engine), service.Options{Clock: c.now})
+	return service.New(testdb.Driver(s), service.Options{Clock: c.now})
 }
 
 // refused runs fn with a statement counter and checks that it failed with

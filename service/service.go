@@ -20,22 +20,8 @@ type Options struct {
 	Clock engram.Clock
 }
 
-// Engine is the driver the service runs on. Until every use case has
-// moved above the drivers, it also serves the ones that have not.
-type Engine interface {
-	engram.Driver
-	legacyStore
-}
-
-// legacyStore is the part of engram.Store the engines still implement
-// themselves.
-type legacyStore interface {
-	engram.GapStore
-}
-
 // Store is engram.Store over a driver.
 type Store struct {
-	legacyStore
 	d   engram.Driver
 	now engram.Clock
 }
@@ -46,12 +32,12 @@ var (
 	_ engram.PoolReporter = (*Store)(nil)
 )
 
-// New returns the use cases over the engine e.
-func New(e Engine, opt Options) *Store {
+// New returns the use cases over the engine driver d.
+func New(d engram.Driver, opt Options) *Store {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	return &Store{legacyStore: e, d: e, now: opt.Clock}
+	return &Store{d: d, now: opt.Clock}
 }
 
 // Driver returns the engine driver the store runs on.

@@ -36,8 +36,6 @@ type Options struct {
 	// process, such as an `engram tenant create` beside a running server
 	// (default 10s).
 	BusyTimeout time.Duration
-	// Clock gives the time (default time.Now).
-	Clock engram.Clock
 	// AllowSharedFile opens a database file that other users of the
 	// machine can read. Without it Open refuses such a file: it holds
 	// every tenant's documents.
@@ -48,7 +46,6 @@ type Options struct {
 type Store struct {
 	write *sql.DB
 	read  *sql.DB
-	now   engram.Clock
 	mig   *migrate.Runner
 	// enqueue hands new jobs to River (see SetJobEnqueuer).
 	enqueue engram.JobEnqueuer[*sql.Tx]
@@ -63,9 +60,6 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 	}
 	if opt.BusyTimeout <= 0 {
 		opt.BusyTimeout = 10 * time.Second
-	}
-	if opt.Clock == nil {
-		opt.Clock = time.Now
 	}
 	if err := privateFile(path, opt.AllowSharedFile); err != nil {
 		return nil, err
@@ -101,7 +95,7 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		r.Close()
 		return nil, err
 	}
-	return &Store{write: w, read: r, now: opt.Clock, mig: mig}, nil
+	return &Store{write: w, read: r, mig: mig}, nil
 }
 
 // privateFile creates the database file readable by its owner only, or
@@ -175,9 +169,6 @@ func (s *Store) MigrationStatus(ctx context.Context) ([]engram.MigrationState, e
 
 // MigrationsPending reports whether a migration is not applied.
 func (s *Store) MigrationsPending(ctx context.Context) (bool, error) { return s.mig.Pending(ctx) }
-
-// nowText returns the clock's time in the stored text form.
-func (s *Store) nowText() string { return fmtTime(s.now()) }
 
 // querier is what both *sql.DB and *sql.Tx offer.
 type querier interface {
@@ -256,20 +247,6 @@ func queryRow(ctx context.Context, q querier, op, query string, args ...any) *sq
 	row := q.QueryRowContext(ctx, query, args...)
 	engram.RecordStatement(ctx, engram.Statement{Op: op, Duration: time.Since(start), Rows: -1, Err: row.Err()})
 	return row
-}
-
-// inTx runs fn in one write transaction: committed when fn returns nil,
-// rolled back otherwise.
-func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return translate(tx.Commit())
 }
 
 // translate maps driver errors to engram's codes. Context errors pass

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/rows"
@@ -22,8 +23,11 @@ const gapCountColumns = `
 	(SELECT count(*) FROM gap_questions q WHERE q.tenant_id = g.tenant_id AND q.gap_id = g.id),
 	(SELECT count(DISTINCT a.question_position) FROM gap_answers a WHERE a.tenant_id = g.tenant_id AND a.gap_id = g.id)`
 
+// rowScanner is a row or a row set positioned on a row.
+type rowScanner interface{ Scan(dest ...any) error }
+
 // scanGap reads gapColumns and gapCountColumns, then extra.
-func scanGap(r scanner, extra ...any) (engram.Gap, error) {
+func scanGap(r rowScanner, extra ...any) (engram.Gap, error) {
 	var g engram.Gap
 	var category, status, context, createdAt, updatedAt string
 	var fingerprint, closedAt sql.NullString
@@ -45,72 +49,37 @@ func scanGap(r scanner, extra ...any) (engram.Gap, error) {
 	return g, nil
 }
 
-// auditGap writes the one audit_log row of a destructive or bulk request
-// on gaps.
-func (s *Store) auditGap(ctx context.Context, tx *sql.Tx, tenantID, actor, action string, count int, details map[string]any) error {
-	b, err := json.Marshal(details)
-	if err != nil {
-		return err
-	}
-	_, err = exec(ctx, tx, "audit.insert",
-		`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, action, target_type, target_count, details)
-		 VALUES (?, ?, ?, nullif(?, ''), ?, 'gap', ?, ?)`,
-		tenantID, engram.NewID(), s.nowText(), actor, action, count, string(b))
+// GapInsert inserts the gap's row.
+func (e *executor) GapInsert(ctx context.Context, tenantID string, g engram.PreparedGap, at time.Time) error {
+	_, err := exec(ctx, e.q, "gaps.create",
+		`INSERT INTO knowledge_gaps (tenant_id, id, title, description, category, priority, created_at, updated_at)
+		 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)`,
+		tenantID, g.ID, g.Title, g.Description, string(g.Category), g.Priority, fmtTime(at))
 	return err
 }
 
-func gapNotFound(id string) error { return engram.Errorf(engram.ENotFound, "gap %s not found", id) }
-
-// CreateGap inserts the gap, its questions and its document links: three
-// statements (two without documents).
-func (s *Store) CreateGap(ctx context.Context, tenantID string, g engram.PreparedGap) (engram.GapDetail, error) {
-	now := s.now()
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		if _, err := exec(ctx, tx, "gaps.create",
-			`INSERT INTO knowledge_gaps (tenant_id, id, title, description, category, priority, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			tenantID, g.ID, g.Title, g.Description, string(g.Category), g.Priority, fmtTime(now), fmtTime(now)); err != nil {
-			return err
-		}
-		if _, err := exec(ctx, tx, "gap_questions.create",
-			`INSERT INTO gap_questions (tenant_id, gap_id, position, text)
-			 SELECT ?, q.value->>'gap_id', q.value->>'position', q.value->>'text' FROM json_each(?) AS q`,
-			tenantID, rows.QuestionsJSON(g.ID, g.Questions)); err != nil {
-			return err
-		}
-		if len(g.DocumentIDs) == 0 {
-			return nil
-		}
-		linked, err := updateReturningIDs(ctx, tx, "gap_documents.create",
-			`INSERT INTO gap_documents (tenant_id, gap_id, document_id)
-			 SELECT tenant_id, ?, id FROM documents
-			  WHERE tenant_id = ? AND is_deleted = 0 AND `+idsIn+`
-			 RETURNING document_id`, g.ID, tenantID, rows.IDsJSON(g.DocumentIDs))
-		if err != nil {
-			return err
-		}
-		return missingDocuments(g.DocumentIDs, linked)
-	})
-	if err != nil {
-		return engram.GapDetail{}, err
-	}
-	return engram.NewGapDetail(g, now), nil
+// GapQuestionsInsert inserts the questions from one JSON array.
+func (e *executor) GapQuestionsInsert(ctx context.Context, tenantID string, qs []engram.NewGapQuestion) error {
+	_, err := exec(ctx, e.q, "gap_questions.create",
+		`INSERT INTO gap_questions (tenant_id, gap_id, position, text)
+		 SELECT ?, q.value->>'gap_id', q.value->>'position', q.value->>'text' FROM json_each(?) AS q`,
+		tenantID, rows.QuestionsJSON(qs))
+	return err
 }
 
-// missingDocuments fails a create whose document ids are not all live
-// documents of the tenant.
-func missingDocuments(want []string, linked map[string]bool) error {
-	if nf := rows.NotFound(want, linked); len(nf) > 0 {
-		return engram.Errorf(engram.EInvalid, "document_ids: %s is not a document of this tenant", nf[0])
-	}
-	return nil
+// GapDocumentsLink links the live documents among docIDs.
+func (e *executor) GapDocumentsLink(ctx context.Context, tenantID, gapID string, docIDs []string) (map[string]bool, error) {
+	return collectIDs(query(ctx, e.q, "gap_documents.create",
+		`INSERT INTO gap_documents (tenant_id, gap_id, document_id)
+		 SELECT tenant_id, ?, id FROM documents
+		  WHERE tenant_id = ? AND is_deleted = 0 AND id IN (SELECT value FROM json_each(?))
+		 RETURNING document_id`, gapID, tenantID, rows.IDsJSON(docIDs)))
 }
 
-// ListGaps reads one keyset page with the counts of every gap on it in
-// one statement. The inner query picks the page through the
-// (tenant_id, priority, created_at, id) index; the counts run for the
-// page's rows only.
-func (s *Store) ListGaps(ctx context.Context, tenantID string, f engram.GapFilter) (engram.GapPage, error) {
+// GapList reads the page in one statement: the inner query picks it
+// through the (tenant_id, priority, created_at, id) index, and the counts
+// run for the page's rows only.
+func (e *executor) GapList(ctx context.Context, tenantID string, f engram.GapFilter) ([]engram.Gap, error) {
 	conds := []string{"tenant_id = ?"}
 	args := []any{tenantID}
 	if f.Status != nil {
@@ -131,38 +100,30 @@ func (s *Store) ListGaps(ctx context.Context, tenantID string, f engram.GapFilte
 	}
 	args = append(args, f.Limit+1)
 	const order = ` ORDER BY priority DESC, created_at DESC, id DESC`
-	rs, err := query(ctx, s.read, "gaps.list",
+	rs, err := query(ctx, e.q, "gaps.list",
 		`SELECT `+gapColumns+`, `+gapCountColumns+`
 		   FROM (SELECT * FROM knowledge_gaps WHERE `+strings.Join(conds, " AND ")+order+` LIMIT ?) AS g`+order, args...)
 	if err != nil {
-		return engram.GapPage{}, err
+		return nil, err
 	}
 	defer rs.Close()
-	page := engram.GapPage{Gaps: []engram.Gap{}}
+	var out []engram.Gap
 	for rs.Next() {
 		g, err := scanGap(rs)
 		if err != nil {
-			return page, err
+			return nil, err
 		}
-		page.Gaps = append(page.Gaps, g)
+		out = append(out, g)
 	}
-	if err := rs.Err(); err != nil {
-		return page, translate(err)
-	}
-	page.Finish(f.Limit)
-	return page, nil
+	return out, translate(rs.Err())
 }
 
-// GetGap reads the gap with its questions and live document ids (one
-// statement) and its answers (a second).
-func (s *Store) GetGap(ctx context.Context, tenantID, id string) (engram.GapDetail, error) {
-	return s.getGap(ctx, s.read, tenantID, id)
-}
-
-func (s *Store) getGap(ctx context.Context, q querier, tenantID, id string) (engram.GapDetail, error) {
+// GapGet reads the gap, its questions and its live document ids in one
+// statement.
+func (e *executor) GapGet(ctx context.Context, tenantID, id string) (engram.GapDetail, bool, error) {
 	var d engram.GapDetail
 	var questions, docs string
-	g, err := scanGap(queryRow(ctx, q, "gaps.get",
+	g, err := scanGap(queryRow(ctx, e.q, "gaps.get",
 		`SELECT `+gapColumns+`, `+gapCountColumns+`,
 		        (SELECT json_group_array(json_object('index', position, 'text', text))
 		           FROM gap_questions WHERE tenant_id = ?1 AND gap_id = ?2),
@@ -171,170 +132,63 @@ func (s *Store) getGap(ctx context.Context, q querier, tenantID, id string) (eng
 		          WHERE gd.tenant_id = ?1 AND gd.gap_id = ?2 AND d.is_deleted = 0)
 		   FROM knowledge_gaps g WHERE g.tenant_id = ?1 AND g.id = ?2`, tenantID, id), &questions, &docs)
 	if isNoRows(err) {
-		return d, gapNotFound(id)
+		return d, false, nil
 	}
 	if err != nil {
-		return d, translate(err)
+		return d, false, translate(err)
 	}
 	d.Gap = g
 	if err := json.Unmarshal([]byte(questions), &d.Questions); err != nil {
-		return d, err
+		return d, false, err
 	}
 	if err := json.Unmarshal([]byte(docs), &d.DocumentIDs); err != nil {
-		return d, err
+		return d, false, err
 	}
 	sort.Slice(d.Questions, func(i, j int) bool { return d.Questions[i].Index < d.Questions[j].Index })
 	sort.Strings(d.DocumentIDs)
-	rs, err := query(ctx, q, "gap_answers.list",
-		`SELECT `+answerColumns+` FROM gap_answers WHERE tenant_id = ? AND gap_id = ? ORDER BY created_at, id`, tenantID, id)
+	return d, true, nil
+}
+
+// GapUpdate applies the patch; nil fields keep their column.
+func (e *executor) GapUpdate(ctx context.Context, tenantID, id string, p engram.GapPatch, at time.Time) (bool, error) {
+	var category *string
+	if p.Category != nil {
+		c := string(*p.Category)
+		category = &c
+	}
+	res, err := exec(ctx, e.q, "gaps.update",
+		`UPDATE knowledge_gaps
+		    SET title = coalesce(?, title), description = coalesce(?, description),
+		        category = coalesce(?, category), priority = coalesce(?, priority), updated_at = ?
+		  WHERE tenant_id = ? AND id = ?`,
+		p.Title, p.Description, category, p.Priority, fmtTime(at), tenantID, id)
 	if err != nil {
-		return d, err
+		return false, err
 	}
-	defer rs.Close()
-	d.Answers = []engram.GapAnswer{}
-	for rs.Next() {
-		a, err := scanAnswer(rs)
-		if err != nil {
-			return d, err
-		}
-		d.Answers = append(d.Answers, a)
-	}
-	return d, translate(rs.Err())
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
 
-// UpdateGap applies the patch (one statement) and reads the gap back (two).
-func (s *Store) UpdateGap(ctx context.Context, tenantID, id string, p engram.GapPatch) (engram.GapDetail, error) {
-	var d engram.GapDetail
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var category *string
-		if p.Category != nil {
-			c := string(*p.Category)
-			category = &c
-		}
-		res, err := exec(ctx, tx, "gaps.update",
-			`UPDATE knowledge_gaps
-			    SET title = coalesce(?, title), description = coalesce(?, description),
-			        category = coalesce(?, category), priority = coalesce(?, priority), updated_at = ?
-			  WHERE tenant_id = ? AND id = ?`,
-			p.Title, p.Description, category, p.Priority, s.nowText(), tenantID, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return gapNotFound(id)
-		}
-		d, err = s.getGap(ctx, tx, tenantID, id)
-		return err
-	})
-	return d, err
+// GapDelete deletes the gap; its rows in other tables go by cascade.
+func (e *executor) GapDelete(ctx context.Context, tenantID, id string) (bool, error) {
+	res, err := exec(ctx, e.q, "gaps.delete", `DELETE FROM knowledge_gaps WHERE tenant_id = ? AND id = ?`, tenantID, id)
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }
 
-// DeleteGap deletes the gap (its questions, answers, links and feedback go
-// by cascade) and writes the audit row: two statements.
-func (s *Store) DeleteGap(ctx context.Context, tenantID, actor, id string) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := exec(ctx, tx, "gaps.delete", `DELETE FROM knowledge_gaps WHERE tenant_id = ? AND id = ?`, tenantID, id)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return gapNotFound(id)
-		}
-		return s.auditGap(ctx, tx, tenantID, actor, "gaps.delete", 1, map[string]any{"ids": []string{id}})
-	})
-}
+// GapsLock is a no-op: the one writer serialises write transactions.
+func (e *executor) GapsLock(context.Context, string, []string) error { return nil }
 
-// SetGapStatus sets a person's status on the gaps in one UPDATE and writes
-// the audit row: two statements. SQLite's one writer keeps two of them
-// from interleaving.
-func (s *Store) SetGapStatus(ctx context.Context, tenantID, actor string, ids []string, st engram.GapStatus) (engram.BulkResult, error) {
-	var res engram.BulkResult
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		found, err := updateReturningIDs(ctx, tx, "gaps.set_status",
-			`UPDATE knowledge_gaps
-			    SET status = ?1,
-			        closed_at = CASE WHEN ?1 = 'closed' THEN coalesce(closed_at, ?2) END,
-			        updated_at = ?2
-			  WHERE tenant_id = ?3 AND id IN (SELECT value FROM json_each(?4))
-			 RETURNING id`, string(st), s.nowText(), tenantID, rows.IDsJSON(ids))
-		if err != nil {
-			return err
-		}
-		res = engram.BulkResult{Changed: len(found), NotFound: rows.NotFound(ids, found)}
-		return s.auditGap(ctx, tx, tenantID, actor, "gaps.set_status", res.Changed, map[string]any{"ids": ids, "status": st})
-	})
-	return res, err
-}
-
-// gapStatsQuery counts the gap panel from the gaps and answers themselves,
-// in one statement built once from the fixed lists of statuses and
-// categories: the bench's floor, and what tests check the kept counts
-// against.
-var gapStatsQuery = func() string {
-	var b strings.Builder
-	b.WriteString(`SELECT count(*) FILTER (WHERE status = 'open')`)
-	for _, st := range engram.GapStatuses[1:] {
-		b.WriteString(`, count(*) FILTER (WHERE status = '` + string(st) + `')`)
-	}
-	for _, c := range engram.GapCategories {
-		b.WriteString(`, count(*) FILTER (WHERE category = '` + string(c) + `')`)
-	}
-	b.WriteString(`,
-	  (SELECT count(*) FROM gap_answers WHERE tenant_id = ?1),
-	  (SELECT count(*) FROM gap_answers WHERE tenant_id = ?1 AND is_verified = 1),
-	  coalesce(sum(feedback_useful), 0), coalesce(sum(feedback_not_useful), 0)
-	  FROM knowledge_gaps WHERE tenant_id = ?1`)
-	return b.String()
-}()
-
-// gapCountsQuery reads the gap panel from the tenant's gap_counts rows
-// (see migration 00013): a few dozen rows however many gaps there are.
-// Built once from the fixed lists of statuses and categories.
-var gapCountsQuery = func() string {
-	var b strings.Builder
-	sum := func(col, cond string) {
-		b.WriteString(`coalesce(sum(` + col + `) FILTER (WHERE ` + cond + `), 0)`)
-	}
-	b.WriteString(`SELECT `)
-	for i, st := range engram.GapStatuses {
-		if i > 0 {
-			b.WriteString(`, `)
-		}
-		sum(`gaps`, `status = '`+string(st)+`'`)
-	}
-	for _, c := range engram.GapCategories {
-		b.WriteString(`, `)
-		sum(`gaps`, `category = '`+string(c)+`'`)
-	}
-	for _, col := range []string{`answers`, `verified_answers`, `useful`, `not_useful`} {
-		b.WriteString(`, `)
-		sum(col, `true`)
-	}
-	b.WriteString(` FROM gap_counts WHERE tenant_id = ?`)
-	return b.String()
-}()
-
-// GapStats reads the tenant's kept gap counts in one statement.
-func (s *Store) GapStats(ctx context.Context, tenantID string) (engram.GapStats, error) {
-	return s.gapStats(ctx, "gaps.stats", gapCountsQuery, tenantID)
-}
-
-// gapStats runs a gap stats query: gapCountsQuery, or gapStatsQuery to
-// count the gaps and answers themselves.
-func (s *Store) gapStats(ctx context.Context, op, q, tenantID string) (engram.GapStats, error) {
-	byStatus := make([]int, len(engram.GapStatuses))
-	byCategory := make([]int, len(engram.GapCategories))
-	var dest []any
-	for i := range byStatus {
-		dest = append(dest, &byStatus[i])
-	}
-	for i := range byCategory {
-		dest = append(dest, &byCategory[i])
-	}
-	var answers, verified, useful, notUseful int
-	dest = append(dest, &answers, &verified, &useful, &notUseful)
-	if err := queryRow(ctx, s.read, op, q, tenantID).Scan(dest...); err != nil {
-		return engram.GapStats{}, translate(err)
-	}
-	return engram.FillGapStats(byStatus, byCategory, answers, verified, useful, notUseful), nil
+// GapsSetStatus sets the status in one UPDATE … RETURNING id.
+func (e *executor) GapsSetStatus(ctx context.Context, tenantID string, ids []string, st engram.GapStatus, at time.Time) (map[string]bool, error) {
+	return collectIDs(query(ctx, e.q, "gaps.set_status",
+		`UPDATE knowledge_gaps
+		    SET status = ?1,
+		        closed_at = CASE WHEN ?1 = 'closed' THEN coalesce(closed_at, ?2) END,
+		        updated_at = ?2
+		  WHERE tenant_id = ?3 AND id IN (SELECT value FROM json_each(?4))
+		 RETURNING id`, string(st), fmtTime(at), tenantID, rows.IDsJSON(ids)))
 }

@@ -3,23 +3,52 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"time"
 
 	"github.com/engram-kb/engram"
 )
 
-// Answers, their verification and feedback. Every change to a gap's
-// answers ends with recomputeGapStatus in the same transaction, so the
-// status never lags the answers.
+// Answers, the facts the gap status machine reads, and feedback. SQLite's
+// one writer serialises write transactions, so the facts a transaction
+// reads stay true until it ends without a lock.
+
+// gapFactsColumns read a gap's engram.GapFacts in the statement that
+// writes one of its answers; tenant and gap are the parameters holding
+// their ids. Whether the subqueries see the statement's own row does not
+// matter: GapFacts.Apply replaces an answer by id.
+func gapFactsColumns(tenant, gap string) string {
+	return `(SELECT g.status FROM knowledge_gaps g WHERE g.tenant_id = ` + tenant + ` AND g.id = ` + gap + `),
+	(SELECT count(*) FROM gap_questions q WHERE q.tenant_id = ` + tenant + ` AND q.gap_id = ` + gap + `),
+	(SELECT json_group_array(json_object('id', f.id, 'index', f.question_position,
+	                                     'verified', json(CASE WHEN f.is_verified THEN 'true' ELSE 'false' END)))
+	   FROM gap_answers f WHERE f.tenant_id = ` + tenant + ` AND f.gap_id = ` + gap + `)`
+}
+
+// factsDest scans gapFactsColumns; finish completes the facts.
+type factsDest struct {
+	status, answers string
+	f               engram.GapFacts
+}
+
+func (d *factsDest) dest() []any { return []any{&d.status, &d.f.Questions, &d.answers} }
+
+func (d *factsDest) finish() (engram.GapFacts, error) {
+	d.f.Status = engram.GapStatus(d.status)
+	err := json.Unmarshal([]byte(d.answers), &d.f.Answers)
+	return d.f, err
+}
 
 const answerColumns = `id, gap_id, question_position, answer_text, created_by, is_verified, verified_by,
 	verified_at, created_at, updated_at`
 
-func scanAnswer(r scanner) (engram.GapAnswer, error) {
+// scanAnswer reads answerColumns, then extra.
+func scanAnswer(r rowScanner, extra ...any) (engram.GapAnswer, error) {
 	var a engram.GapAnswer
 	var createdBy, verifiedBy, verifiedAt sql.NullString
 	var createdAt, updatedAt string
-	if err := r.Scan(&a.ID, &a.GapID, &a.QuestionIndex, &a.AnswerText, &createdBy, &a.IsVerified, &verifiedBy,
-		&verifiedAt, &createdAt, &updatedAt); err != nil {
+	if err := r.Scan(append([]any{&a.ID, &a.GapID, &a.QuestionIndex, &a.AnswerText, &createdBy, &a.IsVerified, &verifiedBy,
+		&verifiedAt, &createdAt, &updatedAt}, extra...)...); err != nil {
 		return a, err
 	}
 	if createdBy.Valid {
@@ -34,133 +63,123 @@ func scanAnswer(r scanner) (engram.GapAnswer, error) {
 	return a, nil
 }
 
-// recomputeGapStatus moves the gap to the status its answers imply, in one
-// UPDATE whose counts are subqueries: engram.AutoGapStatus in SQL. A closed
-// gap stays closed.
-func (s *Store) recomputeGapStatus(ctx context.Context, tx *sql.Tx, tenantID, gapID string) (engram.GapStatus, error) {
-	var st string
-	err := queryRow(ctx, tx, "gaps.recompute_status",
-		`UPDATE knowledge_gaps
-		    SET status = CASE
-		            WHEN knowledge_gaps.status = 'closed' THEN 'closed'
-		            WHEN c.answers = 0 THEN 'open'
-		            WHEN c.answered < c.questions THEN 'in_progress'
-		            WHEN c.verified = c.answers THEN 'verified'
-		            ELSE 'answered' END,
-		        updated_at = ?3
-		   FROM (SELECT (SELECT count(*) FROM gap_questions WHERE tenant_id = ?1 AND gap_id = ?2) AS questions,
-		                count(*) AS answers,
-		                count(DISTINCT question_position) AS answered,
-		                coalesce(sum(is_verified), 0) AS verified
-		           FROM gap_answers WHERE tenant_id = ?1 AND gap_id = ?2) AS c
-		  WHERE knowledge_gaps.tenant_id = ?1 AND knowledge_gaps.id = ?2
-		 RETURNING knowledge_gaps.status`, tenantID, gapID, s.nowText()).Scan(&st)
-	if isNoRows(err) {
-		return "", gapNotFound(gapID)
+// GapAnswers reads the gap's answers, oldest first.
+func (e *executor) GapAnswers(ctx context.Context, tenantID, gapID string) ([]engram.GapAnswer, error) {
+	rs, err := query(ctx, e.q, "gap_answers.list",
+		`SELECT `+answerColumns+` FROM gap_answers WHERE tenant_id = ? AND gap_id = ? ORDER BY created_at, id`, tenantID, gapID)
+	if err != nil {
+		return nil, err
 	}
-	return engram.GapStatus(st), translate(err)
-}
-
-// AddGapAnswer checks the gap and its number of questions (one
-// statement), inserts the answer (one) and recomputes the status (one).
-func (s *Store) AddGapAnswer(ctx context.Context, tenantID, actor, gapID string, index int, text string) (engram.GapAnswerResult, error) {
-	var res engram.GapAnswerResult
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		err := queryRow(ctx, tx, "gaps.question_count",
-			`SELECT (SELECT count(*) FROM gap_questions q WHERE q.tenant_id = g.tenant_id AND q.gap_id = g.id)
-			   FROM knowledge_gaps g WHERE g.tenant_id = ? AND g.id = ?`, tenantID, gapID).Scan(&n)
-		if isNoRows(err) {
-			return gapNotFound(gapID)
-		}
+	defer rs.Close()
+	out := []engram.GapAnswer{}
+	for rs.Next() {
+		a, err := scanAnswer(rs)
 		if err != nil {
-			return translate(err)
+			return nil, err
 		}
-		if err := engram.CheckQuestionIndex(index, n); err != nil {
-			return err
-		}
-		now := s.nowText()
-		res.Answer, err = scanAnswer(queryRow(ctx, tx, "gap_answers.create",
-			`INSERT INTO gap_answers (tenant_id, id, gap_id, question_position, answer_text, created_by, created_at, updated_at)
-			 VALUES (?, ?, ?, ?, ?, nullif(?, ''), ?, ?)
-			 RETURNING `+answerColumns, tenantID, engram.NewID(), gapID, index, text, actor, now, now))
-		if err != nil {
-			return translate(err)
-		}
-		res.GapStatus, err = s.recomputeGapStatus(ctx, tx, tenantID, gapID)
-		return err
-	})
-	return res, err
+		out = append(out, a)
+	}
+	return out, translate(rs.Err())
 }
 
-// changeAnswer runs one UPDATE … RETURNING on an answer of the gap and
-// recomputes the gap's status: two statements.
-func (s *Store) changeAnswer(ctx context.Context, op, tenantID, gapID, answerID, set string, args ...any) (engram.GapAnswerResult, error) {
-	var res engram.GapAnswerResult
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		res.Answer, err = scanAnswer(queryRow(ctx, tx, op,
-			`UPDATE gap_answers SET `+set+`
-			  WHERE tenant_id = ? AND gap_id = ? AND id = ?
-			 RETURNING `+answerColumns, append(args, tenantID, gapID, answerID)...))
-		if isNoRows(err) {
-			return engram.Errorf(engram.ENotFound, "answer %s of gap %s not found", answerID, gapID)
-		}
-		if err != nil {
-			return translate(err)
-		}
-		res.GapStatus, err = s.recomputeGapStatus(ctx, tx, tenantID, gapID)
-		return err
-	})
-	return res, err
+// GapLockQuestions counts the gap's questions; it locks nothing (see
+// above).
+func (e *executor) GapLockQuestions(ctx context.Context, tenantID, gapID string) (int, bool, error) {
+	var n int
+	err := queryRow(ctx, e.q, "gaps.question_count",
+		`SELECT (SELECT count(*) FROM gap_questions q WHERE q.tenant_id = g.tenant_id AND q.gap_id = g.id)
+		   FROM knowledge_gaps g WHERE g.tenant_id = ? AND g.id = ?`, tenantID, gapID).Scan(&n)
+	if isNoRows(err) {
+		return 0, false, nil
+	}
+	return n, err == nil, translate(err)
 }
 
-// UpdateGapAnswer replaces the text; a changed text loses its
-// verification. SQLite evaluates every SET expression on the old row, so
-// answer_text there is the text before the change.
-func (s *Store) UpdateGapAnswer(ctx context.Context, tenantID, actor, gapID, answerID, text string) (engram.GapAnswerResult, error) {
-	return s.changeAnswer(ctx, "gap_answers.update", tenantID, gapID, answerID,
-		`is_verified = CASE WHEN answer_text = ?1 THEN is_verified ELSE 0 END,
-		 verified_by = CASE WHEN answer_text = ?1 THEN verified_by END,
-		 verified_at = CASE WHEN answer_text = ?1 THEN verified_at END,
-		 updated_at = CASE WHEN answer_text = ?1 THEN updated_at ELSE ?2 END,
-		 answer_text = ?1`, text, s.nowText())
+// GapStatusWrite stores the computed status.
+func (e *executor) GapStatusWrite(ctx context.Context, tenantID, gapID string, st engram.GapStatus, at time.Time) error {
+	_, err := exec(ctx, e.q, "gaps.write_status",
+		`UPDATE knowledge_gaps SET status = ?, updated_at = ? WHERE tenant_id = ? AND id = ?`,
+		string(st), fmtTime(at), tenantID, gapID)
+	return err
 }
 
-// VerifyGapAnswer marks the answer verified; an answer already verified
-// keeps who verified it and when.
-func (s *Store) VerifyGapAnswer(ctx context.Context, tenantID, actor, gapID, answerID string) (engram.GapAnswerResult, error) {
-	return s.changeAnswer(ctx, "gap_answers.verify", tenantID, gapID, answerID,
-		`verified_by = CASE WHEN is_verified = 1 THEN verified_by ELSE nullif(?1, '') END,
-		 verified_at = CASE WHEN is_verified = 1 THEN verified_at ELSE ?2 END,
-		 updated_at = CASE WHEN is_verified = 1 THEN updated_at ELSE ?2 END,
-		 is_verified = 1`, actor, s.nowText())
+// GapAnswerInsert inserts the answer and returns its row with the facts.
+func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engram.NewGapAnswer, at time.Time) (engram.GapAnswer, engram.GapFacts, error) {
+	var fd factsDest
+	out, err := scanAnswer(queryRow(ctx, e.q, "gap_answers.create",
+		`INSERT INTO gap_answers (tenant_id, id, gap_id, question_position, answer_text, created_by, created_at, updated_at)
+		 VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, ''), ?7, ?7)
+		 RETURNING `+answerColumns+`, `+gapFactsColumns("?1", "?3"),
+		tenantID, a.ID, a.GapID, a.QuestionIndex, a.Text, a.CreatedBy, fmtTime(at)), fd.dest()...)
+	if err != nil {
+		return out, engram.GapFacts{}, translate(err)
+	}
+	f, err := fd.finish()
+	return out, f, err
 }
 
-// AddGapFeedback counts the feedback on the gap (one statement, which
-// also finds the gap) and keeps it with its comment (a second).
-func (s *Store) AddGapFeedback(ctx context.Context, tenantID, actor, gapID string, useful bool, comment string) (engram.GapFeedbackCounts, error) {
+// changeAnswer runs one UPDATE … RETURNING on an answer of the gap, with
+// the facts. set uses parameters from ?4 on; ?1 to ?3 are the tenant, the
+// gap and the answer.
+func (e *executor) changeAnswer(ctx context.Context, op, tenantID, gapID, answerID, set string, args ...any) (engram.GapAnswer, engram.GapFacts, bool, error) {
+	var fd factsDest
+	a, err := scanAnswer(queryRow(ctx, e.q, op,
+		`UPDATE gap_answers SET `+set+`
+		  WHERE tenant_id = ?1 AND gap_id = ?2 AND id = ?3
+		 RETURNING `+answerColumns+`, `+gapFactsColumns("?1", "?2"), append([]any{tenantID, gapID, answerID}, args...)...), fd.dest()...)
+	if isNoRows(err) {
+		return a, engram.GapFacts{}, false, nil
+	}
+	if err != nil {
+		return a, engram.GapFacts{}, false, translate(err)
+	}
+	f, err := fd.finish()
+	return a, f, err == nil, err
+}
+
+// GapAnswerUpdate replaces the text. SQLite evaluates every SET
+// expression on the old row, so answer_text there is the text before the
+// change.
+func (e *executor) GapAnswerUpdate(ctx context.Context, tenantID, gapID, answerID, text string, at time.Time) (engram.GapAnswer, engram.GapFacts, bool, error) {
+	return e.changeAnswer(ctx, "gap_answers.update", tenantID, gapID, answerID,
+		`is_verified = CASE WHEN answer_text = ?4 THEN is_verified ELSE 0 END,
+		 verified_by = CASE WHEN answer_text = ?4 THEN verified_by END,
+		 verified_at = CASE WHEN answer_text = ?4 THEN verified_at END,
+		 updated_at = CASE WHEN answer_text = ?4 THEN updated_at ELSE ?5 END,
+		 answer_text = ?4`, text, fmtTime(at))
+}
+
+// GapAnswerVerify marks the answer verified unless it already is.
+func (e *executor) GapAnswerVerify(ctx context.Context, tenantID, gapID, answerID, actor string, at time.Time) (engram.GapAnswer, engram.GapFacts, bool, error) {
+	return e.changeAnswer(ctx, "gap_answers.verify", tenantID, gapID, answerID,
+		`verified_by = CASE WHEN is_verified = 1 THEN verified_by ELSE nullif(?4, '') END,
+		 verified_at = CASE WHEN is_verified = 1 THEN verified_at ELSE ?5 END,
+		 updated_at = CASE WHEN is_verified = 1 THEN updated_at ELSE ?5 END,
+		 is_verified = 1`, actor, fmtTime(at))
+}
+
+// GapFeedbackCount adds the vote to the gap's tally.
+func (e *executor) GapFeedbackCount(ctx context.Context, tenantID, gapID string, useful bool) (engram.GapFeedbackCounts, bool, error) {
 	var c engram.GapFeedbackCounts
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		u, nu := 0, 1
-		if useful {
-			u, nu = 1, 0
-		}
-		err := queryRow(ctx, tx, "gaps.feedback_count",
-			`UPDATE knowledge_gaps SET feedback_useful = feedback_useful + ?, feedback_not_useful = feedback_not_useful + ?
-			  WHERE tenant_id = ? AND id = ? RETURNING feedback_useful, feedback_not_useful`,
-			u, nu, tenantID, gapID).Scan(&c.Useful, &c.NotUseful)
-		if isNoRows(err) {
-			return gapNotFound(gapID)
-		}
-		if err != nil {
-			return translate(err)
-		}
-		_, err = exec(ctx, tx, "gap_feedback.create",
-			`INSERT INTO gap_feedback (tenant_id, id, gap_id, useful, comment, created_by, created_at)
-			 VALUES (?, ?, ?, ?, ?, nullif(?, ''), ?)`,
-			tenantID, engram.NewID(), gapID, useful, comment, actor, s.nowText())
-		return err
-	})
-	return c, err
+	u, nu := 0, 1
+	if useful {
+		u, nu = 1, 0
+	}
+	err := queryRow(ctx, e.q, "gaps.feedback_count",
+		`UPDATE knowledge_gaps SET feedback_useful = feedback_useful + ?, feedback_not_useful = feedback_not_useful + ?
+		  WHERE tenant_id = ? AND id = ? RETURNING feedback_useful, feedback_not_useful`,
+		u, nu, tenantID, gapID).Scan(&c.Useful, &c.NotUseful)
+	if isNoRows(err) {
+		return c, false, nil
+	}
+	return c, err == nil, translate(err)
+}
+
+// GapFeedbackInsert keeps the feedback row.
+func (e *executor) GapFeedbackInsert(ctx context.Context, tenantID, gapID, actor string, useful bool, comment string, at time.Time) error {
+	_, err := exec(ctx, e.q, "gap_feedback.create",
+		`INSERT INTO gap_feedback (tenant_id, id, gap_id, useful, comment, created_by, created_at)
+		 VALUES (?, ?, ?, ?, ?, nullif(?, ''), ?)`,
+		tenantID, engram.NewID(), gapID, useful, comment, actor, fmtTime(at))
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/storetest"
@@ -48,7 +49,7 @@ func (in inspector) AuditRows(t testing.TB, tenantID, action string) (int, int) 
 func (in inspector) InsertConnector(t testing.TB, tenantID string) string {
 	t.Helper()
 	id := engram.NewID()
-	now := in.s.nowText()
+	now := fmtTime(time.Now())
 	if _, err := in.s.write.Exec(`INSERT INTO connectors (tenant_id, id, type, name, created_at, updated_at) VALUES (?, ?, 'push', 'test', ?, ?)`,
 		tenantID, id, now, now); err != nil {
 		t.Fatalf("insert connector: %v", err)
@@ -91,7 +92,7 @@ func (in inspector) RecountStats(t testing.TB, tenantID string) engram.DocumentS
 
 func (in inspector) RecountGapStats(t testing.TB, tenantID string) engram.GapStats {
 	t.Helper()
-	st, err := in.s.gapStats(context.Background(), "gaps.recount", gapStatsQuery, tenantID)
+	st, err := in.s.Reader().GapRecount(context.Background(), tenantID)
 	if err != nil {
 		t.Fatalf("recount gaps: %v", err)
 	}

@@ -1,0 +1,84 @@
+package sqlite
+
+import (
+	"context"
+	"strings"
+
+	"github.com/engram-kb/engram"
+)
+
+// gapRecountQuery counts the gap panel from the gaps and answers
+// themselves, in one statement built once from the fixed lists of statuses
+// and categories: what tests check the kept counts against.
+var gapRecountQuery = func() string {
+	var b strings.Builder
+	b.WriteString(`SELECT count(*) FILTER (WHERE status = 'open')`)
+	for _, st := range engram.GapStatuses[1:] {
+		b.WriteString(`, count(*) FILTER (WHERE status = '` + string(st) + `')`)
+	}
+	for _, c := range engram.GapCategories {
+		b.WriteString(`, count(*) FILTER (WHERE category = '` + string(c) + `')`)
+	}
+	b.WriteString(`,
+	  (SELECT count(*) FROM gap_answers WHERE tenant_id = ?1),
+	  (SELECT count(*) FROM gap_answers WHERE tenant_id = ?1 AND is_verified = 1),
+	  coalesce(sum(feedback_useful), 0), coalesce(sum(feedback_not_useful), 0)
+	  FROM knowledge_gaps WHERE tenant_id = ?1`)
+	return b.String()
+}()
+
+// gapCountsQuery reads the gap panel from the tenant's gap_counts rows
+// (see migration 00013): a few dozen rows however many gaps there are.
+// Built once from the fixed lists of statuses and categories.
+var gapCountsQuery = func() string {
+	var b strings.Builder
+	sum := func(col, cond string) {
+		b.WriteString(`coalesce(sum(` + col + `) FILTER (WHERE ` + cond + `), 0)`)
+	}
+	b.WriteString(`SELECT `)
+	for i, st := range engram.GapStatuses {
+		if i > 0 {
+			b.WriteString(`, `)
+		}
+		sum(`gaps`, `status = '`+string(st)+`'`)
+	}
+	for _, c := range engram.GapCategories {
+		b.WriteString(`, `)
+		sum(`gaps`, `category = '`+string(c)+`'`)
+	}
+	for _, col := range []string{`answers`, `verified_answers`, `useful`, `not_useful`} {
+		b.WriteString(`, `)
+		sum(col, `true`)
+	}
+	b.WriteString(` FROM gap_counts WHERE tenant_id = ?`)
+	return b.String()
+}()
+
+// GapStats reads the tenant's kept gap counts.
+func (e *executor) GapStats(ctx context.Context, tenantID string) (engram.GapStats, error) {
+	return e.gapStats(ctx, "gaps.stats", gapCountsQuery, tenantID)
+}
+
+// GapRecount counts the tenant's gaps, answers and feedback themselves.
+func (e *executor) GapRecount(ctx context.Context, tenantID string) (engram.GapStats, error) {
+	return e.gapStats(ctx, "gaps.recount", gapRecountQuery, tenantID)
+}
+
+// gapStats runs a gap stats query: gapCountsQuery, or gapRecountQuery.
+func (e *executor) gapStats(ctx context.Context, op, q, tenantID string) (engram.GapStats, error) {
+	byStatus := make([]int, len(engram.GapStatuses))
+	byCategory := make([]int, len(engram.GapCategories))
+	var dest []any
+	for i := range byStatus {
+		dest = append(dest, &byStatus[i])
+	}
+	for i := range byCategory {
+		dest = append(dest, &byCategory[i])
+	}
+	var answers, verified, useful, notUseful int
+	dest = append(dest, &answers, &verified, &useful, &notUseful)
+	if err := queryRow(ctx, e.q, op, q, tenantID).Scan(dest...); err != nil {
+		return engram.GapStats{}, translate(err)
+	}
+	return engram.FillGapStats(byStatus, byCategory, answers, verified, useful, notUseful), nil
+}
