@@ -221,7 +221,7 @@ func TestImpossibleDateKeepsTheMessage(t *testing.T) {
 		if w := rep.Warnings[0]; !w.Kept || !strings.Contains(w.Reason, "source_created_at: year 0 is out of range") {
 			t.Errorf("warning = %+v", w)
 		}
-		page, err := s.ListDocuments(ctx, tn.ID, engram.DocumentFilter{Limit: 10, Sort: engram.SortCreatedAt})
+		page, err := s.ListDocuments(ctx, tn.ID, engram.DocumentFilter{Limit: 10})
 		if err != nil {
 			t.Fatal(err)
 		}

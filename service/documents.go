@@ -70,6 +70,9 @@ func (s *Store) ListDocuments(ctx context.Context, tenantID string, f engram.Doc
 // checkFilter refuses a filter the drivers cannot page by, and fills in
 // the default limit.
 func checkFilter(f *engram.DocumentFilter) error {
+	if f.Sort == "" {
+		f.Sort = engram.SortCreatedAt // a filter built in code may leave it out
+	}
 	if !f.Sort.Valid() {
 		return engram.Errorf(engram.EInvalid, "sort: %q is not a sort key", f.Sort)
 	}
