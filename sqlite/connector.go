@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
 )
 
 const connectorColumns = `id, type, name, status, settings, last_sync_at, last_sync_status, last_sync_error,
 	total_items_synced, sync_interval, next_sync_at, created_at, updated_at`
 
-func scanConnector(r scanner) (engram.Connector, error) {
+func scanConnector(r rows.Scanner) (engram.Connector, error) {
 	var c engram.Connector
 	var status, settings, created, updated string
 	var lastAt, lastStatus, lastErr, nextAt sql.NullString
