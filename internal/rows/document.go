@@ -66,12 +66,12 @@ type Keyset int
 // value, which both engines turn into an index range starting at the
 // cursor (an OR of column comparisons is a filter over every row before).
 const (
-	KeysetNone        Keyset = iota // no cursor
-	KeysetAfter                     // (col, id) > (value, id)
-	KeysetAfterNull                 // ascending from a NULL: the rest of the NULLs, then every value
-	KeysetBeforeOrNull              // descending, nullable column: (col, id) < (value, id), then the NULLs
-	KeysetBefore                    // (col, id) < (value, id)
-	KeysetBeforeNull                // descending within the NULLs: col IS NULL AND id < id
+	KeysetNone         Keyset = iota // no cursor
+	KeysetAfter                      // (col, id) > (value, id)
+	KeysetAfterNull                  // ascending from a NULL: the rest of the NULLs, then every value
+	KeysetBeforeOrNull               // descending, nullable column: (col, id) < (value, id), then the NULLs
+	KeysetBefore                     // (col, id) < (value, id)
+	KeysetBeforeNull                 // descending within the NULLs: col IS NULL AND id < id
 )
 
 // DocumentListPlan is a document list decided once for both engines: its

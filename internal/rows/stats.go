@@ -42,7 +42,7 @@ func (r *DocumentStatsRow) Stats() engram.DocumentStats {
 // category (engram.GapCategories), then the answers, the verified answers
 // and the useful and not useful feedback.
 type GapStatsRow struct {
-	byStatus, byCategory                []int
+	byStatus, byCategory                 []int
 	answers, verified, useful, notUseful int
 }
 
