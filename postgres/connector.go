@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -20,20 +21,18 @@ func scanConnector(r pgx.Row) (engram.Connector, error) {
 		&c.TotalItemsSynced, &interval, &c.NextSyncAt, &c.CreatedAt, &c.UpdatedAt); err != nil {
 		return c, err
 	}
-	c.SetSyncSchedule(interval)
-	c.Status = engram.ConnectorStatus(status)
+	rows.FinishConnector(&c, status, interval)
 	c.Settings = compactJSON(settings)
 	inUTC(&c.CreatedAt, &c.UpdatedAt, c.LastSyncAt, c.NextSyncAt)
 	return c, nil
 }
 
+// scanConnectorRow reads a connector row of a list.
+func scanConnectorRow(r rows.Scanner) (engram.Connector, error) { return scanConnector(r) }
+
 // ConnectorInsert records an active connector: one statement.
 func (e *executor) ConnectorInsert(ctx context.Context, tenantID string, c engram.NewConnectorRow, at time.Time) (engram.Connector, error) {
-	var next *time.Time
-	if c.NextSyncAt != nil {
-		t := ts(*c.NextSyncAt)
-		next = &t
-	}
+	next := rows.TimePtr(c.NextSyncAt, ts)
 	var out engram.Connector
 	err := e.run(ctx, func(q querier) error {
 		var err error
@@ -48,7 +47,7 @@ func (e *executor) ConnectorInsert(ctx context.Context, tenantID string, c engra
 
 // ConnectorList reads the tenant's connectors, oldest first.
 func (e *executor) ConnectorList(ctx context.Context, tenantID string) ([]engram.Connector, error) {
-	out := []engram.Connector{}
+	var out []engram.Connector
 	err := e.run(ctx, func(q querier) error {
 		rs, err := query(ctx, q, "connectors.list",
 			`SELECT `+connectorColumns+` FROM connectors WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
@@ -56,14 +55,8 @@ func (e *executor) ConnectorList(ctx context.Context, tenantID string) ([]engram
 			return err
 		}
 		defer rs.Close()
-		for rs.Next() {
-			c, err := scanConnector(rs)
-			if err != nil {
-				return err
-			}
-			out = append(out, c)
-		}
-		return translate(rs.Err())
+		out, err = rows.Collect(rs, scanConnectorRow)
+		return translate(err)
 	})
 	return out, err
 }
@@ -78,15 +71,7 @@ func (e *executor) ConnectorGet(ctx context.Context, tenantID, id string) (engra
 // $8 is its seconds (NULL: removed), $9 the next sync of a connector that
 // has synced before.
 func (e *executor) ConnectorUpdate(ctx context.Context, tenantID, id string, ch engram.ConnectorChange, at time.Time) (engram.Connector, bool, error) {
-	var status, settings *string
-	if ch.Status != nil {
-		st := string(*ch.Status)
-		status = &st
-	}
-	if ch.Settings != nil {
-		st := string(ch.Settings)
-		settings = &st
-	}
+	status, settings := rows.ConnectorChange(ch)
 	return e.oneConnector(ctx, "connectors.update",
 		`UPDATE connectors SET name = coalesce($3, name), status = coalesce($4, status),
 		        settings = coalesce($5::jsonb, settings), updated_at = $6,

@@ -21,6 +21,7 @@ import (
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/capture"
 	"github.com/engram-kb/engram/internal/migrate"
+	"github.com/engram-kb/engram/internal/rows"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -370,3 +371,6 @@ func Migrations() fs.FS {
 	sub, _ := fs.Sub(migrations, "migrations")
 	return sub
 }
+
+// found turns a one-row read into found or not.
+func found[T any](v T, err error) (T, bool, error) { return rows.Found(v, err, isNoRows, translate) }

@@ -54,7 +54,7 @@ const listColumns = `id, connector_id, external_id, source_type, source_url, tit
 const fullColumns = listColumns + `, content`
 
 // scanDocument reads a row of listColumns (and content when withContent).
-func scanDocument(r pgx.Row, withContent bool) (engram.Document, error) {
+func scanDocument(r rows.Scanner, withContent bool) (engram.Document, error) {
 	var d engram.Document
 	var metadata, recipients []byte
 	var status, class string
@@ -72,11 +72,8 @@ func scanDocument(r pgx.Row, withContent bool) (engram.Document, error) {
 	if withContent {
 		d.Content = &content
 	}
-	d.Status = engram.DocumentStatus(status)
-	d.Classification = engram.Classification(class)
 	d.Metadata = compactJSON(metadata)
-	var err error
-	if d.Recipients, err = rows.DecodeRecipients(d.ID, recipients); err != nil {
+	if err := rows.FinishDocument(&d, status, class, recipients); err != nil {
 		return d, err
 	}
 	inUTC(d.SourceCreatedAt, d.SourceUpdatedAt, d.UserConfirmedAt, d.DeletedAt, &d.CreatedAt, &d.UpdatedAt)
@@ -85,6 +82,9 @@ func scanDocument(r pgx.Row, withContent bool) (engram.Document, error) {
 
 // scanFull reads a row of fullColumns.
 func scanFull(r pgx.Row) (engram.Document, error) { return scanDocument(r, true) }
+
+// scanListed reads a row of listColumns.
+func scanListed(r rows.Scanner) (engram.Document, error) { return scanDocument(r, false) }
 
 // compactJSON removes the spaces jsonb prints after separators, so clients
 // get the same compact text on both engines.
@@ -115,46 +115,46 @@ func (a *args) add(v any) string {
 
 // DocumentsList reads one keyset (or offset) page.
 func (e *executor) DocumentsList(ctx context.Context, tenantID string, f engram.DocumentFilter) ([]engram.Document, error) {
-	if !f.Sort.Valid() {
-		return nil, engram.Errorf(engram.EInvalid, "sort: %q is not a sort key", f.Sort)
+	p, err := rows.PlanDocumentList(f)
+	if err != nil {
+		return nil, err
 	}
 	var a args
-	where := documentWhere(&a, tenantID, f)
-	col := sortExpr(f.Sort)
+	where := documentWhere(&a, tenantID, p.Conds)
+	col := sortExpr(p.Sort)
 	// NULLS FIRST/LAST only where there can be NULLs: the indexes of the
 	// NOT NULL columns (created_at, title) are plain, and an ORDER BY that
 	// names a NULLS order they do not have is a sort of the whole tenant
 	// (200 ms for the first page of a million documents), not a scan.
 	order := col + " ASC, id ASC"
-	if f.Desc {
+	if p.Desc {
 		order = col + " DESC, id DESC"
 	}
-	if f.Sort.Nullable() {
+	if p.Sort.Nullable() {
 		order = col + " ASC NULLS FIRST, id ASC"
-		if f.Desc {
+		if p.Desc {
 			order = col + " DESC NULLS LAST, id DESC"
 		}
 	}
-	if f.Cursor != nil {
-		where += " AND " + keysetCondition(&a, f.Sort, f.Desc, f.Cursor)
+	if p.Keyset != rows.KeysetNone {
+		id := a.add(p.CursorID)
+		v := ""
+		if p.CursorValue != nil {
+			v = a.add(p.CursorValue)
+		}
+		where += " AND " + keysetConds[p.Keyset](col, v, id)
 	}
 	q := `SELECT ` + listColumns + ` FROM documents WHERE ` + where + ` ORDER BY ` + order +
 		` LIMIT ` + a.add(f.Limit) + ` OFFSET ` + a.add(f.Offset)
-	docs := []engram.Document{}
-	err := e.run(ctx, func(c querier) error {
+	var docs []engram.Document
+	err = e.run(ctx, func(c querier) error {
 		rs, err := query(ctx, c, "documents.list", q, a...)
 		if err != nil {
 			return err
 		}
 		defer rs.Close()
-		for rs.Next() {
-			d, err := scanDocument(rs, false)
-			if err != nil {
-				return err
-			}
-			docs = append(docs, d)
-		}
-		return translate(rs.Err())
+		docs, err = rows.Collect(rs, scanListed)
+		return translate(err)
 	})
 	if err != nil {
 		return nil, err
@@ -165,7 +165,7 @@ func (e *executor) DocumentsList(ctx context.Context, tenantID string, f engram.
 // DocumentsCount counts the documents of a list's filters.
 func (e *executor) DocumentsCount(ctx context.Context, tenantID string, f engram.DocumentFilter) (int, error) {
 	var a args
-	where := documentWhere(&a, tenantID, f)
+	where := documentWhere(&a, tenantID, rows.DocumentConds(f))
 	var n int
 	err := e.run(ctx, func(q querier) error {
 		return queryRow(ctx, q, "documents.count", `SELECT count(*) FROM documents WHERE `+where, a, &n)
@@ -173,70 +173,46 @@ func (e *executor) DocumentsCount(ctx context.Context, tenantID string, f engram
 	return n, err
 }
 
-// documentWhere builds the filter part of a list query. Only fixed column
-// names appear in the text; every value is a bound parameter.
-func documentWhere(a *args, tenantID string, f engram.DocumentFilter) string {
-	conds := []string{"tenant_id = " + a.add(tenantID), "NOT is_deleted"}
-	if f.Status != nil {
-		conds = append(conds, "status = "+a.add(string(*f.Status)))
-	}
-	if f.Classification != nil {
-		conds = append(conds, "classification = "+a.add(string(*f.Classification)))
-	}
-	if f.NeedsReview {
-		conds = append(conds, "status = 'classified'", "NOT user_confirmed")
-	}
-	if f.SourceType != nil {
-		conds = append(conds, "source_type = "+a.add(*f.SourceType))
-	}
-	if f.ConnectorID != nil {
-		conds = append(conds, "connector_id = "+a.add(*f.ConnectorID))
-	}
-	if f.CreatedAfter != nil {
-		conds = append(conds, "created_at >= "+a.add(ts(*f.CreatedAfter)))
-	}
-	if f.CreatedBefore != nil {
-		conds = append(conds, "created_at < "+a.add(ts(*f.CreatedBefore)))
-	}
-	return strings.Join(conds, " AND ")
+// documentConds are the SQL of the filter terms; a term with a value is
+// followed by its parameter.
+var documentConds = map[rows.DocumentTerm]string{
+	rows.TermStatus:         "status = ",
+	rows.TermClassification: "classification = ",
+	rows.TermNeedsReview:    "status = 'classified' AND NOT user_confirmed",
+	rows.TermSourceType:     "source_type = ",
+	rows.TermConnectorID:    "connector_id = ",
+	rows.TermCreatedAfter:   "created_at >= ",
+	rows.TermCreatedBefore:  "created_at < ",
 }
 
-// keysetCondition selects the rows after the cursor. NULL sorts as the
-// smallest value: first ascending, last descending.
-func keysetCondition(a *args, sort engram.DocumentSort, desc bool, c *engram.Cursor) string {
-	col := sortExpr(sort)
-	var v any
-	if c.Value != nil {
-		switch sort {
-		case engram.SortCreatedAt, engram.SortSourceCreatedAt:
-			v = c.TimeValue()
-		case engram.SortConfidence:
-			v = c.FloatValue()
-		default:
-			v = *c.Value
+// documentWhere builds the filter part of a list query. Only fixed column
+// names appear in the text; every value is a bound parameter.
+func documentWhere(a *args, tenantID string, conds []rows.DocumentCond) string {
+	sqlConds := []string{"tenant_id = " + a.add(tenantID), "NOT is_deleted"}
+	for _, c := range conds {
+		cond := documentConds[c.Term]
+		if c.Value != nil {
+			cond += a.add(rows.TimeParam(c.Value, ts))
 		}
+		sqlConds = append(sqlConds, cond)
 	}
-	id := a.add(c.ID)
-	switch {
-	// A row comparison, not "col > v OR (col = v AND id > id)": PostgreSQL
-	// makes the row comparison an index condition and starts the scan at
-	// the cursor, while the OR is a filter that reads every row before it
-	// (900,000 rows removed by the filter for a page that deep in `engram
-	// bench`).
-	case !desc && c.Value != nil:
-		p := a.add(v)
-		return "(" + col + ", id) > (" + p + ", " + id + ")"
-	case !desc:
-		return "(" + col + " IS NOT NULL OR id > " + id + ")"
-	case c.Value != nil && sort.Nullable():
-		p := a.add(v)
-		return "((" + col + ", id) < (" + p + ", " + id + ") OR " + col + " IS NULL)"
-	case c.Value != nil:
-		p := a.add(v)
-		return "(" + col + ", id) < (" + p + ", " + id + ")"
-	default:
-		return "(" + col + " IS NULL AND id < " + id + ")"
-	}
+	return strings.Join(sqlConds, " AND ")
+}
+
+// keysetConds select the rows after the cursor, given the parameters of
+// its value (empty when the cursor is at a NULL) and id. A row comparison,
+// not "col > v OR (col = v AND id > id)": PostgreSQL makes the row
+// comparison an index condition and starts the scan at the cursor, while
+// the OR is a filter that reads every row before it (900,000 rows removed
+// by the filter for a page that deep in `engram bench`).
+var keysetConds = map[rows.Keyset]func(col, v, id string) string{
+	rows.KeysetAfter:     func(col, v, id string) string { return "(" + col + ", id) > (" + v + ", " + id + ")" },
+	rows.KeysetAfterNull: func(col, _, id string) string { return "(" + col + " IS NOT NULL OR id > " + id + ")" },
+	rows.KeysetBeforeOrNull: func(col, v, id string) string {
+		return "((" + col + ", id) < (" + v + ", " + id + ") OR " + col + " IS NULL)"
+	},
+	rows.KeysetBefore:     func(col, v, id string) string { return "(" + col + ", id) < (" + v + ", " + id + ")" },
+	rows.KeysetBeforeNull: func(col, _, id string) string { return "(" + col + " IS NULL AND id < " + id + ")" },
 }
 
 // DocumentGet reads one document with its content.
@@ -251,7 +227,7 @@ func (e *executor) DocumentGet(ctx context.Context, tenantID, id string, include
 		d, err = oneRow(ctx, c, "documents.get", q, scanFull, tenantID, id)
 		return err
 	})
-	return oneDocument(d, err)
+	return found(d, err)
 }
 
 // DocumentUpdate changes title and metadata, returning the document.
@@ -265,18 +241,7 @@ func (e *executor) DocumentUpdate(ctx context.Context, tenantID, id string, p en
 			 RETURNING `+fullColumns, scanFull, p.Title, p.MetadataJSON, ts(at), tenantID, id)
 		return err
 	})
-	return oneDocument(d, err)
-}
-
-// oneDocument turns a one-row read into found or not.
-func oneDocument(d engram.Document, err error) (engram.Document, bool, error) {
-	if isNoRows(err) {
-		return engram.Document{}, false, nil
-	}
-	if err != nil {
-		return engram.Document{}, false, translate(err)
-	}
-	return d, true, nil
+	return found(d, err)
 }
 
 // DocumentsInsert inserts document rows from one JSON parameter.

@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"sort"
@@ -36,15 +35,7 @@ func scanGap(r pgx.Row, extra ...any) (engram.Gap, error) {
 	if err := r.Scan(dest...); err != nil {
 		return g, err
 	}
-	g.Category = engram.GapCategory(category)
-	g.Status = engram.GapStatus(status)
-	// jsonb prints with spaces; clients get the same compact text on both
-	// engines.
-	var compact bytes.Buffer
-	if json.Compact(&compact, context) == nil {
-		context = compact.Bytes()
-	}
-	g.Context = json.RawMessage(context)
+	rows.FinishGap(&g, category, status, compactJSON(context))
 	inUTC(&g.CreatedAt, &g.UpdatedAt, g.ClosedAt)
 	return g, nil
 }
@@ -89,6 +80,20 @@ func (e *executor) GapDocumentsLink(ctx context.Context, tenantID, gapID string,
 	return linked, err
 }
 
+// gapConds are the SQL of the gap list's terms, given their values'
+// parameters.
+var gapConds = map[rows.GapTerm]func(ps []string) string{
+	rows.GapTermStatus:      func(ps []string) string { return "status = " + ps[0] },
+	rows.GapTermCategory:    func(ps []string) string { return "category = " + ps[0] },
+	rows.GapTermPriorityMin: func(ps []string) string { return "priority >= " + ps[0] },
+	rows.GapTermBefore: func(ps []string) string {
+		return "(priority, created_at, id) < (" + ps[0] + ", " + ps[1] + ", " + ps[2] + "::uuid)"
+	},
+}
+
+// scanListedGap reads a gap row of a list.
+func scanListedGap(r rows.Scanner) (engram.Gap, error) { return scanGap(r) }
+
 // GapList reads the page in one statement: the inner query picks it
 // through the (tenant_id, priority, created_at, id) index, and the counts
 // run for the page's rows only.
@@ -99,17 +104,12 @@ func (e *executor) GapList(ctx context.Context, tenantID string, f engram.GapFil
 		return "$" + strconv.Itoa(len(args))
 	}
 	conds := []string{"tenant_id = " + param(tenantID)}
-	if f.Status != nil {
-		conds = append(conds, "status = "+param(string(*f.Status)))
-	}
-	if f.Category != nil {
-		conds = append(conds, "category = "+param(string(*f.Category)))
-	}
-	if f.PriorityMin > 0 {
-		conds = append(conds, "priority >= "+param(f.PriorityMin))
-	}
-	if c := f.Cursor; c != nil {
-		conds = append(conds, "(priority, created_at, id) < ("+param(c.Priority)+", "+param(ts(c.CreatedAt))+", "+param(c.ID)+"::uuid)")
+	for _, c := range rows.GapConds(f) {
+		ps := make([]string, len(c.Values))
+		for i, v := range c.Values {
+			ps[i] = param(rows.TimeParam(v, ts))
+		}
+		conds = append(conds, gapConds[c.Term](ps))
 	}
 	const order = ` ORDER BY priority DESC, created_at DESC, id DESC`
 	sql := `SELECT ` + gapColumns + `, ` + gapCountColumns + `
@@ -121,14 +121,8 @@ func (e *executor) GapList(ctx context.Context, tenantID string, f engram.GapFil
 			return err
 		}
 		defer rs.Close()
-		for rs.Next() {
-			g, err := scanGap(rs)
-			if err != nil {
-				return err
-			}
-			out = append(out, g)
-		}
-		return translate(rs.Err())
+		out, err = rows.Collect(rs, scanListedGap)
+		return translate(err)
 	})
 	return out, err
 }
@@ -166,11 +160,7 @@ func (e *executor) GapGet(ctx context.Context, tenantID, id string) (engram.GapD
 
 // GapUpdate applies the patch; nil fields keep their column.
 func (e *executor) GapUpdate(ctx context.Context, tenantID, id string, p engram.GapPatch, at time.Time) (bool, error) {
-	var category *string
-	if p.Category != nil {
-		c := string(*p.Category)
-		category = &c
-	}
+	category := rows.GapCategoryParam(p)
 	var ok bool
 	err := e.run(ctx, func(q querier) error {
 		tag, err := exec(ctx, q, "gaps.update",

@@ -2,10 +2,10 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -22,21 +22,6 @@ func gapFactsColumns(tenant, gap string) string {
 	(SELECT count(*) FROM gap_questions q WHERE q.tenant_id = ` + tenant + ` AND q.gap_id = ` + gap + `),
 	(SELECT coalesce(json_agg(json_build_object('id', f.id, 'index', f.question_position, 'verified', f.is_verified)), '[]'::json)
 	   FROM gap_answers f WHERE f.tenant_id = ` + tenant + ` AND f.gap_id = ` + gap + `)`
-}
-
-// factsDest scans gapFactsColumns; finish completes the facts.
-type factsDest struct {
-	status  string
-	answers []byte
-	f       engram.GapFacts
-}
-
-func (d *factsDest) dest() []any { return []any{&d.status, &d.f.Questions, &d.answers} }
-
-func (d *factsDest) finish() (engram.GapFacts, error) {
-	d.f.Status = engram.GapStatus(d.status)
-	err := json.Unmarshal(d.answers, &d.f.Answers)
-	return d.f, err
 }
 
 const answerColumns = `id::text, gap_id::text, question_position, answer_text, created_by::text, is_verified,
@@ -103,20 +88,20 @@ func (e *executor) GapStatusWrite(ctx context.Context, tenantID, gapID string, s
 // GapAnswerInsert inserts the answer and returns its row with the facts.
 func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engram.NewGapAnswer, at time.Time) (engram.GapAnswer, engram.GapFacts, error) {
 	var out engram.GapAnswer
-	var fd factsDest
+	var fd rows.GapFactsRow
 	err := e.run(ctx, func(q querier) (err error) {
 		out, err = oneRow(ctx, q, "gap_answers.create",
 			`INSERT INTO gap_answers (tenant_id, id, gap_id, question_position, answer_text, created_by, created_at, updated_at)
 			 VALUES ($1, $2, $3, $4, $5, nullif($6, '')::uuid, $7, $7)
 			 RETURNING `+answerColumns+`, `+gapFactsColumns("$1", "$3"),
-			func(r pgx.Row) (engram.GapAnswer, error) { return scanAnswer(r, fd.dest()...) },
+			func(r pgx.Row) (engram.GapAnswer, error) { return scanAnswer(r, fd.Dest()...) },
 			tenantID, a.ID, a.GapID, a.QuestionIndex, a.Text, a.CreatedBy, ts(at))
 		return err
 	})
 	if err != nil {
 		return out, engram.GapFacts{}, translate(err)
 	}
-	f, err := fd.finish()
+	f, err := fd.Facts()
 	return out, f, err
 }
 
@@ -125,13 +110,13 @@ func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engra
 // gap and the answer.
 func (e *executor) changeAnswer(ctx context.Context, op, tenantID, gapID, answerID, set string, args ...any) (engram.GapAnswer, engram.GapFacts, bool, error) {
 	var a engram.GapAnswer
-	var fd factsDest
+	var fd rows.GapFactsRow
 	err := e.run(ctx, func(q querier) (err error) {
 		a, err = oneRow(ctx, q, op,
 			`UPDATE gap_answers SET `+set+`
 			  WHERE tenant_id = $1 AND gap_id = $2 AND id = $3
 			 RETURNING `+answerColumns+`, `+gapFactsColumns("$1", "$2"),
-			func(r pgx.Row) (engram.GapAnswer, error) { return scanAnswer(r, fd.dest()...) },
+			func(r pgx.Row) (engram.GapAnswer, error) { return scanAnswer(r, fd.Dest()...) },
 			append([]any{tenantID, gapID, answerID}, args...)...)
 		return err
 	})
@@ -141,7 +126,7 @@ func (e *executor) changeAnswer(ctx context.Context, op, tenantID, gapID, answer
 	if err != nil {
 		return a, engram.GapFacts{}, false, translate(err)
 	}
-	f, err := fd.finish()
+	f, err := fd.Facts()
 	return a, f, err == nil, err
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
 )
 
 // gapRecountQuery counts the gap panel from the gaps and answers
@@ -66,22 +67,12 @@ func (e *executor) GapRecount(ctx context.Context, tenantID string) (engram.GapS
 
 // gapStats runs a gap stats query: gapCountsQuery, or gapRecountQuery.
 func (e *executor) gapStats(ctx context.Context, op, sql, tenantID string) (engram.GapStats, error) {
-	byStatus := make([]int, len(engram.GapStatuses))
-	byCategory := make([]int, len(engram.GapCategories))
-	var dest []any
-	for i := range byStatus {
-		dest = append(dest, &byStatus[i])
-	}
-	for i := range byCategory {
-		dest = append(dest, &byCategory[i])
-	}
-	var answers, verified, useful, notUseful int
-	dest = append(dest, &answers, &verified, &useful, &notUseful)
+	r := rows.NewGapStatsRow()
 	err := e.run(ctx, func(q querier) error {
-		return queryRow(ctx, q, op, sql, []any{tenantID}, dest...)
+		return queryRow(ctx, q, op, sql, []any{tenantID}, r.Dest()...)
 	})
 	if err != nil {
 		return engram.GapStats{}, err
 	}
-	return engram.FillGapStats(byStatus, byCategory, answers, verified, useful, notUseful), nil
+	return r.Stats(), nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -39,21 +40,16 @@ func scanJob(r pgx.Row) (engram.JobRecord, error) {
 		return j, err
 	}
 	inUTC(&j.CreatedAt, j.StartedAt, j.FinishedAt, j.CancelRequestedAt)
-	j.Kind, j.Status = engram.JobKind(kind), engram.JobStatus(status)
 	if len(result) > 0 {
 		j.Result = result
 	}
-	if len(params) > 0 {
-		if err := json.Unmarshal(params, &j.Params); err != nil {
-			return j, err
-		}
-	}
-	j.Scheduled = j.Params.Scheduled
-	if j.Params.ConnectorID != "" {
-		id := j.Params.ConnectorID
-		j.ConnectorID = &id
-	}
-	return j, nil
+	return j, rows.FinishJob(&j, kind, status, params)
+}
+
+// scanJobItem reads a job row of a list.
+func scanJobItem(r rows.Scanner) (engram.Job, error) {
+	j, err := scanJob(r)
+	return j.Job, err
 }
 
 // jobStatement runs a statement that returns one job row; false when it
@@ -98,27 +94,25 @@ func (e *executor) JobInsert(ctx context.Context, tenantID string, j engram.NewJ
 		tenantID, j.ID, string(j.Kind), string(params), j.Total, j.RiverJobID, j.RequestedBy, now, j.Params.ConnectorID)
 }
 
+// activeQueries find the tenant's queued or running job of a kind.
+var activeQueries = map[engram.JobKind]rows.Statement{
+	engram.JobAnalyzeGaps: {Op: "jobs.running_analysis",
+		SQL: `SELECT id::text FROM jobs WHERE tenant_id = $1 AND kind = 'analyze_gaps' AND status IN ('queued', 'running') LIMIT 1`},
+	engram.JobDeleteAll: {Op: "jobs.running_delete_all",
+		SQL: `SELECT id::text FROM jobs WHERE tenant_id = $1 AND kind = 'delete_all' AND status IN ('queued', 'running')`},
+	engram.JobSync: {Op: "jobs.running_sync",
+		SQL: `SELECT id::text FROM jobs WHERE tenant_id = $1 AND connector_id = $2 AND kind = 'sync' AND status IN ('queued', 'running')`},
+}
+
 // JobActiveID finds the tenant's queued or running job of kind.
 func (e *executor) JobActiveID(ctx context.Context, tenantID string, kind engram.JobKind, connectorID string) (string, error) {
-	var op, sql string
-	args := []any{tenantID}
-	switch kind {
-	case engram.JobAnalyzeGaps:
-		op, sql = "jobs.running_analysis",
-			`SELECT id::text FROM jobs WHERE tenant_id = $1 AND kind = 'analyze_gaps' AND status IN ('queued', 'running') LIMIT 1`
-	case engram.JobDeleteAll:
-		op, sql = "jobs.running_delete_all",
-			`SELECT id::text FROM jobs WHERE tenant_id = $1 AND kind = 'delete_all' AND status IN ('queued', 'running')`
-	case engram.JobSync:
-		op, sql = "jobs.running_sync",
-			`SELECT id::text FROM jobs WHERE tenant_id = $1 AND connector_id = $2 AND kind = 'sync' AND status IN ('queued', 'running')`
-		args = append(args, connectorID)
-	default:
-		return "", engram.Errorf(engram.EInternal, "JobActiveID: no statement for kind %q", kind)
+	st, args, err := rows.JobActive(activeQueries, kind, tenantID, connectorID)
+	if err != nil {
+		return "", err
 	}
 	var id string
-	err := e.run(ctx, func(q querier) error {
-		err := queryRow(ctx, q, op, sql, args, &id)
+	err = e.run(ctx, func(q querier) error {
+		err := queryRow(ctx, q, st.Op, st.SQL, args, &id)
 		if isNoRows(err) {
 			return nil
 		}
@@ -153,22 +147,19 @@ var snapshotQueries = map[engram.JobKind]map[bool]string{
 	},
 }
 
+// snapshotConnector counts a connector's documents.
+var snapshotConnector = rows.Statement{Op: "jobs.snapshot_connector",
+	SQL: `SELECT count(*), max(id::text) FROM documents WHERE tenant_id = $1 AND connector_id = $2`}
+
 // JobSnapshotRead counts the targets in one statement.
 func (e *executor) JobSnapshotRead(ctx context.Context, tenantID string, t engram.JobTargets) (engram.JobSnapshot, error) {
-	var op, sql string
-	args := []any{tenantID}
-	if t.ConnectorID != "" {
-		op, sql = "jobs.snapshot_connector",
-			`SELECT count(*), max(id::text) FROM documents WHERE tenant_id = $1 AND connector_id = $2`
-		args = append(args, t.ConnectorID)
-	} else if q, ok := snapshotQueries[t.Kind][t.Hard]; ok {
-		op, sql = "jobs.snapshot", q
-	} else {
-		return engram.JobSnapshot{}, engram.Errorf(engram.EInternal, "JobSnapshotRead: no snapshot of %+v", t)
+	st, args, err := rows.JobSnapshot(snapshotConnector, snapshotQueries, t, tenantID)
+	if err != nil {
+		return engram.JobSnapshot{}, err
 	}
 	var s engram.JobSnapshot
 	var bound *string
-	err := e.run(ctx, func(q querier) error { return queryRow(ctx, q, op, sql, args, &s.Total, &bound) })
+	err = e.run(ctx, func(q querier) error { return queryRow(ctx, q, st.Op, st.SQL, args, &s.Total, &bound) })
 	if bound != nil {
 		s.Bound = *bound
 	}
@@ -178,38 +169,22 @@ func (e *executor) JobSnapshotRead(ctx context.Context, tenantID string, t engra
 // JobGet reads one job.
 func (e *executor) JobGet(ctx context.Context, tenantID, id string) (engram.JobRecord, error) {
 	j, ok, err := e.jobStatement(ctx, "jobs.get", `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = $1 AND id = $2`, tenantID, id)
-	if err == nil && !ok {
-		err = engram.Errorf(engram.ENotFound, "job %s not found", id)
-	}
-	return j, err
+	return rows.JobFound(id, j, ok, err)
 }
 
 // JobLock reads and locks one job (FOR UPDATE).
 func (e *executor) JobLock(ctx context.Context, tenantID, id string) (engram.JobRecord, error) {
 	j, ok, err := e.jobStatement(ctx, "jobs.lock",
 		`SELECT `+jobColumns+` FROM jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, id)
-	if err == nil && !ok {
-		err = engram.Errorf(engram.ENotFound, "job %s not found", id)
-	}
-	return j, err
+	return rows.JobFound(id, j, ok, err)
 }
 
 // JobList reads a page of jobs, newest first.
 func (e *executor) JobList(ctx context.Context, tenantID string, f engram.JobFilter) ([]engram.Job, error) {
-	var kind, status *string
-	if f.Kind != nil {
-		k := string(*f.Kind)
-		kind = &k
-	}
-	if f.Status != nil {
-		st := string(*f.Status)
-		status = &st
-	}
-	var after *time.Time
-	afterID := engram.NilID
-	if f.Cursor != nil {
-		t := ts(f.Cursor.CreatedAt)
-		after, afterID = &t, f.Cursor.ID
+	p := rows.JobList(f)
+	if p.After != nil {
+		t := ts(*p.After)
+		p.After = &t
 	}
 	var out []engram.Job
 	err := e.run(ctx, func(q querier) error {
@@ -218,19 +193,13 @@ func (e *executor) JobList(ctx context.Context, tenantID string, f engram.JobFil
 			  WHERE tenant_id = $1 AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR status = $3)
 			    AND ($4::timestamptz IS NULL OR (created_at, id) < ($4, $5::uuid))
 			  ORDER BY created_at DESC, id DESC LIMIT $6`,
-			tenantID, kind, status, after, afterID, f.Limit)
+			tenantID, p.Kind, p.Status, p.After, p.AfterID, f.Limit)
 		if err != nil {
 			return err
 		}
 		defer rs.Close()
-		for rs.Next() {
-			j, err := scanJob(rs)
-			if err != nil {
-				return translate(err)
-			}
-			out = append(out, j.Job)
-		}
-		return translate(rs.Err())
+		out, err = rows.Collect(rs, scanJobItem)
+		return translate(err)
 	})
 	return out, err
 }
@@ -240,10 +209,7 @@ func (e *executor) JobLatestForConnector(ctx context.Context, tenantID, connecto
 	j, ok, err := e.jobStatement(ctx, "jobs.latest_for_connector",
 		`SELECT `+jobColumns+` FROM jobs WHERE tenant_id = $1 AND connector_id = $2 AND kind = $3
 		  ORDER BY created_at DESC, id DESC LIMIT 1`, tenantID, connectorID, string(kind))
-	if err != nil || !ok {
-		return nil, err
-	}
-	return &j.Job, nil
+	return rows.JobPtr(j, ok, err)
 }
 
 // JobCancel cancels a queued job and notes a cancel request on a running
@@ -311,10 +277,7 @@ func (e *executor) ConnectorsLockForDeleteBatch(ctx context.Context, tenantID st
 func (e *executor) DocumentsDeleteBatch(ctx context.Context, tenantID string, b engram.DeleteBatch, at time.Time) (engram.BatchOutcome, error) {
 	var o engram.BatchOutcome
 	var last *string
-	var conn *string // scopes a delete to one connector's documents
-	if b.ConnectorID != "" {
-		conn = &b.ConnectorID
-	}
+	conn := rows.OptionalString(b.ConnectorID) // scopes a delete to one connector's documents
 	now := ts(at)
 	err := e.run(ctx, func(q querier) error {
 		if b.Hard {

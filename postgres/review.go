@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -281,23 +282,9 @@ func (e *executor) DocumentRecount(ctx context.Context, tenantID string) (engram
 }
 
 func (e *executor) documentStats(ctx context.Context, op, q, tenantID string) (engram.DocumentStats, error) {
-	st := engram.NewDocumentStats()
-	byStatus := make([]int, len(engram.DocumentStatuses))
-	byClass := make([]int, len(engram.Classifications))
-	dest := []any{&st.Total}
-	for i := range byStatus {
-		dest = append(dest, &byStatus[i])
-	}
-	for i := range byClass {
-		dest = append(dest, &byClass[i])
-	}
-	dest = append(dest, &st.NeedsReview, &st.AverageConfidence, &st.Deleted)
+	r := rows.NewDocumentStatsRow()
 	err := e.run(ctx, func(qr querier) error {
-		return queryRow(ctx, qr, op, q, []any{tenantID}, dest...)
+		return queryRow(ctx, qr, op, q, []any{tenantID}, r.Dest()...)
 	})
-	if err != nil {
-		return st, err
-	}
-	st.Fill(byStatus, byClass)
-	return st, nil
+	return r.Stats(), err
 }

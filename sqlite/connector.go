@@ -7,12 +7,13 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
 )
 
 const connectorColumns = `id, type, name, status, settings, last_sync_at, last_sync_status, last_sync_error,
 	total_items_synced, sync_interval, next_sync_at, created_at, updated_at`
 
-func scanConnector(r scanner) (engram.Connector, error) {
+func scanConnector(r rows.Scanner) (engram.Connector, error) {
 	var c engram.Connector
 	var status, settings, created, updated string
 	var lastAt, lastStatus, lastErr, nextAt sql.NullString
@@ -21,9 +22,8 @@ func scanConnector(r scanner) (engram.Connector, error) {
 		&c.TotalItemsSynced, &interval, &nextAt, &created, &updated); err != nil {
 		return c, err
 	}
-	c.SetSyncSchedule(interval)
+	rows.FinishConnector(&c, status, interval)
 	c.NextSyncAt = parseTimePtr(nextAt)
-	c.Status = engram.ConnectorStatus(status)
 	c.Settings = json.RawMessage(settings)
 	c.LastSyncAt = parseTimePtr(lastAt)
 	if lastStatus.Valid {
@@ -38,11 +38,7 @@ func scanConnector(r scanner) (engram.Connector, error) {
 
 // ConnectorInsert records an active connector: one statement.
 func (e *executor) ConnectorInsert(ctx context.Context, tenantID string, c engram.NewConnectorRow, at time.Time) (engram.Connector, error) {
-	var next *string
-	if c.NextSyncAt != nil {
-		t := fmtTime(*c.NextSyncAt)
-		next = &t
-	}
+	next := rows.TimePtr(c.NextSyncAt, fmtTime)
 	out, err := scanConnector(queryRow(ctx, e.q, "connectors.create",
 		`INSERT INTO connectors (tenant_id, id, type, name, status, settings, sync_interval, next_sync_at, created_at, updated_at)
 		 VALUES (?1, ?2, ?3, ?4, 'active', ?5, ?7, ?8, ?6, ?6) RETURNING `+connectorColumns,
@@ -58,41 +54,22 @@ func (e *executor) ConnectorList(ctx context.Context, tenantID string) ([]engram
 		return nil, err
 	}
 	defer rs.Close()
-	out := []engram.Connector{}
-	for rs.Next() {
-		c, err := scanConnector(rs)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, translate(rs.Err())
+	out, err := rows.Collect(rs, scanConnector)
+	return out, translate(err)
 }
 
 // ConnectorGet reads one connector.
 func (e *executor) ConnectorGet(ctx context.Context, tenantID, id string) (engram.Connector, bool, error) {
-	c, err := scanConnector(queryRow(ctx, e.q, "connectors.get",
-		`SELECT `+connectorColumns+` FROM connectors WHERE tenant_id = ? AND id = ?`, tenantID, id))
-	if isNoRows(err) {
-		return c, false, nil
-	}
-	return c, err == nil, translate(err)
+	return found(scanConnector(queryRow(ctx, e.q, "connectors.get",
+		`SELECT `+connectorColumns+` FROM connectors WHERE tenant_id = ? AND id = ?`, tenantID, id)))
 }
 
 // ConnectorUpdate writes a change: ?7 says whether the schedule changes,
 // ?8 is its seconds (NULL: removed), ?9 the next sync of a connector that
 // has synced before.
 func (e *executor) ConnectorUpdate(ctx context.Context, tenantID, id string, ch engram.ConnectorChange, at time.Time) (engram.Connector, bool, error) {
-	var status, settings *string
-	if ch.Status != nil {
-		st := string(*ch.Status)
-		status = &st
-	}
-	if ch.Settings != nil {
-		st := string(ch.Settings)
-		settings = &st
-	}
-	c, err := scanConnector(queryRow(ctx, e.q, "connectors.update",
+	status, settings := rows.ConnectorChange(ch)
+	return found(scanConnector(queryRow(ctx, e.q, "connectors.update",
 		`UPDATE connectors SET name = coalesce(?1, name), status = coalesce(?2, status),
 		        settings = coalesce(?3, settings), updated_at = ?4,
 		        sync_interval = CASE WHEN ?7 THEN ?8 ELSE sync_interval END,
@@ -101,11 +78,7 @@ func (e *executor) ConnectorUpdate(ctx context.Context, tenantID, id string, ch 
 		                            WHEN last_sync_at IS NULL THEN ?4
 		                            ELSE ?9 END
 		  WHERE tenant_id = ?5 AND id = ?6 RETURNING `+connectorColumns,
-		ch.Name, status, settings, fmtTime(at), tenantID, id, ch.Schedule, ch.IntervalSeconds, fmtTime(ch.NextIfSynced)))
-	if isNoRows(err) {
-		return c, false, nil
-	}
-	return c, err == nil, translate(err)
+		ch.Name, status, settings, fmtTime(at), tenantID, id, ch.Schedule, ch.IntervalSeconds, fmtTime(ch.NextIfSynced))))
 }
 
 // ConnectorDisconnect sets a connector disconnected: one statement.

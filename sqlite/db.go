@@ -20,6 +20,7 @@ import (
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/capture"
 	"github.com/engram-kb/engram/internal/migrate"
+	"github.com/engram-kb/engram/internal/rows"
 	"github.com/pressly/goose/v3"
 	sqlite "modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -299,3 +300,6 @@ func parseTimePtr(s sql.NullString) *time.Time {
 
 // isNoRows reports whether err means a statement found no row.
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// found turns a one-row scan into found or not.
+func found[T any](v T, err error) (T, bool, error) { return rows.Found(v, err, isNoRows, translate) }

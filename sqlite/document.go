@@ -44,10 +44,8 @@ const listColumns = `id, connector_id, external_id, source_type, source_url, tit
 // fullColumns adds content.
 const fullColumns = listColumns + `, content`
 
-type scanner interface{ Scan(dest ...any) error }
-
 // scanDocument reads a row of listColumns (and content when withContent).
-func scanDocument(r scanner, withContent bool) (engram.Document, error) {
+func scanDocument(r rows.Scanner, withContent bool) (engram.Document, error) {
 	var d engram.Document
 	var connectorID, externalID, srcCreated, srcUpdated, confirmedAt, deletedAt sql.NullString
 	var conf sql.NullFloat64
@@ -75,11 +73,8 @@ func scanDocument(r scanner, withContent bool) (engram.Document, error) {
 	if withContent {
 		d.Content = &content.String
 	}
-	d.Status = engram.DocumentStatus(status)
-	d.Classification = engram.Classification(class)
 	d.Metadata = json.RawMessage(metadata)
-	var err error
-	if d.Recipients, err = rows.DecodeRecipients(d.ID, []byte(recipients)); err != nil {
+	if err := rows.FinishDocument(&d, status, class, []byte(recipients)); err != nil {
 		return d, err
 	}
 	d.SourceCreatedAt = parseTimePtr(srcCreated)
@@ -91,21 +86,29 @@ func scanDocument(r scanner, withContent bool) (engram.Document, error) {
 	return d, nil
 }
 
+// scanListed reads a row of listColumns.
+func scanListed(r rows.Scanner) (engram.Document, error) { return scanDocument(r, false) }
+
 // DocumentsList reads one keyset (or offset) page.
 func (e *executor) DocumentsList(ctx context.Context, tenantID string, f engram.DocumentFilter) ([]engram.Document, error) {
-	if !f.Sort.Valid() {
-		return nil, engram.Errorf(engram.EInvalid, "sort: %q is not a sort key", f.Sort)
+	p, err := rows.PlanDocumentList(f)
+	if err != nil {
+		return nil, err
 	}
-	where, args := documentWhere(tenantID, f)
-	col := string(f.Sort)
+	where, args := documentWhere(tenantID, p.Conds)
+	col := string(p.Sort)
 	order := col + " ASC, id ASC"
-	if f.Desc {
+	if p.Desc {
 		order = col + " DESC, id DESC"
 	}
-	if f.Cursor != nil {
-		cond, cargs := keysetCondition(f.Sort, f.Desc, f.Cursor)
-		where += " AND " + cond
-		args = append(args, cargs...)
+	if p.Keyset != rows.KeysetNone {
+		v := rows.TimeParam(p.CursorValue, fmtTime)
+		where += " AND " + keysetConds[p.Keyset](col)
+		if p.CursorValue == nil {
+			args = append(args, p.CursorID)
+		} else {
+			args = append(args, v, p.CursorID)
+		}
 	}
 	q := `SELECT ` + listColumns + ` FROM documents WHERE ` + where + ` ORDER BY ` + order + ` LIMIT ? OFFSET ?`
 	rs, err := query(ctx, e.q, "documents.list", q, append(args, f.Limit, f.Offset)...)
@@ -113,89 +116,55 @@ func (e *executor) DocumentsList(ctx context.Context, tenantID string, f engram.
 		return nil, err
 	}
 	defer rs.Close()
-	docs := []engram.Document{}
-	for rs.Next() {
-		d, err := scanDocument(rs, false)
-		if err != nil {
-			return nil, err
-		}
-		docs = append(docs, d)
-	}
-	return docs, translate(rs.Err())
+	docs, err := rows.Collect(rs, scanListed)
+	return docs, translate(err)
 }
 
 // DocumentsCount counts the documents of a list's filters.
 func (e *executor) DocumentsCount(ctx context.Context, tenantID string, f engram.DocumentFilter) (int, error) {
-	where, args := documentWhere(tenantID, f)
+	where, args := documentWhere(tenantID, rows.DocumentConds(f))
 	var n int
 	err := queryRow(ctx, e.q, "documents.count", `SELECT count(*) FROM documents WHERE `+where, args...).Scan(&n)
 	return n, translate(err)
 }
 
-// documentWhere builds the filter part of a list query. Only fixed column
-// names appear in the text; every value is a bound parameter.
-func documentWhere(tenantID string, f engram.DocumentFilter) (string, []any) {
-	conds := []string{"tenant_id = ?", "is_deleted = 0"}
-	args := []any{tenantID}
-	add := func(cond string, v any) {
-		conds = append(conds, cond)
-		args = append(args, v)
-	}
-	if f.Status != nil {
-		add("status = ?", string(*f.Status))
-	}
-	if f.Classification != nil {
-		add("classification = ?", string(*f.Classification))
-	}
-	if f.NeedsReview {
-		conds = append(conds, "status = 'classified'", "user_confirmed = 0")
-	}
-	if f.SourceType != nil {
-		add("source_type = ?", *f.SourceType)
-	}
-	if f.ConnectorID != nil {
-		add("connector_id = ?", *f.ConnectorID)
-	}
-	if f.CreatedAfter != nil {
-		add("created_at >= ?", fmtTime(*f.CreatedAfter))
-	}
-	if f.CreatedBefore != nil {
-		add("created_at < ?", fmtTime(*f.CreatedBefore))
-	}
-	return strings.Join(conds, " AND "), args
+// documentConds are the SQL of the filter terms, each with at most one
+// parameter.
+var documentConds = map[rows.DocumentTerm]string{
+	rows.TermStatus:         "status = ?",
+	rows.TermClassification: "classification = ?",
+	rows.TermNeedsReview:    "status = 'classified' AND user_confirmed = 0",
+	rows.TermSourceType:     "source_type = ?",
+	rows.TermConnectorID:    "connector_id = ?",
+	rows.TermCreatedAfter:   "created_at >= ?",
+	rows.TermCreatedBefore:  "created_at < ?",
 }
 
-// keysetCondition selects the rows after the cursor. NULL sorts as the
-// smallest value (SQLite's own order), so an ascending list has its NULLs
-// first and a descending list has them last.
-func keysetCondition(sort engram.DocumentSort, desc bool, c *engram.Cursor) (string, []any) {
-	col := string(sort)
-	var v any
-	if c.Value != nil {
-		switch sort {
-		case engram.SortCreatedAt, engram.SortSourceCreatedAt:
-			v = fmtTime(c.TimeValue())
-		case engram.SortConfidence:
-			v = c.FloatValue()
-		default:
-			v = *c.Value
+// documentWhere builds the filter part of a list query. Only fixed column
+// names appear in the text; every value is a bound parameter.
+func documentWhere(tenantID string, conds []rows.DocumentCond) (string, []any) {
+	sqlConds := []string{"tenant_id = ?", "is_deleted = 0"}
+	args := []any{tenantID}
+	for _, c := range conds {
+		sqlConds = append(sqlConds, documentConds[c.Term])
+		if c.Value != nil {
+			args = append(args, rows.TimeParam(c.Value, fmtTime))
 		}
 	}
-	switch {
-	// A row value, not "col > ? OR (col = ? AND id > ?)": SQLite makes the
-	// row value a range on the index and starts at the cursor, while the
-	// OR is checked on every row before it.
-	case !desc && c.Value != nil:
-		return "(" + col + ", id) > (?, ?)", []any{v, c.ID}
-	case !desc:
-		return "(" + col + " IS NOT NULL OR id > ?)", []any{c.ID}
-	case c.Value != nil && sort.Nullable():
-		return "((" + col + ", id) < (?, ?) OR " + col + " IS NULL)", []any{v, c.ID}
-	case c.Value != nil:
-		return "(" + col + ", id) < (?, ?)", []any{v, c.ID}
-	default:
-		return "(" + col + " IS NULL AND id < ?)", []any{c.ID}
-	}
+	return strings.Join(sqlConds, " AND "), args
+}
+
+// keysetConds select the rows after the cursor: the value's parameter (if
+// the cursor has a value) comes before the id's. A row value, not
+// "col > ? OR (col = ? AND id > ?)": SQLite makes the row value a range on
+// the index and starts at the cursor, while the OR is checked on every row
+// before it. NULL sorts as the smallest value (SQLite's own order).
+var keysetConds = map[rows.Keyset]func(col string) string{
+	rows.KeysetAfter:        func(col string) string { return "(" + col + ", id) > (?, ?)" },
+	rows.KeysetAfterNull:    func(col string) string { return "(" + col + " IS NOT NULL OR id > ?)" },
+	rows.KeysetBeforeOrNull: func(col string) string { return "((" + col + ", id) < (?, ?) OR " + col + " IS NULL)" },
+	rows.KeysetBefore:       func(col string) string { return "(" + col + ", id) < (?, ?)" },
+	rows.KeysetBeforeNull:   func(col string) string { return "(" + col + " IS NULL AND id < ?)" },
 }
 
 // DocumentGet reads one document with its content.
@@ -204,26 +173,15 @@ func (e *executor) DocumentGet(ctx context.Context, tenantID, id string, include
 	if !includeDeleted {
 		q += ` AND is_deleted = 0`
 	}
-	return oneDocument(scanDocument(queryRow(ctx, e.q, "documents.get", q, tenantID, id), true))
+	return found(scanDocument(queryRow(ctx, e.q, "documents.get", q, tenantID, id), true))
 }
 
 // DocumentUpdate changes title and metadata, returning the document.
 func (e *executor) DocumentUpdate(ctx context.Context, tenantID, id string, p engram.DocumentPatch, at time.Time) (engram.Document, bool, error) {
-	return oneDocument(scanDocument(queryRow(ctx, e.q, "documents.update",
+	return found(scanDocument(queryRow(ctx, e.q, "documents.update",
 		`UPDATE documents SET title = coalesce(?, title), metadata = coalesce(?, metadata), updated_at = ?
 		  WHERE tenant_id = ? AND id = ? AND is_deleted = 0
 		 RETURNING `+fullColumns, p.Title, p.MetadataJSON, fmtTime(at), tenantID, id), true))
-}
-
-// oneDocument turns a one-row scan into found or not.
-func oneDocument(d engram.Document, err error) (engram.Document, bool, error) {
-	if isNoRows(err) {
-		return engram.Document{}, false, nil
-	}
-	if err != nil {
-		return engram.Document{}, false, translate(err)
-	}
-	return d, true, nil
 }
 
 // DocumentsInsert inserts document rows from one JSON parameter.

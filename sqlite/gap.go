@@ -23,11 +23,8 @@ const gapCountColumns = `
 	(SELECT count(*) FROM gap_questions q WHERE q.tenant_id = g.tenant_id AND q.gap_id = g.id),
 	(SELECT count(DISTINCT a.question_position) FROM gap_answers a WHERE a.tenant_id = g.tenant_id AND a.gap_id = g.id)`
 
-// rowScanner is a row or a row set positioned on a row.
-type rowScanner interface{ Scan(dest ...any) error }
-
 // scanGap reads gapColumns and gapCountColumns, then extra.
-func scanGap(r rowScanner, extra ...any) (engram.Gap, error) {
+func scanGap(r rows.Scanner, extra ...any) (engram.Gap, error) {
 	var g engram.Gap
 	var category, status, context, createdAt, updatedAt string
 	var fingerprint, closedAt sql.NullString
@@ -37,9 +34,7 @@ func scanGap(r rowScanner, extra ...any) (engram.Gap, error) {
 	if err := r.Scan(dest...); err != nil {
 		return g, err
 	}
-	g.Category = engram.GapCategory(category)
-	g.Status = engram.GapStatus(status)
-	g.Context = json.RawMessage(context)
+	rows.FinishGap(&g, category, status, []byte(context))
 	if fingerprint.Valid {
 		g.Fingerprint = &fingerprint.String
 	}
@@ -76,27 +71,28 @@ func (e *executor) GapDocumentsLink(ctx context.Context, tenantID, gapID string,
 		 RETURNING document_id`, gapID, tenantID, rows.IDsJSON(docIDs)))
 }
 
+// gapConds are the SQL of the gap list's terms, one parameter per value.
+var gapConds = map[rows.GapTerm]string{
+	rows.GapTermStatus:      "status = ?",
+	rows.GapTermCategory:    "category = ?",
+	rows.GapTermPriorityMin: "priority >= ?",
+	rows.GapTermBefore:      "(priority, created_at, id) < (?, ?, ?)",
+}
+
+// scanListedGap reads a gap row of a list.
+func scanListedGap(r rows.Scanner) (engram.Gap, error) { return scanGap(r) }
+
 // GapList reads the page in one statement: the inner query picks it
 // through the (tenant_id, priority, created_at, id) index, and the counts
 // run for the page's rows only.
 func (e *executor) GapList(ctx context.Context, tenantID string, f engram.GapFilter) ([]engram.Gap, error) {
 	conds := []string{"tenant_id = ?"}
 	args := []any{tenantID}
-	if f.Status != nil {
-		conds = append(conds, "status = ?")
-		args = append(args, string(*f.Status))
-	}
-	if f.Category != nil {
-		conds = append(conds, "category = ?")
-		args = append(args, string(*f.Category))
-	}
-	if f.PriorityMin > 0 {
-		conds = append(conds, "priority >= ?")
-		args = append(args, f.PriorityMin)
-	}
-	if c := f.Cursor; c != nil {
-		conds = append(conds, "(priority, created_at, id) < (?, ?, ?)")
-		args = append(args, c.Priority, fmtTime(c.CreatedAt), c.ID)
+	for _, c := range rows.GapConds(f) {
+		conds = append(conds, gapConds[c.Term])
+		for _, v := range c.Values {
+			args = append(args, rows.TimeParam(v, fmtTime))
+		}
 	}
 	args = append(args, f.Limit+1)
 	const order = ` ORDER BY priority DESC, created_at DESC, id DESC`
@@ -107,15 +103,8 @@ func (e *executor) GapList(ctx context.Context, tenantID string, f engram.GapFil
 		return nil, err
 	}
 	defer rs.Close()
-	var out []engram.Gap
-	for rs.Next() {
-		g, err := scanGap(rs)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, translate(rs.Err())
+	out, err := rows.Collect(rs, scanListedGap)
+	return out, translate(err)
 }
 
 // GapGet reads the gap, its questions and its live document ids in one
@@ -151,11 +140,7 @@ func (e *executor) GapGet(ctx context.Context, tenantID, id string) (engram.GapD
 
 // GapUpdate applies the patch; nil fields keep their column.
 func (e *executor) GapUpdate(ctx context.Context, tenantID, id string, p engram.GapPatch, at time.Time) (bool, error) {
-	var category *string
-	if p.Category != nil {
-		c := string(*p.Category)
-		category = &c
-	}
+	category := rows.GapCategoryParam(p)
 	res, err := exec(ctx, e.q, "gaps.update",
 		`UPDATE knowledge_gaps
 		    SET title = coalesce(?, title), description = coalesce(?, description),

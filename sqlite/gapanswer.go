@@ -3,10 +3,10 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
 )
 
 // Answers, the facts the gap status machine reads, and feedback. SQLite's
@@ -25,25 +25,11 @@ func gapFactsColumns(tenant, gap string) string {
 	   FROM gap_answers f WHERE f.tenant_id = ` + tenant + ` AND f.gap_id = ` + gap + `)`
 }
 
-// factsDest scans gapFactsColumns; finish completes the facts.
-type factsDest struct {
-	status, answers string
-	f               engram.GapFacts
-}
-
-func (d *factsDest) dest() []any { return []any{&d.status, &d.f.Questions, &d.answers} }
-
-func (d *factsDest) finish() (engram.GapFacts, error) {
-	d.f.Status = engram.GapStatus(d.status)
-	err := json.Unmarshal([]byte(d.answers), &d.f.Answers)
-	return d.f, err
-}
-
 const answerColumns = `id, gap_id, question_position, answer_text, created_by, is_verified, verified_by,
 	verified_at, created_at, updated_at`
 
 // scanAnswer reads answerColumns, then extra.
-func scanAnswer(r rowScanner, extra ...any) (engram.GapAnswer, error) {
+func scanAnswer(r rows.Scanner, extra ...any) (engram.GapAnswer, error) {
 	var a engram.GapAnswer
 	var createdBy, verifiedBy, verifiedAt sql.NullString
 	var createdAt, updatedAt string
@@ -105,16 +91,16 @@ func (e *executor) GapStatusWrite(ctx context.Context, tenantID, gapID string, s
 
 // GapAnswerInsert inserts the answer and returns its row with the facts.
 func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engram.NewGapAnswer, at time.Time) (engram.GapAnswer, engram.GapFacts, error) {
-	var fd factsDest
+	var fd rows.GapFactsRow
 	out, err := scanAnswer(queryRow(ctx, e.q, "gap_answers.create",
 		`INSERT INTO gap_answers (tenant_id, id, gap_id, question_position, answer_text, created_by, created_at, updated_at)
 		 VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, ''), ?7, ?7)
 		 RETURNING `+answerColumns+`, `+gapFactsColumns("?1", "?3"),
-		tenantID, a.ID, a.GapID, a.QuestionIndex, a.Text, a.CreatedBy, fmtTime(at)), fd.dest()...)
+		tenantID, a.ID, a.GapID, a.QuestionIndex, a.Text, a.CreatedBy, fmtTime(at)), fd.Dest()...)
 	if err != nil {
 		return out, engram.GapFacts{}, translate(err)
 	}
-	f, err := fd.finish()
+	f, err := fd.Facts()
 	return out, f, err
 }
 
@@ -122,18 +108,18 @@ func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engra
 // the facts. set uses parameters from ?4 on; ?1 to ?3 are the tenant, the
 // gap and the answer.
 func (e *executor) changeAnswer(ctx context.Context, op, tenantID, gapID, answerID, set string, args ...any) (engram.GapAnswer, engram.GapFacts, bool, error) {
-	var fd factsDest
+	var fd rows.GapFactsRow
 	a, err := scanAnswer(queryRow(ctx, e.q, op,
 		`UPDATE gap_answers SET `+set+`
 		  WHERE tenant_id = ?1 AND gap_id = ?2 AND id = ?3
-		 RETURNING `+answerColumns+`, `+gapFactsColumns("?1", "?2"), append([]any{tenantID, gapID, answerID}, args...)...), fd.dest()...)
+		 RETURNING `+answerColumns+`, `+gapFactsColumns("?1", "?2"), append([]any{tenantID, gapID, answerID}, args...)...), fd.Dest()...)
 	if isNoRows(err) {
 		return a, engram.GapFacts{}, false, nil
 	}
 	if err != nil {
 		return a, engram.GapFacts{}, false, translate(err)
 	}
-	f, err := fd.finish()
+	f, err := fd.Facts()
 	return a, f, err == nil, err
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/rows"
 )
 
 // Jobs: the statements of a job's row and of a delete-all's batches (the
@@ -29,9 +30,10 @@ func (s *Store) WriteDB() *sql.DB { return s.write }
 const jobColumns = `id, kind, status, progress_done, progress_total, result, error,
 	created_at, started_at, finished_at, cancel_requested_at, params, coalesce(resume_after, '')`
 
-func scanJob(r scanner) (engram.JobRecord, error) {
+func scanJob(r rows.Scanner) (engram.JobRecord, error) {
 	var j engram.JobRecord
-	var kind, status, created, params string
+	var kind, status, created string
+	var params []byte
 	var result, started, finished, cancel sql.NullString
 	var errText sql.NullString
 	err := r.Scan(&j.ID, &kind, &status, &j.Progress.Done, &j.Progress.Total, &result, &errText,
@@ -39,7 +41,6 @@ func scanJob(r scanner) (engram.JobRecord, error) {
 	if err != nil {
 		return j, err
 	}
-	j.Kind, j.Status = engram.JobKind(kind), engram.JobStatus(status)
 	if result.Valid {
 		j.Result = json.RawMessage(result.String)
 	}
@@ -48,25 +49,19 @@ func scanJob(r scanner) (engram.JobRecord, error) {
 	}
 	j.CreatedAt = parseTime(created)
 	j.StartedAt, j.FinishedAt, j.CancelRequestedAt = parseTimePtr(started), parseTimePtr(finished), parseTimePtr(cancel)
-	if err := json.Unmarshal([]byte(params), &j.Params); err != nil {
-		return j, err
-	}
-	j.Scheduled = j.Params.Scheduled
-	if j.Params.ConnectorID != "" {
-		id := j.Params.ConnectorID
-		j.ConnectorID = &id
-	}
-	return j, nil
+	return j, rows.FinishJob(&j, kind, status, params)
+}
+
+// scanJobItem reads a job row of a list.
+func scanJobItem(r rows.Scanner) (engram.Job, error) {
+	j, err := scanJob(r)
+	return j.Job, err
 }
 
 // jobStatement runs a statement that returns one job row; false when it
 // returned none.
 func jobStatement(ctx context.Context, q querier, op, sql string, args ...any) (engram.JobRecord, bool, error) {
-	j, err := scanJob(queryRow(ctx, q, op, sql, args...))
-	if isNoRows(err) {
-		return j, false, nil
-	}
-	return j, err == nil, translate(err)
+	return found(scanJob(queryRow(ctx, q, op, sql, args...)))
 }
 
 // JobInsert records a job: jobs.create_sync for a sync (refused by
@@ -94,27 +89,24 @@ func (e *executor) JobInsert(ctx context.Context, tenantID string, j engram.NewJ
 		tenantID, j.ID, string(j.Kind), string(params), j.Total, j.RiverJobID, j.RequestedBy, now, j.Params.ConnectorID)
 }
 
+// activeQueries find the tenant's queued or running job of a kind.
+var activeQueries = map[engram.JobKind]rows.Statement{
+	engram.JobAnalyzeGaps: {Op: "jobs.running_analysis",
+		SQL: `SELECT id FROM jobs WHERE tenant_id = ? AND kind = 'analyze_gaps' AND status IN ('queued', 'running') LIMIT 1`},
+	engram.JobDeleteAll: {Op: "jobs.running_delete_all",
+		SQL: `SELECT id FROM jobs WHERE tenant_id = ? AND kind = 'delete_all' AND status IN ('queued', 'running')`},
+	engram.JobSync: {Op: "jobs.running_sync",
+		SQL: `SELECT id FROM jobs WHERE tenant_id = ? AND connector_id = ? AND kind = 'sync' AND status IN ('queued', 'running')`},
+}
+
 // JobActiveID finds the tenant's queued or running job of kind.
 func (e *executor) JobActiveID(ctx context.Context, tenantID string, kind engram.JobKind, connectorID string) (string, error) {
-	var row *sql.Row
-	switch kind {
-	case engram.JobAnalyzeGaps:
-		row = queryRow(ctx, e.q, "jobs.running_analysis",
-			`SELECT id FROM jobs WHERE tenant_id = ? AND kind = 'analyze_gaps' AND status IN ('queued', 'running') LIMIT 1`,
-			tenantID)
-	case engram.JobDeleteAll:
-		row = queryRow(ctx, e.q, "jobs.running_delete_all",
-			`SELECT id FROM jobs WHERE tenant_id = ? AND kind = 'delete_all' AND status IN ('queued', 'running')`,
-			tenantID)
-	case engram.JobSync:
-		row = queryRow(ctx, e.q, "jobs.running_sync",
-			`SELECT id FROM jobs WHERE tenant_id = ? AND connector_id = ? AND kind = 'sync' AND status IN ('queued', 'running')`,
-			tenantID, connectorID)
-	default:
-		return "", engram.Errorf(engram.EInternal, "JobActiveID: no statement for kind %q", kind)
+	st, args, err := rows.JobActive(activeQueries, kind, tenantID, connectorID)
+	if err != nil {
+		return "", err
 	}
 	var id string
-	err := row.Scan(&id)
+	err = queryRow(ctx, e.q, st.Op, st.SQL, args...).Scan(&id)
 	if isNoRows(err) {
 		return "", nil
 	}
@@ -138,21 +130,19 @@ var snapshotQueries = map[engram.JobKind]map[bool]string{
 	},
 }
 
+// snapshotConnector counts a connector's documents.
+var snapshotConnector = rows.Statement{Op: "jobs.snapshot_connector",
+	SQL: `SELECT count(*), max(id) FROM documents WHERE tenant_id = ? AND connector_id = ?`}
+
 // JobSnapshotRead counts the targets in one statement.
 func (e *executor) JobSnapshotRead(ctx context.Context, tenantID string, t engram.JobTargets) (engram.JobSnapshot, error) {
-	var row *sql.Row
-	if t.ConnectorID != "" {
-		row = queryRow(ctx, e.q, "jobs.snapshot_connector",
-			`SELECT count(*), max(id) FROM documents WHERE tenant_id = ? AND connector_id = ?`,
-			tenantID, t.ConnectorID)
-	} else if q, ok := snapshotQueries[t.Kind][t.Hard]; ok {
-		row = queryRow(ctx, e.q, "jobs.snapshot", q, tenantID)
-	} else {
-		return engram.JobSnapshot{}, engram.Errorf(engram.EInternal, "JobSnapshotRead: no snapshot of %+v", t)
+	st, args, err := rows.JobSnapshot(snapshotConnector, snapshotQueries, t, tenantID)
+	if err != nil {
+		return engram.JobSnapshot{}, err
 	}
 	var s engram.JobSnapshot
 	var bound sql.NullString
-	if err := row.Scan(&s.Total, &bound); err != nil {
+	if err := queryRow(ctx, e.q, st.Op, st.SQL, args...).Scan(&s.Total, &bound); err != nil {
 		return s, translate(err)
 	}
 	s.Bound = bound.String
@@ -162,10 +152,7 @@ func (e *executor) JobSnapshotRead(ctx context.Context, tenantID string, t engra
 // JobGet reads one job.
 func (e *executor) JobGet(ctx context.Context, tenantID, id string) (engram.JobRecord, error) {
 	j, ok, err := jobStatement(ctx, e.q, "jobs.get", `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND id = ?`, tenantID, id)
-	if err == nil && !ok {
-		err = engram.Errorf(engram.ENotFound, "job %s not found", id)
-	}
-	return j, err
+	return rows.JobFound(id, j, ok, err)
 }
 
 // JobLock reads the job: the one writer is its lock.
@@ -175,37 +162,19 @@ func (e *executor) JobLock(ctx context.Context, tenantID, id string) (engram.Job
 
 // JobList reads a page of jobs, newest first.
 func (e *executor) JobList(ctx context.Context, tenantID string, f engram.JobFilter) ([]engram.Job, error) {
-	var kind, status, after sql.NullString
-	afterID := engram.NilID
-	if f.Kind != nil {
-		kind = sql.NullString{String: string(*f.Kind), Valid: true}
-	}
-	if f.Status != nil {
-		status = sql.NullString{String: string(*f.Status), Valid: true}
-	}
-	if f.Cursor != nil {
-		after = sql.NullString{String: fmtTime(f.Cursor.CreatedAt), Valid: true}
-		afterID = f.Cursor.ID
-	}
+	p := rows.JobList(f)
 	rs, err := query(ctx, e.q, "jobs.list",
 		`SELECT `+jobColumns+` FROM jobs
 		  WHERE tenant_id = ?1 AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR status = ?3)
 		    AND (?4 IS NULL OR (created_at, id) < (?4, ?5))
 		  ORDER BY created_at DESC, id DESC LIMIT ?6`,
-		tenantID, kind, status, after, afterID, f.Limit)
+		tenantID, p.Kind, p.Status, fmtTimePtr(p.After), p.AfterID, f.Limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rs.Close()
-	var out []engram.Job
-	for rs.Next() {
-		j, err := scanJob(rs)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j.Job)
-	}
-	return out, translate(rs.Err())
+	out, err := rows.Collect(rs, scanJobItem)
+	return out, translate(err)
 }
 
 // JobLatestForConnector reads the connector's newest job of kind.
@@ -213,10 +182,7 @@ func (e *executor) JobLatestForConnector(ctx context.Context, tenantID, connecto
 	j, ok, err := jobStatement(ctx, e.q, "jobs.latest_for_connector",
 		`SELECT `+jobColumns+` FROM jobs WHERE tenant_id = ? AND connector_id = ? AND kind = ?
 		  ORDER BY created_at DESC, id DESC LIMIT 1`, tenantID, connectorID, string(kind))
-	if err != nil || !ok {
-		return nil, err
-	}
-	return &j.Job, nil
+	return rows.JobPtr(j, ok, err)
 }
 
 // JobCancel cancels a queued job and notes a cancel request on a running
@@ -281,10 +247,7 @@ const batchTargets = `SELECT id FROM documents WHERE tenant_id = ?1 AND id > ?2 
 func (e *executor) DocumentsDeleteBatch(ctx context.Context, tenantID string, b engram.DeleteBatch, at time.Time) (engram.BatchOutcome, error) {
 	var o engram.BatchOutcome
 	var ids map[string]bool
-	var conn sql.NullString
-	if b.ConnectorID != "" {
-		conn = sql.NullString{String: b.ConnectorID, Valid: true}
-	}
+	conn := rows.OptionalString(b.ConnectorID)
 	now := fmtTime(at)
 	if b.Hard {
 		t, err := exec(ctx, e.q, "tombstones.write",

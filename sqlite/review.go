@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"strings"
 	"time"
@@ -219,24 +218,9 @@ func (e *executor) DocumentRecount(ctx context.Context, tenantID string) (engram
 }
 
 func (e *executor) documentStats(ctx context.Context, op, q, tenantID string) (engram.DocumentStats, error) {
-	st := engram.NewDocumentStats()
-	byStatus := make([]int, len(engram.DocumentStatuses))
-	byClass := make([]int, len(engram.Classifications))
-	dest := []any{&st.Total}
-	for i := range byStatus {
-		dest = append(dest, &byStatus[i])
+	r := rows.NewDocumentStatsRow()
+	if err := queryRow(ctx, e.q, op, q, tenantID).Scan(r.Dest()...); err != nil {
+		return r.Stats(), translate(err)
 	}
-	for i := range byClass {
-		dest = append(dest, &byClass[i])
-	}
-	var avg sql.NullFloat64
-	dest = append(dest, &st.NeedsReview, &avg, &st.Deleted)
-	if err := queryRow(ctx, e.q, op, q, tenantID).Scan(dest...); err != nil {
-		return st, translate(err)
-	}
-	st.Fill(byStatus, byClass)
-	if avg.Valid {
-		st.AverageConfidence = &avg.Float64
-	}
-	return st, nil
+	return r.Stats(), nil
 }

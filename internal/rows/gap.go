@@ -44,3 +44,74 @@ func marshal(v any) string {
 	}
 	return string(b)
 }
+
+// GapTerm names one condition of a gap list. Each engine keeps the SQL of
+// every term.
+type GapTerm int
+
+// The terms, in the order the list statements name them.
+const (
+	GapTermStatus      GapTerm = iota
+	GapTermCategory            // one value
+	GapTermPriorityMin         // one value
+	GapTermBefore              // the cursor: priority, created_at (time.Time), id
+)
+
+// GapCond is one term of a gap list with its values.
+type GapCond struct {
+	Term   GapTerm
+	Values []any
+}
+
+// GapConds returns the conditions of f beyond the tenant.
+func GapConds(f engram.GapFilter) []GapCond {
+	var out []GapCond
+	if f.Status != nil {
+		out = append(out, GapCond{GapTermStatus, []any{string(*f.Status)}})
+	}
+	if f.Category != nil {
+		out = append(out, GapCond{GapTermCategory, []any{string(*f.Category)}})
+	}
+	if f.PriorityMin > 0 {
+		out = append(out, GapCond{GapTermPriorityMin, []any{f.PriorityMin}})
+	}
+	if c := f.Cursor; c != nil {
+		out = append(out, GapCond{GapTermBefore, []any{c.Priority, c.CreatedAt, c.ID}})
+	}
+	return out
+}
+
+// GapCategoryParam returns a patch's category as a nullable column value.
+func GapCategoryParam(p engram.GapPatch) *string {
+	if p.Category == nil {
+		return nil
+	}
+	c := string(*p.Category)
+	return &c
+}
+
+// FinishGap sets the enums of a scanned gap.
+func FinishGap(g *engram.Gap, category, status string, context []byte) {
+	g.Category = engram.GapCategory(category)
+	g.Status = engram.GapStatus(status)
+	g.Context = json.RawMessage(context)
+}
+
+// GapFactsRow scans the columns that read a gap's engram.GapFacts in the
+// statement writing one of its answers: the gap's status, its number of
+// questions and its answers as a JSON array of {id, index, verified}.
+type GapFactsRow struct {
+	status  string
+	answers []byte
+	f       engram.GapFacts
+}
+
+// Dest returns the scan destinations in column order.
+func (d *GapFactsRow) Dest() []any { return []any{&d.status, &d.f.Questions, &d.answers} }
+
+// Facts returns the scanned facts.
+func (d *GapFactsRow) Facts() (engram.GapFacts, error) {
+	d.f.Status = engram.GapStatus(d.status)
+	err := json.Unmarshal(d.answers, &d.f.Answers)
+	return d.f, err
+}
