@@ -67,7 +67,6 @@ func TestRefusedRequestsSendNothing(t *testing.T) {
 			f    engram.DocumentFilter
 		}{
 			{"unknown sort", engram.DocumentFilter{Sort: "id; --", Limit: 1}},
-			{"no sort", engram.DocumentFilter{Limit: 1}},
 			{"limit too large", engram.DocumentFilter{Sort: engram.SortTitle, Limit: engram.MaxListLimit + 1}},
 			{"negative limit", engram.DocumentFilter{Sort: engram.SortTitle, Limit: -1}},
 			{"negative offset", engram.DocumentFilter{Sort: engram.SortTitle, Limit: 1, Offset: -1}},
@@ -110,6 +109,10 @@ func TestRefusedRequestsSendNothing(t *testing.T) {
 		pg, err := s.ListDocuments(ctx2, tn.ID, engram.DocumentFilter{Sort: engram.SortTitle})
 		if err != nil || len(pg.Documents) != 1 || pg.HasMore || st.Count() != 1 {
 			t.Errorf("ListDocuments with no limit = %+v, %v in %d statements; want the document in 1", pg, err, st.Count())
+		}
+		// A zero filter, as code may build it, lists by creation time.
+		if pg, err := s.ListDocuments(ctx, tn.ID, engram.DocumentFilter{}); err != nil || len(pg.Documents) != 1 {
+			t.Errorf("ListDocuments with a zero filter = %+v, %v", pg, err)
 		}
 		// A patch is validated by the store, not only by its callers.
 		u, err := s.UpdateDocument(ctx, tn.ID, p[0].ID, engram.DocumentPatch{Metadata: json.RawMessage(` { "b" : 2 } `)})
