@@ -418,13 +418,21 @@ func DecodeCursor(s string, sort DocumentSort, desc bool) (*Cursor, error) {
 	if json.Unmarshal(b, &c) != nil {
 		return nil, bad
 	}
-	if _, ok := ParseID(c.ID); !ok {
+	// The id goes back in canonical form: SQLite compares ids as text, so
+	// an upper-case one would seek to the wrong place.
+	id, ok := ParseID(c.ID)
+	if !ok {
 		return nil, bad
 	}
+	c.ID = id
 	if c.Sort != sort || c.Desc != desc {
 		return nil, Errorf(EInvalid, "cursor: made for another sort or order")
 	}
 	if c.Value != nil {
+		// A \u0000 is valid JSON but no PostgreSQL text.
+		if strings.ContainsRune(*c.Value, 0) {
+			return nil, bad
+		}
 		switch sort {
 		case SortCreatedAt, SortSourceCreatedAt:
 			if _, err := time.Parse(time.RFC3339Nano, *c.Value); err != nil {
