@@ -1,6 +1,7 @@
 package engram
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -212,4 +213,31 @@ func FuzzDecodeCursor(f *testing.F) {
 func sameCursor(a, b Cursor) bool {
 	return a.Sort == b.Sort && a.Desc == b.Desc && a.ID == b.ID && (a.Value == nil) == (b.Value == nil) &&
 		(a.Value == nil || *a.Value == *b.Value)
+}
+
+// FuzzMetadata checks that metadata the store accepts can be read back
+// by a client that reads JSON numbers as doubles.
+func FuzzMetadata(f *testing.F) {
+	f.Add(`{"a":1,"b":[1.5,-2e10,{"c":null}],"d":"x"}`)
+	f.Add(`{"n":9007199254740993}`)
+	// Accepted once, and then no Go or JavaScript client could read a
+	// list holding the document.
+	f.Add(`{"x":{"y":[1e309]}}`)
+	f.Add(`{"tiny":1e-400,"neg":-1e308}`)
+	f.Fuzz(func(t *testing.T, raw string) {
+		norm, err := normaliseObject(json.RawMessage(raw))
+		if err != nil {
+			if err.Code != EInvalid {
+				t.Fatalf("normaliseObject(%q): %v", raw, err)
+			}
+			return
+		}
+		var v any
+		if err := json.Unmarshal([]byte(norm), &v); err != nil {
+			t.Fatalf("normaliseObject(%q) = %q, which a client cannot read: %v", raw, norm, err)
+		}
+		if _, ok := v.(map[string]any); !ok {
+			t.Fatalf("normaliseObject(%q) = %q, not an object", raw, norm)
+		}
+	})
 }
