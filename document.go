@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -234,11 +235,22 @@ func normaliseObject(raw json.RawMessage) (string, *Error) {
 	dec := json.NewDecoder(strings.NewReader(s))
 	dec.UseNumber()
 	var m map[string]any
-	if err := dec.Decode(&m); err != nil || dec.More() {
+	if err := dec.Decode(&m); err != nil {
+		return "", Errorf(EInvalid, "must be a JSON object")
+	}
+	// Anything after the value, even a stray "}" that dec.More() lets
+	// pass, makes it something else than one object.
+	if _, err := dec.Token(); err != io.EOF || m == nil {
 		return "", Errorf(EInvalid, "must be a JSON object")
 	}
 	if depth(m) > MaxMetadataDepth {
 		return "", Errorf(EInvalid, "nested deeper than %d levels", MaxMetadataDepth)
+	}
+	// 1e309 is valid JSON, but it would come back in every response
+	// holding the document, and no client reading numbers as doubles
+	// (JavaScript, Go, Python's json) could read that response.
+	if n, ok := hugeNumber(m); ok {
+		return "", Errorf(EInvalid, "the number %s is beyond the range of a 64-bit float", n)
 	}
 	b, err := json.Marshal(m)
 	if err != nil {
@@ -289,6 +301,29 @@ func depth(v any) int {
 		return 0
 	}
 	return d + 1
+}
+
+// hugeNumber finds a number in a value decoded with UseNumber that does
+// not fit a float64.
+func hugeNumber(v any) (json.Number, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		_, err := strconv.ParseFloat(string(x), 64)
+		return x, err != nil
+	case map[string]any:
+		for _, e := range x {
+			if n, ok := hugeNumber(e); ok {
+				return n, true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if n, ok := hugeNumber(e); ok {
+				return n, true
+			}
+		}
+	}
+	return "", false
 }
 
 func utcPtr(t *time.Time) *time.Time {
@@ -418,13 +453,21 @@ func DecodeCursor(s string, sort DocumentSort, desc bool) (*Cursor, error) {
 	if json.Unmarshal(b, &c) != nil {
 		return nil, bad
 	}
-	if _, ok := ParseID(c.ID); !ok {
+	// The id goes back in canonical form: SQLite compares ids as text, so
+	// an upper-case one would seek to the wrong place.
+	id, ok := ParseID(c.ID)
+	if !ok {
 		return nil, bad
 	}
+	c.ID = id
 	if c.Sort != sort || c.Desc != desc {
 		return nil, Errorf(EInvalid, "cursor: made for another sort or order")
 	}
 	if c.Value != nil {
+		// A \u0000 is valid JSON but no PostgreSQL text.
+		if strings.ContainsRune(*c.Value, 0) {
+			return nil, bad
+		}
 		switch sort {
 		case SortCreatedAt, SortSourceCreatedAt:
 			if _, err := time.Parse(time.RFC3339Nano, *c.Value); err != nil {

@@ -323,6 +323,10 @@ type TenantCounts struct {
 	Chunks       int `json:"chunks"`
 	OrphanChunks int `json:"orphan_chunks"`
 	Tombstones   int `json:"tombstones"`
+	// TombstonedDocuments counts documents rows whose connector and
+	// external id also have a tombstone: always 0, since deleting an
+	// item tombstones it and a tombstoned item is never brought back.
+	TombstonedDocuments int `json:"tombstoned_documents"`
 }
 
 // DeleteAllConflict is the conflict EnqueueJob returns for a second

@@ -325,8 +325,11 @@ func (e *executor) TenantCounts(ctx context.Context, tenantID string) (engram.Te
 			        (SELECT count(*) FROM document_chunks WHERE tenant_id = $1),
 			        (SELECT count(*) FROM document_chunks c WHERE c.tenant_id = $1 AND NOT EXISTS
 			            (SELECT 1 FROM documents d WHERE d.tenant_id = c.tenant_id AND d.id = c.document_id)),
-			        (SELECT count(*) FROM deleted_documents WHERE tenant_id = $1)`,
-			[]any{tenantID}, &c.Documents, &c.SoftDeleted, &c.Chunks, &c.OrphanChunks, &c.Tombstones)
+			        (SELECT count(*) FROM deleted_documents WHERE tenant_id = $1),
+			        (SELECT count(*) FROM deleted_documents x WHERE x.tenant_id = $1 AND EXISTS
+			            (SELECT 1 FROM documents d WHERE d.tenant_id = x.tenant_id AND d.connector_id = x.connector_id
+			                AND d.external_id = x.external_id))`,
+			[]any{tenantID}, &c.Documents, &c.SoftDeleted, &c.Chunks, &c.OrphanChunks, &c.Tombstones, &c.TombstonedDocuments)
 	})
 	return c, err
 }

@@ -2,10 +2,12 @@ package folder
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf16"
 
+	"github.com/engram-kb/engram"
 	"gopkg.in/yaml.v3"
 )
 
@@ -56,12 +58,45 @@ func decodeFrontMatter(raw string) frontMatter {
 	}
 	switch m := v.(type) {
 	case map[string]any:
+		// The store would refuse the whole note for metadata nested too
+		// deeply; the block is kept as text instead.
+		if nesting(m) > maxFrontMatterDepth {
+			return frontMatter{Err: fmt.Sprintf("front matter nests deeper than %d levels", maxFrontMatterDepth), Raw: raw}
+		}
 		return frontMatter{Fields: m}
 	case nil:
 		return frontMatter{}
 	default:
 		return frontMatter{Err: "front matter is not a mapping of keys to values", Raw: raw}
 	}
+}
+
+// maxFrontMatterDepth is how deeply front matter may nest: it sits one
+// level down in a note's metadata, which engram.MaxMetadataDepth bounds.
+const maxFrontMatterDepth = engram.MaxMetadataDepth - 1
+
+// nesting is how deeply a decoded YAML value nests: 0 for a scalar.
+func nesting(v any) int {
+	var children []any
+	switch x := v.(type) {
+	case map[string]any:
+		for _, e := range x {
+			children = append(children, e)
+		}
+	case map[any]any:
+		for _, e := range x {
+			children = append(children, e)
+		}
+	case []any:
+		children = x
+	default:
+		return 0
+	}
+	d := 0
+	for _, e := range children {
+		d = max(d, nesting(e))
+	}
+	return d + 1
 }
 
 // heading returns the text of the first Markdown heading of text, ATX

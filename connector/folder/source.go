@@ -6,6 +6,7 @@ import (
 	"io"
 	"path"
 	"strings"
+	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/connector/internal/sanitize"
@@ -84,6 +85,12 @@ func readNote(f walk.File) (engram.SourceItem, error) {
 	if int64(len(data)) > limit {
 		return engram.SourceItem{}, tooLarge(int64(len(data)))
 	}
+	return noteItem(f.Rel, f.Info.ModTime(), data)
+}
+
+// noteItem turns the bytes of the note at rel into an item; its errors
+// are failure reasons.
+func noteItem(rel string, mtime time.Time, data []byte) (engram.SourceItem, error) {
 	text := decodeText(data)
 	if looksBinary([]byte(text)) {
 		return engram.SourceItem{}, fmt.Errorf("binary file (it contains NUL bytes); not a text note")
@@ -93,12 +100,12 @@ func readNote(f walk.File) (engram.SourceItem, error) {
 	if len(content) > engram.MaxContentBytes {
 		return engram.SourceItem{}, tooLarge(int64(len(content)))
 	}
-	name := path.Base(f.Rel)
+	name := path.Base(rel)
 	title, _ := fm.Fields["title"].(string)
 	if strings.TrimSpace(title) == "" {
 		title = heading(content)
 	}
-	meta := map[string]any{"path": f.Rel}
+	meta := map[string]any{"path": rel}
 	switch {
 	case fm.Fields != nil:
 		meta["front_matter"] = fm.Fields
@@ -106,9 +113,9 @@ func readNote(f walk.File) (engram.SourceItem, error) {
 		meta["front_matter_error"] = fm.Err
 		meta["front_matter_raw"] = fm.Raw
 	}
-	mtime := f.Info.ModTime().UTC()
+	mtime = mtime.UTC()
 	return engram.SourceItem{
-		ExternalID:      sanitize.String(f.Rel),
+		ExternalID:      sanitize.String(rel),
 		Title:           sanitize.Title(title, strings.TrimSuffix(name, path.Ext(name))),
 		Content:         content,
 		SourceUpdatedAt: &mtime,

@@ -29,8 +29,15 @@ func htmlToText(s string) string {
 		case html.StartTagToken, html.SelfClosingTagToken:
 			name, _ := z.TagName()
 			a := atom.Lookup(name)
-			if hidden[a] && tt == html.StartTagToken {
+			// "<script/>" opens a script all the same: the tokenizer reads
+			// what follows as its raw text, up to "</script>".
+			if hidden[a] && (tt == html.StartTagToken || rawText[a]) {
 				skip++
+			}
+			// <body> ends the head, closed or not: an unclosed <head>
+			// must not hide the whole message.
+			if a == atom.Body && tt == html.StartTagToken {
+				skip = 0
 			}
 			if a == atom.Br || a == atom.Hr || block[a] {
 				b.WriteByte('\n')
@@ -59,6 +66,12 @@ var hidden = map[atom.Atom]bool{
 	atom.Script: true, atom.Style: true, atom.Head: true, atom.Title: true,
 	atom.Noscript: true, atom.Template: true, atom.Iframe: true, atom.Object: true,
 	atom.Svg: true,
+}
+
+// rawText elements among the hidden ones hold raw text up to their end
+// tag even when written self-closing.
+var rawText = map[atom.Atom]bool{
+	atom.Script: true, atom.Style: true, atom.Title: true, atom.Noscript: true, atom.Iframe: true,
 }
 
 // block elements start and end a line.

@@ -186,6 +186,8 @@ func TestHTMLToText(t *testing.T) {
 		{"<style>.a{}</style><!-- c --><noscript>n</noscript>shown", "shown"},
 		{"<p>unclosed <b>tags", "unclosed tags"},
 		{"   lots   of\n\n\n\n spaces  ", "lots of\n\nspaces"},
+		{"<p>a</p><script/>alert(1)</script><p>b</p>", "a\n\nb"},
+		{"<html><head><title>T</title><body>Hello</body></html>", "Hello"},
 	}
 	for _, tc := range cases {
 		if got := htmlToText(tc.in); got != tc.want {
