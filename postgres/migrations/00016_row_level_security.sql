@@ -23,9 +23,17 @@
 -- migration that needs rows takes engram_maintenance with SET LOCAL ROLE.
 -- Superusers and roles with BYPASSRLS bypass every policy.
 --
+-- The role running this migration is made a member of both roles unless
+-- it already is one, so that a deployment whose login role also owns the
+-- tables keeps working: its tenant transactions drop to engram_app, and
+-- its cross-tenant work and pooled reads see every row through its
+-- membership of engram_maintenance (policies apply to a role's members).
+-- A hardened deployment keeps owner and login apart (README, Security).
+--
 -- Roles belong to the cluster, not the database: they are made here only
--- when missing (a DBA may make them beforehand, and then this migration
--- needs no CREATEROLE) and Down leaves them in place.
+-- when missing (a DBA may make and grant them beforehand, and then this
+-- migration needs no CREATEROLE) and Down leaves them and their
+-- memberships in place.
 
 -- +goose Up
 -- +goose StatementBegin
@@ -38,6 +46,12 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'engram_maintenance') THEN
         CREATE ROLE engram_maintenance NOLOGIN;
+    END IF;
+    IF NOT pg_has_role(current_user, 'engram_app', 'MEMBER') THEN
+        GRANT engram_app TO CURRENT_USER;
+    END IF;
+    IF NOT pg_has_role(current_user, 'engram_maintenance', 'MEMBER') THEN
+        GRANT engram_maintenance TO CURRENT_USER;
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO engram_app, engram_maintenance', current_schema());
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO engram_app, engram_maintenance', current_schema());
