@@ -17,10 +17,13 @@ type Driver interface {
 	Ping(ctx context.Context) error
 	// Close releases the driver's connections.
 	Close() error
-	// Begin opens a write transaction. The caller commits it or rolls it
-	// back; Rollback after Commit is a no-op, so `defer tx.Rollback()`
-	// is always safe.
-	Begin(ctx context.Context) (Tx, error)
+	// Begin opens a write transaction for the tenant tenantID, or, with
+	// "", for work across tenants (the scheduler, count compaction,
+	// statistics). An engine with row-level security (PostgreSQL) lets a
+	// tenant's transaction see and write only that tenant's rows. The
+	// caller commits it or rolls it back; Rollback after Commit is a
+	// no-op, so `defer tx.Rollback()` is always safe.
+	Begin(ctx context.Context, tenantID string) (Tx, error)
 	// Reader runs reads outside a transaction (on SQLite, the read pool).
 	Reader() Executor
 	// Writer runs one autocommitted write outside a transaction.

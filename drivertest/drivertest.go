@@ -90,10 +90,14 @@ func statements(t *testing.T, fn func(ctx context.Context) error) int {
 	return st.Count()
 }
 
-// inTx runs fn in a transaction of f's driver and commits it.
+// inTx runs fn in a transaction of f's driver and commits it. It is a
+// transaction across tenants (Begin with no tenant): fixtures write the
+// rows of whichever tenants a case names, and cross-tenant methods
+// (ConnectorsDue, CountsCompact) run here too. Row-level security of a
+// tenant's transaction is the engine's own test (postgres/rls_test.go).
 func (f fixture) inTx(t *testing.T, ctx context.Context, fn func(tx engram.Tx) error) error {
 	t.Helper()
-	tx, err := f.d.Begin(ctx)
+	tx, err := f.d.Begin(ctx, "")
 	if err != nil {
 		return err
 	}

@@ -91,7 +91,7 @@ func testGapLocksOrderWriters(t *testing.T, f fixture) {
 	ctx := context.Background()
 	for _, l := range locks {
 		g := f.gap(t, "contended", 2, 1)
-		first, err := f.d.Begin(ctx)
+		first, err := f.d.Begin(ctx, f.tenant)
 		if err != nil {
 			t.Fatal(err)
 		}

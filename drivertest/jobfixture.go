@@ -116,7 +116,7 @@ func (f fixture) getJob(t *testing.T, id string) engram.JobRecord {
 func (f fixture) secondWaits(t *testing.T, lock, second, then func(ctx context.Context, tx engram.Tx) error) {
 	t.Helper()
 	ctx := context.Background()
-	first, err := f.d.Begin(ctx)
+	first, err := f.d.Begin(ctx, f.tenant)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +127,7 @@ func (f fixture) secondWaits(t *testing.T, lock, second, then func(ctx context.C
 	begun := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
-		tx, err := f.d.Begin(ctx)
+		tx, err := f.d.Begin(ctx, f.tenant)
 		close(begun)
 		if err == nil {
 			defer tx.Rollback(ctx)

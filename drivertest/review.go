@@ -91,7 +91,7 @@ func testReview(t *testing.T, h Harness) {
 		f := newFixture(t, h)
 		id := f.docs(t, 1, "contended", "text")[0]
 		ctx := context.Background()
-		first, err := f.d.Begin(ctx)
+		first, err := f.d.Begin(ctx, f.tenant)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -83,7 +83,7 @@ func testConnectorsDue(t *testing.T, f fixture) {
 		return // the one writer keeps any other write out of the pass
 	}
 	// A connector another transaction holds is skipped, not waited for.
-	tx, err := f.d.Begin(ctx)
+	tx, err := f.d.Begin(ctx, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +302,7 @@ func testCompaction(t *testing.T, f fixture) {
 	}
 	if f.caps.RowLocks {
 		// A second compaction does not wait for the first: it is refused.
-		tx, err := f.d.Begin(ctx)
+		tx, err := f.d.Begin(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}

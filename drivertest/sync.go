@@ -44,7 +44,7 @@ func testSync(t *testing.T, h Harness) {
 
 		// A second batch of the connector waits for the first to end, and
 		// then sees what it wrote.
-		first, err := f.d.Begin(ctx)
+		first, err := f.d.Begin(ctx, f.tenant)
 		if err != nil {
 			t.Fatal(err)
 		}

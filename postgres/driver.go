@@ -34,18 +34,61 @@ func (e *executor) run(ctx context.Context, fn func(q querier) error) error {
 }
 
 // Begin takes a connection (waiting at most the acquire timeout) and opens
-// a transaction on it.
-func (s *Store) Begin(ctx context.Context) (engram.Tx, error) {
+// a transaction on it. A tenant's transaction (tenantID not "") runs as
+// the role engram_app with engram.tenant_id set to the tenant, so the
+// row-level security policies of migration 00016 admit only that
+// tenant's rows whatever a statement's WHERE says. Cross-tenant work
+// (tenantID "") runs as the login role, which a deployment makes a member
+// of engram_maintenance (see the README's Security section).
+//
+// Both settings ride in BEGIN's own round trip (one simple-protocol
+// message of three statements) and, like BEGIN and COMMIT, are not
+// counted as statements: they are the engine's plumbing, not a statement
+// of the use case.
+func (s *Store) Begin(ctx context.Context, tenantID string) (engram.Tx, error) {
 	c, err := s.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
-	tx, err := c.Begin(ctx)
+	tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginQuery(tenantID)})
 	if err != nil {
 		c.Release()
 		return nil, translate(err)
 	}
 	return &txExecutor{executor: executor{s: s, tx: tx}, conn: c}, nil
+}
+
+// beginQuery is the BEGIN of a transaction of tenantID. The simple
+// protocol takes no parameters, so the tenant is written into the text,
+// and only in the one form a tenant id has: anything else sets no tenant,
+// and the policies then admit no row.
+func beginQuery(tenantID string) string {
+	if tenantID == "" {
+		return "begin"
+	}
+	if !isUUID(tenantID) {
+		tenantID = ""
+	}
+	return "begin; select set_config('engram.tenant_id', '" + tenantID + "', true); set local role engram_app"
+}
+
+// isUUID reports whether s is a UUID in its canonical text form.
+func isUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, r := range s {
+		switch {
+		case i == 8 || i == 13 || i == 18 || i == 23:
+			if r != '-' {
+				return false
+			}
+		case '0' <= r && r <= '9', 'a' <= r && r <= 'f', 'A' <= r && r <= 'F':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // txExecutor is a transaction on a connection it gives back at its end.

@@ -30,7 +30,7 @@ func (s *Store) ClassifyDocuments(ctx context.Context, tenantID, actor string, s
 		return engram.ClassifyOutcome{}, err
 	}
 	var out engram.ClassifyOutcome
-	err = s.inTx(ctx, func(tx engram.Tx) error {
+	err = s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		updated, err := s.writeVerdicts(ctx, tx, tenantID, planned)
 		if err != nil {
 			return err

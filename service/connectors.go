@@ -17,7 +17,7 @@ import (
 // Returns conflict.
 func (s *Store) CreateConnector(ctx context.Context, tenantID, actor, typ, name string, settings json.RawMessage, syncInterval time.Duration) (engram.Connector, error) {
 	var out engram.Connector
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		now := s.now()
 		row := engram.NewConnectorRow{ID: engram.NewID(), Type: typ, Name: name, Settings: settings}
 		if syncInterval > 0 {
@@ -61,7 +61,7 @@ func (s *Store) UpdateConnector(ctx context.Context, tenantID, actor, id string,
 		ch.IntervalSeconds, ch.NextIfSynced = &secs, now.Add(*p.SyncInterval)
 	}
 	var out engram.Connector
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		c, ok, err := tx.ConnectorUpdate(ctx, tenantID, id, ch, now)
 		if err != nil {
 			return err

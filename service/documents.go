@@ -25,7 +25,7 @@ func (s *Store) CreateDocuments(ctx context.Context, tenantID string, docs []eng
 	for i := range docs {
 		chunks += len(docs[i].Chunks)
 	}
-	return s.inTx(ctx, func(tx engram.Tx) error {
+	return s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		if err := tx.DocumentsInsert(ctx, tenantID, docs, s.now()); err != nil {
 			return err
 		}

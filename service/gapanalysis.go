@@ -29,7 +29,7 @@ func (s *Store) ListAnalysisDocuments(ctx context.Context, tenantID, afterID str
 // links grow.
 func (s *Store) UpsertGapProposals(ctx context.Context, tenantID, actor string, ps []engram.PreparedProposal) (engram.ProposalOutcome, error) {
 	var out engram.ProposalOutcome
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		ids, err := tx.GapsUpsertProposals(ctx, tenantID, ps, s.now())
 		if err != nil {
 			return err

@@ -26,7 +26,7 @@ func (s *Store) moveStatus(ctx context.Context, tx engram.Tx, tenantID, gapID st
 // question.
 func (s *Store) AddGapAnswer(ctx context.Context, tenantID, actor, gapID string, index int, text string) (engram.GapAnswerResult, error) {
 	var res engram.GapAnswerResult
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		n, ok, err := tx.GapLockQuestions(ctx, tenantID, gapID)
 		if err != nil {
 			return err
@@ -53,7 +53,7 @@ func (s *Store) AddGapAnswer(ctx context.Context, tenantID, actor, gapID string,
 // on SQLite. Returns not_found.
 func (s *Store) changeAnswer(ctx context.Context, tenantID, gapID, answerID string, write func(tx engram.Tx) (engram.GapAnswer, engram.GapFacts, bool, error)) (engram.GapAnswerResult, error) {
 	var res engram.GapAnswerResult
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		if err := tx.GapsLock(ctx, tenantID, []string{gapID}); err != nil {
 			return err
 		}
@@ -91,7 +91,7 @@ func (s *Store) VerifyGapAnswer(ctx context.Context, tenantID, actor, gapID, ans
 // not_found.
 func (s *Store) AddGapFeedback(ctx context.Context, tenantID, actor, gapID string, useful bool, comment string) (engram.GapFeedbackCounts, error) {
 	var c engram.GapFeedbackCounts
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		var ok bool
 		var err error
 		if c, ok, err = tx.GapFeedbackCount(ctx, tenantID, gapID, useful); err != nil {

@@ -17,7 +17,7 @@ func gapNotFound(id string) error { return engram.Errorf(engram.ENotFound, "gap 
 // that is not a live document of the tenant fails the whole create.
 func (s *Store) CreateGap(ctx context.Context, tenantID string, g engram.PreparedGap) (engram.GapDetail, error) {
 	now := s.now()
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		if err := tx.GapInsert(ctx, tenantID, g, now); err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func (s *Store) getGap(ctx context.Context, x engram.Executor, tenantID, id stri
 // (two), in one transaction. Returns not_found.
 func (s *Store) UpdateGap(ctx context.Context, tenantID, id string, p engram.GapPatch) (engram.GapDetail, error) {
 	var d engram.GapDetail
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		ok, err := tx.GapUpdate(ctx, tenantID, id, p, s.now())
 		if err != nil {
 			return err
@@ -105,7 +105,7 @@ func (s *Store) UpdateGap(ctx context.Context, tenantID, id string, p engram.Gap
 // DeleteGap deletes the gap with everything of it and writes the audit
 // row: two statements. Returns not_found.
 func (s *Store) DeleteGap(ctx context.Context, tenantID, actor, id string) error {
-	return s.inTx(ctx, func(tx engram.Tx) error {
+	return s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		ok, err := tx.GapDelete(ctx, tenantID, id)
 		if err != nil {
 			return err
@@ -122,7 +122,7 @@ func (s *Store) DeleteGap(ctx context.Context, tenantID, actor, id string) error
 // that are not the tenant's gaps come back in NotFound.
 func (s *Store) SetGapStatus(ctx context.Context, tenantID, actor string, ids []string, st engram.GapStatus) (engram.BulkResult, error) {
 	var res engram.BulkResult
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		if err := tx.GapsLock(ctx, tenantID, ids); err != nil {
 			return err
 		}

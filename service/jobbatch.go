@@ -37,7 +37,7 @@ func (s *Store) RunJobBatch(ctx context.Context, tenantID, id string, classifier
 	var j engram.JobRecord
 	var out engram.Job
 	classify := false
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		var err error
 		if j, err = tx.JobLock(ctx, tenantID, id); err != nil {
 			return err
@@ -141,7 +141,7 @@ func (s *Store) classifyBatch(ctx context.Context, tenantID string, j engram.Job
 		return j.Job, err
 	}
 	var out engram.Job
-	err = s.inTx(ctx, func(tx engram.Tx) error {
+	err = s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		updated, err := s.writeVerdicts(ctx, tx, tenantID, planned)
 		if err != nil {
 			return err

@@ -34,7 +34,7 @@ func (s *Store) EnqueueJob(ctx context.Context, tenantID, actor string, req engr
 		p.Actor = actor
 	}
 	var out engram.Job
-	err = s.inTx(ctx, func(tx engram.Tx) error {
+	err = s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		if req.Kind == engram.JobAnalyzeGaps {
 			if err := s.oneAnalysis(ctx, tx, tenantID); err != nil {
 				return err
@@ -121,7 +121,7 @@ func (s *Store) insertJob(ctx context.Context, tx engram.Tx, tenantID, actor str
 // statement names that sync), and audits.
 func (s *Store) enqueueSync(ctx context.Context, tenantID, actor string, p engram.JobParams) (engram.Job, error) {
 	var out engram.Job
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		status, ok, err := tx.ConnectorLockForSync(ctx, tenantID, p.ConnectorID)
 		if err != nil {
 			return err
@@ -197,7 +197,7 @@ func (s *Store) StartJob(ctx context.Context, tenantID, id string) (engram.Job, 
 // or, when it matched no unfinished job, reads the job as it is.
 func (s *Store) changeJob(ctx context.Context, tenantID, id string, change func(tx engram.Tx) (engram.JobRecord, bool, error)) (engram.Job, error) {
 	var out engram.JobRecord
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		j, ok, err := change(tx)
 		if err != nil {
 			return err
@@ -237,7 +237,7 @@ func (s *Store) FinishJob(ctx context.Context, tenantID, id string, status engra
 		return engram.Job{}, engram.Errorf(engram.EInternal, "FinishJob: %q is not a final status", status)
 	}
 	var out engram.JobRecord
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		now := s.now()
 		j, ok, err := tx.JobFinish(ctx, tenantID, id, status, result, message, now)
 		if err != nil {

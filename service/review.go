@@ -15,7 +15,7 @@ import (
 // review applies ch to the documents among ids and audits it.
 func (s *Store) review(ctx context.Context, tenantID, actor string, ids []string, ch engram.ReviewChange, extra map[string]any) (engram.BulkResult, error) {
 	var res engram.BulkResult
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		docs, err := tx.DocumentsLock(ctx, tenantID, ids)
 		if err != nil {
 			return err
@@ -66,7 +66,7 @@ func (s *Store) DeleteDocuments(ctx context.Context, tenantID, actor string, ids
 		return s.review(ctx, tenantID, actor, ids, engram.ReviewChange{Action: engram.ReviewSoftDelete}, nil)
 	}
 	var res engram.BulkResult
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		if err := tx.ConnectorsLockForDocuments(ctx, tenantID, ids); err != nil {
 			return err
 		}

@@ -21,7 +21,7 @@ import (
 // due and no job engine is attached.
 func (s *Store) ScheduleSyncs(ctx context.Context, now time.Time, limit int) (engram.ScheduledSyncs, error) {
 	var out engram.ScheduledSyncs
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, "", func(tx engram.Tx) error {
 		out = engram.ScheduledSyncs{}
 		due, err := tx.ConnectorsDue(ctx, now, limit)
 		if err != nil || len(due) == 0 {
@@ -58,7 +58,7 @@ func (s *Store) ActiveJobCounts(ctx context.Context) ([]engram.JobCount, error) 
 // count table, on engines that keep deltas (none on SQLite).
 func (s *Store) CompactCounts(ctx context.Context, limit int) (int, error) {
 	most := 0
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, "", func(tx engram.Tx) error {
 		mine, err := tx.CountsLockCompaction(ctx)
 		if err != nil || !mine {
 			return err // another process is compacting: leave it to it
@@ -89,7 +89,7 @@ func (s *Store) FailJobs(ctx context.Context, jobs []engram.UnfinishedJob, messa
 		return nil, nil
 	}
 	var out []engram.UnfinishedJob
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, "", func(tx engram.Tx) error {
 		var err error
 		out, err = tx.JobsFail(ctx, jobs, message, s.now())
 		return err
@@ -109,7 +109,7 @@ func (s *Store) RefreshStatistics(ctx context.Context, minChanges int64) ([]stri
 	}
 	var done []string
 	for _, t := range stale {
-		err := s.inTx(ctx, func(tx engram.Tx) error { return tx.StatisticsAnalyze(ctx, t) })
+		err := s.inTx(ctx, "", func(tx engram.Tx) error { return tx.StatisticsAnalyze(ctx, t) })
 		if engram.ErrorCode(err) == engram.EUnavailable {
 			continue // busy: the next pass
 		}

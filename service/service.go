@@ -71,10 +71,12 @@ func (s *Store) MigrationsPending(ctx context.Context) (bool, error) {
 	return s.d.MigrationsPending(ctx)
 }
 
-// inTx runs fn in one write transaction: committed when fn returns nil,
-// rolled back otherwise.
-func (s *Store) inTx(ctx context.Context, fn func(tx engram.Tx) error) error {
-	tx, err := s.d.Begin(ctx)
+// inTx runs fn in one write transaction of the tenant tenantID ("" for
+// work across tenants): committed when fn returns nil, rolled back
+// otherwise. On PostgreSQL, row-level security confines a tenant's
+// transaction to the tenant's rows.
+func (s *Store) inTx(ctx context.Context, tenantID string, fn func(tx engram.Tx) error) error {
+	tx, err := s.d.Begin(ctx, tenantID)
 	if err != nil {
 		return err
 	}

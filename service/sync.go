@@ -39,7 +39,7 @@ func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, ite
 		}
 	}
 	var counts engram.SyncCounts
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		status, ok, err := tx.ConnectorLockForBatch(ctx, tenantID, connectorID)
 		if err != nil {
 			return err
@@ -128,7 +128,7 @@ func (s *Store) writePlan(ctx context.Context, tx engram.Tx, tenantID string, p 
 // number archived.
 func (s *Store) FinishFullSync(ctx context.Context, tenantID, connectorID, runID string, archive bool) (int, error) {
 	var n int
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		if archive {
 			var err error
 			if n, err = tx.DocumentsArchiveUnseen(ctx, tenantID, connectorID, runID, s.now()); err != nil {

@@ -26,7 +26,7 @@ func (s *Store) CreateTenant(ctx context.Context, name, slug string) (engram.Ten
 	now := s.now().UTC().Truncate(time.Microsecond)
 	t := engram.Tenant{ID: engram.NewID(), Name: name, Slug: slug, Settings: map[string]any{}, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	key := engram.GenerateKey(engram.RoleAdmin, "admin")
-	err := s.inTx(ctx, func(tx engram.Tx) error {
+	err := s.inTx(ctx, t.ID, func(tx engram.Tx) error {
 		if err := tx.TenantInsert(ctx, t.ID, name, slug, now); err != nil {
 			if engram.ErrorCode(err) == engram.EConflict {
 				return engram.Errorf(engram.EConflict, "slug: a tenant with slug %q already exists", slug)
@@ -142,7 +142,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, tenantID, actor, id string) er
 	if _, ok := engram.ParseID(id); !ok {
 		return engram.Errorf(engram.ENotFound, "API key %s not found", id)
 	}
-	return s.inTx(ctx, func(tx engram.Tx) error {
+	return s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		ok, err := tx.APIKeyRevoke(ctx, tenantID, id, s.now())
 		if err != nil {
 			return err

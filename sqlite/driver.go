@@ -24,7 +24,9 @@ func (s *Store) Reader() engram.Executor { return &executor{s: s, q: s.read} }
 func (s *Store) Writer() engram.Executor { return &executor{s: s, q: s.write} }
 
 // Begin opens a write transaction (BEGIN IMMEDIATE on the one writer).
-func (s *Store) Begin(ctx context.Context) (engram.Tx, error) {
+// SQLite has no row-level security: the tenant is not used, and the
+// tenant_id in every statement is the only guard.
+func (s *Store) Begin(ctx context.Context, _ string) (engram.Tx, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, translate(err)
