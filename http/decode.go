@@ -103,12 +103,6 @@ func decodeError(body []byte, err error) error {
 // the opening bracket of an array or object); walking the tokens up to that
 // offset recovers the exact path. It runs only on the error path.
 func valuePath(body []byte, offset int64) string {
-	type frame struct {
-		array   bool
-		index   int
-		key     string
-		wantKey bool
-	}
 	var stack []frame
 	// done records that a value finished in the innermost container.
 	done := func() {
@@ -138,18 +132,7 @@ func valuePath(body []byte, offset int64) string {
 			continue
 		}
 		if dec.InputOffset() == offset {
-			var b strings.Builder
-			for _, f := range stack {
-				if f.array {
-					b.WriteString("[" + strconv.Itoa(f.index) + "]")
-					continue
-				}
-				if b.Len() > 0 {
-					b.WriteByte('.')
-				}
-				b.WriteString(f.key)
-			}
-			return b.String()
+			return framePath(stack, "")
 		}
 		if isDelim {
 			stack = append(stack, frame{array: delim == '[', wantKey: delim == '{'})
@@ -157,6 +140,37 @@ func valuePath(body []byte, offset int64) string {
 		}
 		done()
 	}
+}
+
+// frame is one open array or object on the way to a value in a body.
+type frame struct {
+	array   bool
+	index   int
+	key     string
+	wantKey bool
+}
+
+// framePath writes the path of the frames, like documents[3].title, with
+// key appended when it is not empty.
+func framePath(stack []frame, key string) string {
+	var b strings.Builder
+	for _, f := range stack {
+		if f.array {
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(f.key)
+	}
+	if key != "" {
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(key)
+	}
+	return b.String()
 }
 
 // describeType names what a Go type accepts in JSON.

@@ -22,34 +22,12 @@ const maxBodyDepth = engram.MaxMetadataDepth + 8
 // invalid_argument naming the field, or nil; malformed JSON passes, for
 // the decoder to describe.
 func checkJSONText(body []byte) error {
-	type frame struct {
-		array bool
-		index int
-		key   string
-	}
 	var stack []frame
 	path := func(key string) string {
-		var b strings.Builder
-		for _, f := range stack {
-			if f.array {
-				b.WriteString("[" + strconv.Itoa(f.index) + "]")
-				continue
-			}
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(f.key)
+		if p := framePath(stack, key); p != "" {
+			return p
 		}
-		if key != "" {
-			if b.Len() > 0 {
-				b.WriteByte('.')
-			}
-			b.WriteString(key)
-		}
-		if b.Len() == 0 {
-			return "body"
-		}
-		return b.String()
+		return "body"
 	}
 	expectKey := false
 	for i := 0; i < len(body); i++ {
