@@ -150,18 +150,25 @@ func (w *worker) runSync(ctx context.Context, a jobArgs, attempt, maxAttempts in
 		opt.Start = reportOf(j.Result)
 	}
 	// The source is read on a context River's timeout does not cut: a
-	// slice pauses at its first batch boundary after its time (or at once
-	// when the worker stops), so every execution commits at least one
-	// batch, however long its source takes to reach the cursor.
+	// slice pauses at its first batch boundary after its time, so every
+	// execution commits at least one batch, however long its source takes
+	// to reach the cursor. A worker that is stopping cuts it at once: what
+	// was committed stays, with its cursor.
 	end := time.Now().Add(w.slice)
 	opt.Pause = func() bool { return ctx.Err() != nil || time.Now().After(end) }
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.syncTimeout)
 	defer cancel()
+	stopping := context.AfterFunc(ctx, func() {
+		if errors.Is(ctx.Err(), context.Canceled) {
+			cancel()
+		}
+	})
+	defer stopping()
 	stop := w.beat(rctx, a)
 	rep, err := ingest.Run(rctx, w.connectors, a.TenantID, c.ID, src, opt)
 	stop()
 	switch {
-	case errors.Is(err, ingest.ErrPaused):
+	case errors.Is(err, ingest.ErrPaused), err != nil && errors.Is(ctx.Err(), context.Canceled):
 		return river.JobSnooze(0)
 	case errors.Is(err, ingest.ErrCancelled):
 		err = finish(engram.JobCancelled, rep, nil)

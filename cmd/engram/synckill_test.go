@@ -15,9 +15,10 @@ import (
 )
 
 // The sync kill test: a real `engram serve` is killed with SIGKILL at
-// random points of a full sync of a 3,000-message Maildir, twice; each
-// time it is started again, the sync reads on from the cursor of its last
-// committed batch, and in the end every message is imported exactly once.
+// random points of a full sync of a 3,000-message Maildir, twice, and
+// stopped once with SIGTERM; each time it is started again, the sync
+// reads on from the cursor of its last committed batch, and in the end
+// every message is imported exactly once.
 
 const (
 	syncMessages = 3000
@@ -92,13 +93,29 @@ func TestSyncSurvivesKill(t *testing.T) {
 			start := time.Now()
 
 			// Kill it twice, each time some way into a batch after a
-			// random one of the first few.
+			// random one, and stop it once gracefully in between.
 			batch := engram.DefaultSyncBatch
-			at := []int{batch * (1 + rand.IntN(2)), batch * (3 + rand.IntN(2))}
-			for _, n := range at {
-				done := waitProgress(t, srv, admin, id, n)
-				time.Sleep(time.Duration(rand.IntN(300)) * time.Millisecond)
-				srv.kill(t)
+			for _, stop := range []struct {
+				at   int
+				kill bool
+			}{{batch * (1 + rand.IntN(2)), true}, {batch * 3, false}, {batch * 4, true}} {
+				done := waitProgress(t, srv, admin, id, stop.at)
+				time.Sleep(time.Duration(rand.IntN(150)) * time.Millisecond)
+				if stop.kill {
+					srv.kill(t)
+				} else {
+					if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+						t.Fatal(err)
+					}
+					select {
+					case err := <-srv.done:
+						if err != nil {
+							t.Fatalf("serve exited with %v after SIGTERM:\n%s", err, srv.log())
+						}
+					case <-time.After(25 * time.Second):
+						t.Fatalf("serve did not stop within 25s of SIGTERM:\n%s", srv.log())
+					}
+				}
 				killed := time.Now()
 				srv = startServe(t, db, "--connector-roots", root)
 				status, after, _, _ := jobState(t, srv, admin, id)
@@ -121,7 +138,7 @@ func TestSyncSurvivesKill(t *testing.T) {
 					}
 					time.Sleep(20 * time.Millisecond)
 				}
-				t.Logf("%s: killed at %d done, resumed %v after the kill", engine, done, time.Since(killed).Round(time.Millisecond))
+				t.Logf("%s: stopped at %d done (kill %v), resumed %v after", engine, done, stop.kill, time.Since(killed).Round(time.Millisecond))
 			}
 			restarted := time.Now()
 			var status string
