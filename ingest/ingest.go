@@ -9,12 +9,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/engram-kb/engram"
 )
 
 // DefaultBatch is how many items go to the store at once.
 const DefaultBatch = engram.DefaultSyncBatch
+
+// batchTimeout bounds one batch's transaction, which does not end with
+// the run's context.
+const batchTimeout = 2 * time.Minute
 
 // maxFailuresKept bounds the failures a report lists; all are counted.
 const maxFailuresKept = 100
@@ -142,7 +147,11 @@ func Run(ctx context.Context, store engram.ConnectorStore, tenantID, connectorID
 				return opt.Record(next(c))
 			}}
 		}
-		counts, err := store.SyncBatch(ctx, tenantID, connectorID, prepared, sopt)
+		// A batch that started commits even when ctx ends meanwhile (a
+		// worker stopping): the run then stops at the next item.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+		counts, err := store.SyncBatch(bctx, tenantID, connectorID, prepared, sopt)
+		cancel()
 		if err != nil {
 			return err
 		}

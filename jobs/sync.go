@@ -152,8 +152,8 @@ func (w *worker) runSync(ctx context.Context, a jobArgs, attempt, maxAttempts in
 	// The source is read on a context River's timeout does not cut: a
 	// slice pauses at its first batch boundary after its time, so every
 	// execution commits at least one batch, however long its source takes
-	// to reach the cursor. A worker that is stopping cuts it at once: what
-	// was committed stays, with its cursor.
+	// to reach the cursor. A worker that is stopping cuts the reading at
+	// once; a batch already started still commits, with its cursor.
 	end := time.Now().Add(w.slice)
 	opt.Pause = func() bool { return ctx.Err() != nil || time.Now().After(end) }
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.syncTimeout)
