@@ -191,6 +191,10 @@ type SyncJobProgress struct {
 	// counts are known. It runs inside the batch's transaction, so it
 	// must only compute.
 	Record func(SyncCounts) (JobProgress, json.RawMessage)
+	// Cursor is the source position of the batch's last item (see
+	// SourceItem.Cursor), recorded with the progress; "" keeps the one
+	// recorded.
+	Cursor string
 }
 
 // Sync limits.

@@ -107,13 +107,23 @@ type JobExecutor interface {
 	// nil when there is none. One statement.
 	JobLatestForConnector(ctx context.Context, tenantID, connectorID string, kind JobKind) (*Job, error)
 	// JobCancel cancels a queued job (at at) and notes a cancel request on
-	// a running one. One statement; false when the job is final or
-	// missing.
-	JobCancel(ctx context.Context, tenantID, id string, at time.Time) (JobRecord, bool, error)
-	// JobStart marks a queued or running job running, started at at
-	// unless it had started. One statement; false when the job is final
+	// a running one; a running sync whose last heartbeat is before
+	// staleBefore (its worker is gone: nothing would see the request) is
+	// cancelled at once too. One statement; false when the job is final
 	// or missing.
+	JobCancel(ctx context.Context, tenantID, id string, at, staleBefore time.Time) (JobRecord, bool, error)
+	// JobStart marks a queued or running job running, started at at
+	// unless it had started, with a heartbeat at at. One statement; false
+	// when the job is final or missing.
 	JobStart(ctx context.Context, tenantID, id string, at time.Time) (JobRecord, bool, error)
+	// JobHeartbeat notes at at that a running job's worker is alive. One
+	// statement; a job that is not running is left as it is.
+	JobHeartbeat(ctx context.Context, tenantID, id string, at time.Time) error
+	// JobEndStaleSync ends the connector's running sync as failed with
+	// message at at when its last heartbeat is before staleBefore (its
+	// worker is gone), so that a new sync may take its place. One
+	// statement; false when there was no such sync.
+	JobEndStaleSync(ctx context.Context, tenantID, connectorID, message string, staleBefore, at time.Time) (bool, error)
 	// JobCancelled ends a job as cancelled at at, whatever its status:
 	// the caller holds its lock (JobLock) and saw it running with a
 	// cancel request. One statement; false when the job is missing.
@@ -125,10 +135,11 @@ type JobExecutor interface {
 	// One statement; false when the job is no longer running or another
 	// execution moved its cursor.
 	JobAdvance(ctx context.Context, tenantID, id, after string, a JobAdvance, at time.Time) (JobRecord, bool, error)
-	// JobRecordProgress sets a job's progress and, when result is not
-	// empty, its result, whatever its status. One statement; false when
-	// the job is missing.
-	JobRecordProgress(ctx context.Context, tenantID, id string, p JobProgress, result json.RawMessage, at time.Time) (JobRecord, bool, error)
+	// JobRecordProgress sets a job's progress, its result when result is
+	// not empty and its cursor when cursor is not "" (where a resumed sync
+	// reads on from), whatever its status, with a heartbeat at at. One
+	// statement; false when the job is missing.
+	JobRecordProgress(ctx context.Context, tenantID, id string, p JobProgress, result json.RawMessage, cursor string, at time.Time) (JobRecord, bool, error)
 	// JobFinish ends an unfinished job with status, result (kept when
 	// empty) and message. One statement; false when the job is final or
 	// missing.

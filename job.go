@@ -271,13 +271,22 @@ type JobStore interface {
 	// ListJobs returns the tenant's jobs, newest first.
 	ListJobs(ctx context.Context, tenantID string, f JobFilter) (JobPage, error)
 	// CancelJob asks a job to stop: a queued job is cancelled at once, a
-	// running one at its next batch boundary. Cancelling a finished job
-	// changes nothing. Returns not_found.
+	// running one at its next batch boundary, and a running sync whose
+	// worker is gone (no heartbeat for JobStaleAfter) at once. Cancelling
+	// a finished job changes nothing. Returns not_found.
 	CancelJob(ctx context.Context, tenantID, id string) (Job, error)
 
 	// StartJob marks a queued job running (a running one stays running, as
 	// after a crash) and returns it. Returns not_found.
 	StartJob(ctx context.Context, tenantID, id string) (Job, error)
+	// StartSyncJob is StartJob for a sync, returning the job with the
+	// cursor its last committed batch recorded ("" for none): a sync that
+	// runs again after a crash, a retry or a pause reads on from there.
+	// Returns not_found.
+	StartSyncJob(ctx context.Context, tenantID, id string) (JobRecord, error)
+	// HeartbeatJob notes that a running job's worker is alive (see
+	// JobStaleAfter). Returns only the engine's errors.
+	HeartbeatJob(ctx context.Context, tenantID, id string) error
 	// RunJobBatch runs the job's next batch and returns the job as it is
 	// after it; its status is final when there was nothing left to do or a
 	// cancel was asked for. A delete-all batch is one transaction; a
@@ -504,3 +513,13 @@ func TenantJobs(s []ScheduledSync) []TenantJob {
 	}
 	return out
 }
+
+// A running sync's worker notes a heartbeat with every batch and every
+// JobHeartbeatEvery while it reads its source; a sync without one for
+// JobStaleAfter has lost its worker (a killed process). Such a job is
+// cancelled at once when asked, and a new sync of its connector replaces
+// it, instead of both waiting for the job engine to rescue it.
+const (
+	JobHeartbeatEvery = 10 * time.Second
+	JobStaleAfter     = 3 * JobHeartbeatEvery
+)

@@ -19,6 +19,9 @@ type SourceItem struct {
 	SourceCreatedAt *time.Time
 	SourceUpdatedAt *time.Time
 	Metadata        json.RawMessage
+	// Cursor is the item's position in the source, for a source that can
+	// resume (Resumer): ItemsFrom(cursor) yields what follows the item.
+	Cursor string
 }
 
 // SourceFailure is an item a source could not read. A sync skips it and
@@ -39,4 +42,15 @@ type SourceFailure struct {
 // cannot read are reported through fail and skipped.
 type Source interface {
 	Items(ctx context.Context, yield func(SourceItem) error, fail func(SourceFailure)) error
+}
+
+// Resumer is a Source that can start in the middle: ItemsFrom yields, and
+// reports the failures of, only what follows cursor (an item's Cursor;
+// "" is the start) in the order Items reads them. A sync records the
+// cursor of its last committed batch, so one that stopped (a killed
+// process, a paused slice) reads on from there rather than from the
+// start. Resuming saves time only: a sync is idempotent.
+type Resumer interface {
+	Source
+	ItemsFrom(ctx context.Context, cursor string, yield func(SourceItem) error, fail func(SourceFailure)) error
 }

@@ -31,7 +31,7 @@ func testJobCancelStart(t *testing.T, f fixture) {
 	missing := engram.NewID()
 	cancel := func(id string, at time.Time) (engram.JobRecord, bool) {
 		return f.change(t, "JobCancel", func(ctx context.Context, tx engram.Tx) (engram.JobRecord, bool, error) {
-			return tx.JobCancel(ctx, f.tenant, id, at)
+			return tx.JobCancel(ctx, f.tenant, id, at, clock(0))
 		})
 	}
 	start := func(id string, at time.Time) (engram.JobRecord, bool) {
@@ -91,7 +91,7 @@ func testJobFinish(t *testing.T, f fixture) {
 	missing := engram.NewID()
 	progress := func(id string, p engram.JobProgress, result string) (engram.JobRecord, bool) {
 		return f.change(t, "JobRecordProgress", func(ctx context.Context, tx engram.Tx) (engram.JobRecord, bool, error) {
-			return tx.JobRecordProgress(ctx, f.tenant, id, p, json.RawMessage(result), clock(1))
+			return tx.JobRecordProgress(ctx, f.tenant, id, p, json.RawMessage(result), "", clock(1))
 		})
 	}
 	finish := func(id string, s engram.JobStatus, result string, msg *string) (engram.JobRecord, bool) {

@@ -18,6 +18,7 @@ func testJobs(t *testing.T, h Harness) {
 	t.Run("ReadAndList", func(t *testing.T) { t.Parallel(); testJobRead(t, newFixture(t, h)) })
 	t.Run("LatestForConnector", func(t *testing.T) { t.Parallel(); testJobLatest(t, newFixture(t, h)) })
 	t.Run("CancelAndStart", func(t *testing.T) { t.Parallel(); testJobCancelStart(t, newFixture(t, h)) })
+	t.Run("Heartbeat", func(t *testing.T) { t.Parallel(); testJobHeartbeat(t, newFixture(t, h)) })
 	t.Run("ProgressAndFinish", func(t *testing.T) { t.Parallel(); testJobFinish(t, newFixture(t, h)) })
 	t.Run("Advance", func(t *testing.T) { t.Parallel(); testJobAdvance(t, newFixture(t, h)) })
 	t.Run("LockTakesTurns", func(t *testing.T) { t.Parallel(); testJobLock(t, newFixture(t, h)) })

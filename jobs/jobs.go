@@ -51,8 +51,9 @@ type Config struct {
 	// engram.RunGapAnalysis); without an Analyzer those jobs fail.
 	Analyzer     engram.GapAnalyzer
 	AnalyzerName string
-	// SyncTimeout bounds one sync or analysis execution (default
-	// DefaultSyncTimeout).
+	// SyncTimeout bounds one analysis execution, and how long one sync
+	// execution may read its source (default DefaultSyncTimeout); a sync
+	// pauses at its first batch boundary after a slice.
 	SyncTimeout time.Duration
 	// PollInterval is how often workers look for new jobs where the
 	// engine has no notifications (SQLite), default 1s.
@@ -138,11 +139,14 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 		return nil, errors.New("jobs: a Classifier is required to run workers")
 	}
 	w := &worker{store: store, connectors: store, tenants: store, gaps: store, registry: cfg.Connectors, analyzer: cfg.Analyzer,
-		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, slice: cfg.slice(), log: cfg.Logger, finished: cfg.Finished}
+		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, slice: cfg.slice(), syncTimeout: cfg.SyncTimeout,
+		log: cfg.Logger, finished: cfg.Finished}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &kindWorker[deleteAllArgs]{w: w})
 	river.AddWorker(workers, &kindWorker[classifyArgs]{w: w})
-	river.AddWorker(workers, &passWorker[syncArgs]{timeout: cfg.SyncTimeout, run: w.runSync})
+	// A sync runs in slices (see runSync): River rescues a killed
+	// process's sync as soon as a delete-all's.
+	river.AddWorker(workers, &passWorker[syncArgs]{timeout: 2 * w.slice, run: w.runSync})
 	river.AddWorker(workers, &passWorker[analyzeArgs]{timeout: cfg.SyncTimeout, run: w.runAnalyze})
 	sched := &scheduleWorker{store: store, log: cfg.Logger, finished: cfg.Finished}
 	river.AddWorker(workers, sched)

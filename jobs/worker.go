@@ -92,7 +92,9 @@ type worker struct {
 	analyzer     engram.GapAnalyzer
 	analyzerName string
 	slice        time.Duration
-	log          *slog.Logger
+	// syncTimeout bounds one sync execution's reading of its source.
+	syncTimeout time.Duration
+	log         *slog.Logger
 	// finished is told of each job this worker finishes.
 	finished func(engram.JobKind, engram.JobStatus)
 }

@@ -214,20 +214,51 @@ func (e *executor) JobLatestForConnector(ctx context.Context, tenantID, connecto
 
 // JobCancel cancels a queued job and notes a cancel request on a running
 // one.
-func (e *executor) JobCancel(ctx context.Context, tenantID, id string, at time.Time) (engram.JobRecord, bool, error) {
+func (e *executor) JobCancel(ctx context.Context, tenantID, id string, at, staleBefore time.Time) (engram.JobRecord, bool, error) {
 	return e.jobStatement(ctx, "jobs.cancel",
 		`UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, $3::timestamptz),
-		        finished_at = CASE WHEN status = 'queued' THEN $3::timestamptz END,
-		        status = CASE WHEN status = 'queued' THEN 'cancelled' ELSE status END,
+		        finished_at = CASE WHEN `+endsOnCancel+` THEN $3::timestamptz END,
+		        status = CASE WHEN `+endsOnCancel+` THEN 'cancelled' ELSE status END,
 		        updated_at = $3
 		  WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')
-		 RETURNING `+jobColumns, tenantID, id, ts(at))
+		 RETURNING `+jobColumns, tenantID, id, ts(at), ts(staleBefore))
+}
+
+// endsOnCancel says a cancel ends the job at once ($4 is the stale bound):
+// it is queued, or a sync whose worker stopped beating (a row from before
+// heartbeats counts from its start).
+const endsOnCancel = `(status = 'queued' OR (kind = 'sync' AND coalesce(heartbeat_at, started_at) < $4::timestamptz))`
+
+// JobHeartbeat notes that the running job's worker is alive.
+func (e *executor) JobHeartbeat(ctx context.Context, tenantID, id string, at time.Time) error {
+	return e.run(ctx, func(q querier) error {
+		_, err := exec(ctx, q, "jobs.heartbeat",
+			`UPDATE jobs SET heartbeat_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'running'`,
+			tenantID, id, ts(at))
+		return err
+	})
+}
+
+// JobEndStaleSync fails the connector's sync whose worker is gone. The
+// status test repeats jobs_one_sync's predicate so the index serves it.
+func (e *executor) JobEndStaleSync(ctx context.Context, tenantID, connectorID, message string, staleBefore, at time.Time) (bool, error) {
+	var ended bool
+	err := e.run(ctx, func(q querier) error {
+		t, err := exec(ctx, q, "jobs.end_stale_sync",
+			`UPDATE jobs SET status = 'failed', error = $3, finished_at = $5, updated_at = $5
+			  WHERE tenant_id = $1 AND connector_id = $2 AND kind = 'sync' AND status IN ('queued', 'running')
+			    AND coalesce(heartbeat_at, started_at) < $4`,
+			tenantID, connectorID, message, ts(staleBefore), ts(at))
+		ended = t.RowsAffected() > 0
+		return err
+	})
+	return ended, err
 }
 
 // JobStart marks the job running.
 func (e *executor) JobStart(ctx context.Context, tenantID, id string, at time.Time) (engram.JobRecord, bool, error) {
 	return e.jobStatement(ctx, "jobs.start",
-		`UPDATE jobs SET status = 'running', started_at = coalesce(started_at, $3), updated_at = $3
+		`UPDATE jobs SET status = 'running', started_at = coalesce(started_at, $3), heartbeat_at = $3, updated_at = $3
 		  WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')
 		 RETURNING `+jobColumns, tenantID, id, ts(at))
 }

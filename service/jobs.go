@@ -102,23 +102,37 @@ func (s *Store) oneAnalysis(ctx context.Context, tx engram.Tx, tenantID string) 
 // refused the row (a second delete-all of the tenant, or sync of the
 // connector).
 func (s *Store) insertJob(ctx context.Context, tx engram.Tx, tenantID, actor string, kind engram.JobKind, total int, p engram.JobParams) (engram.JobRecord, bool, error) {
+	_, j, ok, err := s.insertJobRow(ctx, tx, tenantID, actor, kind, total, p)
+	return j, ok, err
+}
+
+// insertJobRow is insertJob returning the row it asked for too, which a
+// refused sync inserts again once the sync in its way is ended.
+func (s *Store) insertJobRow(ctx context.Context, tx engram.Tx, tenantID, actor string, kind engram.JobKind, total int, p engram.JobParams) (engram.NewJobRow, engram.JobRecord, bool, error) {
 	now := s.now()
 	j := engram.Job{ID: engram.NewID(), Kind: kind, Status: engram.JobQueued, CreatedAt: now,
 		Progress: engram.JobProgress{Total: total}}
 	riverIDs, err := tx.InsertJobs(ctx, []engram.TenantJob{{TenantID: tenantID, Job: j}})
 	if err != nil {
-		return engram.JobRecord{}, false, err
+		return engram.NewJobRow{}, engram.JobRecord{}, false, err
 	}
-	return tx.JobInsert(ctx, tenantID, engram.NewJobRow{ID: j.ID, Kind: kind, Total: total, Params: p,
-		RiverJobID: riverIDs[0], RequestedBy: actor}, now)
+	row := engram.NewJobRow{ID: j.ID, Kind: kind, Total: total, Params: p, RiverJobID: riverIDs[0], RequestedBy: actor}
+	rec, ok, err := tx.JobInsert(ctx, tenantID, row, now)
+	return row, rec, ok, err
 }
+
+// staleSync is the message of a sync that a new one replaced because its
+// worker was gone.
+const staleSync = "the worker running this sync stopped (its process ended); a new sync replaced it"
 
 // enqueueSync records a sync job and hands it to the job engine in one
 // transaction of three statements plus the engine's insert: it reads the
 // connector (locking it on PostgreSQL, so a disconnect waits or is seen),
 // then inserts the job, which the partial unique index jobs_one_sync
-// refuses while the connector has a queued or running sync (one more
-// statement names that sync), and audits.
+// refuses while the connector has a queued or running sync, and audits.
+// When refused, one statement fails the connector's sync if its worker is
+// gone (no heartbeat for engram.JobStaleAfter) and one more inserts again;
+// otherwise one names the sync in the way.
 func (s *Store) enqueueSync(ctx context.Context, tenantID, actor string, p engram.JobParams) (engram.Job, error) {
 	var out engram.Job
 	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
@@ -132,9 +146,24 @@ func (s *Store) enqueueSync(ctx context.Context, tenantID, actor string, p engra
 		if status == engram.ConnectorDisconnected {
 			return engram.Errorf(engram.EConflict, "integration %s is disconnected; set its status to active to sync it", p.ConnectorID)
 		}
-		j, ok, err := s.insertJob(ctx, tx, tenantID, actor, engram.JobSync, 0, p)
+		row, j, ok, err := s.insertJobRow(ctx, tx, tenantID, actor, engram.JobSync, 0, p)
 		if err != nil {
 			return err
+		}
+		if !ok {
+			now := s.now()
+			ended, err := tx.JobEndStaleSync(ctx, tenantID, p.ConnectorID, staleSync, now.Add(-engram.JobStaleAfter), now)
+			if err != nil {
+				return err
+			}
+			if ended {
+				// The engine's job inserted above stays this row's; the
+				// ended sync's own is cancelled when it runs (see
+				// package jobs).
+				if j, ok, err = tx.JobInsert(ctx, tenantID, row, now); err != nil {
+					return err
+				}
+			}
 		}
 		if !ok {
 			running, err := tx.JobActiveID(ctx, tenantID, engram.JobSync, p.ConnectorID)
@@ -178,24 +207,39 @@ func (s *Store) ListJobs(ctx context.Context, tenantID string, f engram.JobFilte
 
 // CancelJob cancels a queued job at once and marks a running one for
 // cancelling at its next batch boundary, in one statement (two when the
-// job is already finished or missing).
+// job is already finished or missing). A running sync whose worker is
+// gone is cancelled at once: no worker would see the request.
 func (s *Store) CancelJob(ctx context.Context, tenantID, id string) (engram.Job, error) {
-	return s.changeJob(ctx, tenantID, id, func(tx engram.Tx) (engram.JobRecord, bool, error) {
-		return tx.JobCancel(ctx, tenantID, id, s.now())
+	j, err := s.changeJob(ctx, tenantID, id, func(tx engram.Tx) (engram.JobRecord, bool, error) {
+		now := s.now()
+		return tx.JobCancel(ctx, tenantID, id, now, now.Add(-engram.JobStaleAfter))
 	})
+	return j.Job, err
 }
 
 // StartJob marks the job running in one statement (two when it is final
 // or missing).
 func (s *Store) StartJob(ctx context.Context, tenantID, id string) (engram.Job, error) {
+	j, err := s.StartSyncJob(ctx, tenantID, id)
+	return j.Job, err
+}
+
+// StartSyncJob is StartJob returning the job's cursor too.
+func (s *Store) StartSyncJob(ctx context.Context, tenantID, id string) (engram.JobRecord, error) {
 	return s.changeJob(ctx, tenantID, id, func(tx engram.Tx) (engram.JobRecord, bool, error) {
 		return tx.JobStart(ctx, tenantID, id, s.now())
 	})
 }
 
+// HeartbeatJob notes that a running job's worker is alive, in one
+// statement.
+func (s *Store) HeartbeatJob(ctx context.Context, tenantID, id string) error {
+	return s.d.Writer().JobHeartbeat(ctx, tenantID, id, s.now())
+}
+
 // changeJob runs change in a transaction and returns the job it changed,
 // or, when it matched no unfinished job, reads the job as it is.
-func (s *Store) changeJob(ctx context.Context, tenantID, id string, change func(tx engram.Tx) (engram.JobRecord, bool, error)) (engram.Job, error) {
+func (s *Store) changeJob(ctx context.Context, tenantID, id string, change func(tx engram.Tx) (engram.JobRecord, bool, error)) (engram.JobRecord, error) {
 	var out engram.JobRecord
 	err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
 		j, ok, err := change(tx)
@@ -208,7 +252,7 @@ func (s *Store) changeJob(ctx context.Context, tenantID, id string, change func(
 		out = j
 		return err
 	})
-	return out.Job, err
+	return out, err
 }
 
 // FailJob marks an unfinished job failed, in one statement.
@@ -221,7 +265,7 @@ func (s *Store) FailJob(ctx context.Context, tenantID, id, message string) error
 // its job's progress itself, in its own transaction (see SyncBatch).
 // Returns not_found.
 func (s *Store) RecordJobProgress(ctx context.Context, tenantID, id string, pr engram.JobProgress, result json.RawMessage) (engram.Job, error) {
-	j, ok, err := s.d.Writer().JobRecordProgress(ctx, tenantID, id, pr, result, s.now())
+	j, ok, err := s.d.Writer().JobRecordProgress(ctx, tenantID, id, pr, result, "", s.now())
 	if err == nil && !ok {
 		err = engram.Errorf(engram.ENotFound, "job %s not found", id)
 	}

@@ -75,7 +75,7 @@ func (s *Store) SyncBatch(ctx context.Context, tenantID, connectorID string, ite
 		// A job row that is gone has no progress to show; the batch
 		// stands on its own.
 		pr, result := opt.Job.Record(counts)
-		_, _, err = tx.JobRecordProgress(ctx, tenantID, opt.Job.JobID, pr, result, now)
+		_, _, err = tx.JobRecordProgress(ctx, tenantID, opt.Job.JobID, pr, result, opt.Job.Cursor, now)
 		return err
 	})
 	return counts, err

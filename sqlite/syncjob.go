@@ -33,12 +33,13 @@ func nullJSON(b json.RawMessage) sql.NullString {
 	return sql.NullString{String: string(b), Valid: true}
 }
 
-// JobRecordProgress sets a job's progress and result.
-func (e *executor) JobRecordProgress(ctx context.Context, tenantID, id string, pr engram.JobProgress, result json.RawMessage, at time.Time) (engram.JobRecord, bool, error) {
+// JobRecordProgress sets a job's progress, result and cursor.
+func (e *executor) JobRecordProgress(ctx context.Context, tenantID, id string, pr engram.JobProgress, result json.RawMessage, cursor string, at time.Time) (engram.JobRecord, bool, error) {
 	return jobStatement(ctx, e.q, "jobs.progress",
-		`UPDATE jobs SET progress_done = ?3, progress_total = ?4, result = coalesce(?5, result), updated_at = ?6
+		`UPDATE jobs SET progress_done = ?3, progress_total = ?4, result = coalesce(?5, result),
+		        resume_after = coalesce(nullif(?7, ''), resume_after), heartbeat_at = ?6, updated_at = ?6
 		  WHERE tenant_id = ?1 AND id = ?2 RETURNING `+jobColumns,
-		tenantID, id, pr.Done, pr.Total, nullJSON(result), fmtTime(at))
+		tenantID, id, pr.Done, pr.Total, nullJSON(result), fmtTime(at), cursor)
 }
 
 // JobFinish ends an unfinished job.

@@ -124,7 +124,7 @@ func jobState(t *testing.T, s *server, key, id string) (status string, done, tot
 	t.Helper()
 	code, m := call(t, "GET", s.base+"/api/jobs/"+id, key, "")
 	if code != 200 {
-		t.Fatalf("GET job: %d %v", code, m)
+		t.Fatalf("GET job: %d %v\n%s", code, m, s.log())
 	}
 	j := m["job"].(map[string]any)
 	p := j["progress"].(map[string]any)

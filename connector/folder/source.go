@@ -40,12 +40,19 @@ func New(s Settings) *Source {
 	return &Source{settings: s}
 }
 
-var _ engram.Source = (*Source)(nil)
+var _ engram.Resumer = (*Source)(nil)
 
 // Items walks the directory and yields every wanted file as an item. It
 // returns an EInvalid *engram.Error when the settings no longer hold (the
 // directory is gone), ctx's error when cancelled, or yield's error.
 func (s *Source) Items(ctx context.Context, yield func(engram.SourceItem) error, fail func(engram.SourceFailure)) error {
+	return s.ItemsFrom(ctx, "", yield, fail)
+}
+
+// ItemsFrom is Items resumed after the file at cursor, an item's Cursor:
+// its relative path. The walk is sorted, so it reads on from there without
+// opening a file before it.
+func (s *Source) ItemsFrom(ctx context.Context, cursor string, yield func(engram.SourceItem) error, fail func(engram.SourceFailure)) error {
 	c, err := s.settings.compile()
 	if err != nil {
 		return err
@@ -53,7 +60,7 @@ func (s *Source) Items(ctx context.Context, yield func(engram.SourceItem) error,
 	report := func(rel string, err error) {
 		fail(engram.SourceFailure{Ref: sanitize.String(rel), Reason: sanitize.String(err.Error())})
 	}
-	return walk.Files(ctx, c.root, walk.Options{Hidden: c.hidden, Within: s.settings.Within}, func(f walk.File) error {
+	return walk.Files(ctx, c.root, walk.Options{Hidden: c.hidden, Within: s.settings.Within, From: cursor}, func(f walk.File) error {
 		if !c.wanted(f.Rel) {
 			return nil
 		}
@@ -62,6 +69,7 @@ func (s *Source) Items(ctx context.Context, yield func(engram.SourceItem) error,
 			report(f.Rel, err)
 			return nil
 		}
+		item.Cursor = f.Rel
 		return yield(item)
 	}, report)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/engram-kb/engram"
@@ -45,12 +46,26 @@ func New(s Settings) *Source {
 	return &Source{settings: s}
 }
 
-var _ engram.Source = (*Source)(nil)
+var _ engram.Resumer = (*Source)(nil)
 
 // Items reads every message and yields it. It returns an EInvalid
 // *engram.Error when the settings no longer hold (the path is gone), ctx's
 // error when cancelled, or yield's error.
 func (s *Source) Items(ctx context.Context, yield func(engram.SourceItem) error, fail func(engram.SourceFailure)) error {
+	return s.ItemsFrom(ctx, "", yield, fail)
+}
+
+// ItemsFrom is Items resumed after the message at cursor, an item's
+// Cursor: the byte offset of the message in its file (0 for a file of one
+// message), a space, and the file's relative path. The messages before it
+// are still read and parsed, but neither yielded nor reported: the ids
+// given to repeated Message-IDs depend on every message before (see
+// Source), so resuming rebuilds them rather than storing them.
+func (s *Source) ItemsFrom(ctx context.Context, cursor string, yield func(engram.SourceItem) error, fail func(engram.SourceFailure)) error {
+	from, err := parsePosition(cursor)
+	if err != nil {
+		return err
+	}
 	root, err := s.settings.check()
 	if err != nil {
 		return err
@@ -59,7 +74,7 @@ func (s *Source) Items(ctx context.Context, yield func(engram.SourceItem) error,
 	if err != nil {
 		return err
 	}
-	r := &run{ctx: ctx, yield: yield, fail: fail, within: s.settings.Within, seen: map[[16]byte][16]byte{}}
+	r := &run{ctx: ctx, yield: yield, fail: fail, within: s.settings.Within, seen: map[[16]byte][16]byte{}, from: from}
 	if !info.IsDir() {
 		return r.file(func() (*os.File, error) { return walk.Open(r.within, root) }, filepath.Base(root), "")
 	}
@@ -77,7 +92,44 @@ func (s *Source) Items(ctx context.Context, yield func(engram.SourceItem) error,
 			}
 		}
 		return r.file(f.Open, f.Rel, dir)
-	}, func(rel string, err error) { r.failed(rel, err.Error()) })
+	}, func(rel string, err error) {
+		if r.past(position{rel: rel}) {
+			r.failed(rel, err.Error())
+		}
+	})
+}
+
+// position is where a message is: its file, and the offset of its "From "
+// line in an mbox (0 for a file of one message).
+type position struct {
+	rel string
+	off int64
+}
+
+func (p position) String() string { return strconv.FormatInt(p.off, 10) + " " + p.rel }
+
+func parsePosition(s string) (*position, error) {
+	if s == "" {
+		return nil, nil
+	}
+	off, rel, ok := strings.Cut(s, " ")
+	n, err := strconv.ParseInt(off, 10, 64)
+	if !ok || err != nil || n < 0 || rel == "" {
+		return nil, engram.Errorf(engram.EInvalid, "mail source: %q is not a position to resume from", s)
+	}
+	return &position{rel: rel, off: n}, nil
+}
+
+// past reports whether p comes after the position the run resumes from:
+// what is at or before it was yielded or reported by an earlier run.
+func (r *run) past(p position) bool {
+	if r.from == nil {
+		return true
+	}
+	if p.rel == r.from.rel {
+		return p.off > r.from.off
+	}
+	return walk.After(p.rel, r.from.rel)
 }
 
 func isMaildir(dir string) bool {
@@ -99,9 +151,16 @@ type run struct {
 	// seen maps a hash of each external id given out to a hash of its
 	// message's text, to find duplicates in constant memory per message.
 	seen map[[16]byte][16]byte
+	// from is the position the run resumes after (nil: the start), and
+	// quiet is set while the message read is at or before it.
+	from  *position
+	quiet bool
 }
 
 func (r *run) failed(ref, reason string) {
+	if r.quiet {
+		return
+	}
 	r.fail(engram.SourceFailure{Ref: sanitize.String(ref), Reason: sanitize.String(reason)})
 }
 
@@ -111,6 +170,7 @@ func (r *run) file(open func() (*os.File, error), rel, dir string) error {
 	if err := r.ctx.Err(); err != nil {
 		return err
 	}
+	r.quiet = !r.past(position{rel: rel})
 	f, err := open()
 	if err != nil {
 		r.failed(rel, err.Error())
@@ -130,7 +190,7 @@ func (r *run) file(open func() (*os.File, error), rel, dir string) error {
 		if len(data) > MaxMessageBytes {
 			msg.data = nil
 		}
-		return r.message(msg, rel, folderOf(dir))
+		return r.message(msg, rel, folderOf(dir), position{rel: rel})
 	}
 	// An mbox is a folder of its own: Takeout's "Inbox.mbox" is "Inbox",
 	// and so is Thunderbird's "Inbox" (no extension). Other names with a
@@ -149,6 +209,11 @@ func (r *run) file(open func() (*os.File, error), rel, dir string) error {
 		if err == io.EOF {
 			return nil
 		}
+		at := msg.offset
+		if err != nil {
+			at = mr.off
+		}
+		r.quiet = !r.past(position{rel: rel, off: at})
 		ref := rel
 		if i > 1 || strings.EqualFold(path.Ext(rel), ".mbox") {
 			ref = fmt.Sprintf("%s: message %d at byte %d", rel, i, msg.offset)
@@ -157,7 +222,7 @@ func (r *run) file(open func() (*os.File, error), rel, dir string) error {
 			r.failed(ref, "unreadable: "+err.Error())
 			return nil
 		}
-		if err := r.message(msg, ref, folder); err != nil {
+		if err := r.message(msg, ref, folder, position{rel: rel, off: msg.offset}); err != nil {
 			return err
 		}
 	}
@@ -175,8 +240,9 @@ func folderOf(dir string) string {
 	return dir
 }
 
-// message parses one message and yields it, or reports it.
-func (r *run) message(raw rawMessage, ref, folder string) error {
+// message parses one message at pos and yields it, or reports it; while
+// the run is quiet it only notes the message's id.
+func (r *run) message(raw rawMessage, ref, folder string, pos position) error {
 	if raw.data == nil {
 		r.failed(ref, fmt.Sprintf("message of %.1f MiB; messages over %d MiB are skipped", float64(raw.size)/(1<<20), MaxMessageBytes>>20))
 		return nil
@@ -194,8 +260,12 @@ func (r *run) message(raw rawMessage, ref, folder string) error {
 	if folder != "" {
 		m.meta["folder"] = folder
 	}
+	if r.quiet {
+		return nil
+	}
 	m.item.ExternalID = id
 	m.item.Metadata = sanitize.Metadata(m.meta)
+	m.item.Cursor = pos.String()
 	return r.yield(m.item)
 }
 

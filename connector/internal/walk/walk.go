@@ -48,6 +48,33 @@ type Options struct {
 	// stay in: the connector's allowed root. Links leading out of it are
 	// failures.
 	Within string
+	// From, when set, resumes a walk after the file of that relative path
+	// (see After): what comes before it, or is it, is neither visited nor
+	// reported, and directories wholly before it are not read.
+	From string
+}
+
+// After reports whether the file or directory at relative path rel comes
+// after the one at from in the order Files walks them: by name at every
+// level, a directory before what it holds. Every path is after "". It is
+// not a comparison of the strings: "a/b" is walked before "a.txt" ('.' <
+// '/'), since the directory "a" sorts before "a.txt".
+func After(rel, from string) bool {
+	if from == "" {
+		return true
+	}
+	r, f := strings.Split(rel, "/"), strings.Split(from, "/")
+	for i := 0; i < len(r) && i < len(f); i++ {
+		if r[i] != f[i] {
+			return r[i] > f[i]
+		}
+	}
+	return len(r) > len(f)
+}
+
+// holds reports whether the directory at relative path dir holds from.
+func holds(dir, from string) bool {
+	return strings.HasPrefix(from, dir+"/")
 }
 
 // errOutside is the failure of a link whose target leaves Options.Within.
@@ -123,6 +150,25 @@ func (w *walker) walk(dir, prefix string) error {
 			return cerr
 		}
 		rel := relative(dir, p, prefix)
+		if w.opt.From != "" && (p != dir || prefix != "") && !After(rel, w.opt.From) {
+			// Before the resume point: a directory that holds it is read
+			// for what follows it, anything else was done already.
+			if d != nil && d.IsDir() && holds(rel, w.opt.From) {
+				if err != nil {
+					return fs.SkipDir
+				}
+				return nil
+			}
+			if d != nil && d.IsDir() {
+				return fs.SkipDir
+			}
+			if d != nil && d.Type()&fs.ModeSymlink != 0 {
+				// A linked tree before the resume point is not read, but
+				// it is remembered as read, as the first walk did.
+				return w.link(p, rel, !holds(rel, w.opt.From))
+			}
+			return nil
+		}
 		if err != nil {
 			if p == dir && prefix == "" {
 				return err
@@ -146,7 +192,7 @@ func (w *walker) walk(dir, prefix string) error {
 		case d.IsDir():
 			return nil
 		case d.Type()&fs.ModeSymlink != 0:
-			return w.link(p, rel)
+			return w.link(p, rel, false)
 		case d.Type().IsRegular():
 			info, err := d.Info()
 			if err != nil {
@@ -169,29 +215,38 @@ func (w *walker) visitFile(f File) error {
 	return err
 }
 
-func (w *walker) link(p, rel string) error {
+// link follows the link at p. skip, for a link before the resume point,
+// reports nothing and reads nothing: a linked tree is only remembered.
+func (w *walker) link(p, rel string, skip bool) error {
+	fail := w.fail
+	if skip {
+		fail = func(string, error) {}
+	}
 	target, err := filepath.EvalSymlinks(p)
 	if err != nil {
-		w.fail(rel, errors.New("broken symbolic link"))
+		fail(rel, errors.New("broken symbolic link"))
 		return nil
 	}
 	if w.opt.Within != "" && !within(target, w.opt.Within) {
-		w.fail(rel, errOutside)
+		fail(rel, errOutside)
 		return nil
 	}
 	info, err := os.Stat(target)
 	if err != nil {
-		w.fail(rel, err)
+		fail(rel, err)
 		return nil
 	}
 	if info.Mode().IsRegular() {
+		if skip {
+			return nil
+		}
 		return w.visitFile(File{Rel: rel, Path: p, Info: info, within: w.opt.Within, real: target})
 	}
 	if !info.IsDir() {
 		return nil
 	}
 	if within(filepath.Dir(p), target) {
-		w.fail(rel, errors.New("symbolic link to a directory that encloses it (a loop); skipped"))
+		fail(rel, errors.New("symbolic link to a directory that encloses it (a loop); skipped"))
 		return nil
 	}
 	for _, r := range w.roots {
@@ -199,11 +254,14 @@ func (w *walker) link(p, rel string) error {
 			return nil
 		}
 		if within(r, target) {
-			w.fail(rel, errors.New("symbolic link to a directory that holds one already read through another path; skipped"))
+			fail(rel, errors.New("symbolic link to a directory that holds one already read through another path; skipped"))
 			return nil
 		}
 	}
 	w.roots = append(w.roots, target)
+	if skip {
+		return nil
+	}
 	return w.walk(target, rel)
 }
 
