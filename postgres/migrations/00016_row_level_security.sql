@@ -41,17 +41,32 @@ DO $$
 DECLARE
     t text;
 BEGIN
+    -- Roles are the cluster's: migrations of two databases running at once
+    -- (tests, two deployments on one server) may both find a role missing,
+    -- so losing the race to create or grant it is not an error.
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'engram_app') THEN
-        CREATE ROLE engram_app NOLOGIN;
+        BEGIN
+            CREATE ROLE engram_app NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'engram_maintenance') THEN
-        CREATE ROLE engram_maintenance NOLOGIN;
+        BEGIN
+            CREATE ROLE engram_maintenance NOLOGIN;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
     END IF;
     IF NOT pg_has_role(current_user, 'engram_app', 'MEMBER') THEN
-        GRANT engram_app TO CURRENT_USER;
+        BEGIN
+            GRANT engram_app TO CURRENT_USER;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
     END IF;
     IF NOT pg_has_role(current_user, 'engram_maintenance', 'MEMBER') THEN
-        GRANT engram_maintenance TO CURRENT_USER;
+        BEGIN
+            GRANT engram_maintenance TO CURRENT_USER;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL;
+        END;
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO engram_app, engram_maintenance', current_schema());
     EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA %I TO engram_app, engram_maintenance', current_schema());
