@@ -25,12 +25,20 @@ func (s *Store) Reader() engram.Executor { return &executor{s: s} }
 func (s *Store) Writer() engram.Executor { return &executor{s: s} }
 
 // run calls fn with the transaction, or with a pooled connection held for
-// the call.
-func (e *executor) run(ctx context.Context, fn func(q querier) error) error {
+// the call. On a pooled connection, the statements of a tenant (tenantID
+// not "") run as that tenant under row-level security, each in its own
+// pipeline (see tenantConn); cross-tenant work (tenantID "") runs as the
+// login role, as in Begin.
+func (e *executor) run(ctx context.Context, tenantID string, fn func(q querier) error) error {
 	if e.tx != nil {
 		return fn(e.tx)
 	}
-	return e.s.read(ctx, func(c *pgxConn) error { return fn(c) })
+	return e.s.read(ctx, func(c *pgxConn) error {
+		if tenantID == "" {
+			return fn(c)
+		}
+		return fn(tenantConn{c: c, tenant: tenantID})
+	})
 }
 
 // Begin takes a connection (waiting at most the acquire timeout) and opens
@@ -125,7 +133,7 @@ func (t *txExecutor) InsertJobs(ctx context.Context, jobs []engram.TenantJob) ([
 
 // AuditInsert writes one audit_log row.
 func (e *executor) AuditInsert(ctx context.Context, a engram.AuditEntry) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, a.TenantID, func(q querier) error {
 		_, err := exec(ctx, q, "audit.insert",
 			`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, action, target_type, target_count, details)
 			 VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, $6, $7, $8::jsonb)`,
