@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,16 @@ type Options struct {
 	// SearchPath, when set, is the connection's search_path (tests use a
 	// schema of their own).
 	SearchPath string
+	// Pooler says the URL points at a connection pooler in transaction
+	// mode, such as PgBouncer's pool_mode = transaction, which hands each
+	// transaction to whichever server connection is free: nothing may
+	// live on a connection between transactions. engram then sends no
+	// startup settings the pooler would refuse (statement_timeout, jit,
+	// plan_cache_mode and search_path travel with each transaction and
+	// each pooled statement instead), prepares no named statements (pgx's
+	// exec mode), and River polls for jobs instead of listening (see
+	// Store.Pooler).
+	Pooler bool
 }
 
 func (o *Options) defaults() {
@@ -86,6 +97,9 @@ type Store struct {
 	waiting  atomic.Int64
 	timeouts atomic.Int64
 	enqueue  engram.JobEnqueuer[pgx.Tx]
+	// pooler and scopes: see Options.Pooler and scopes.
+	pooler bool
+	scopes scopes
 }
 
 var _ engram.Migrator = (*Store)(nil)
@@ -105,21 +119,34 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	cfg.HealthCheckPeriod = opt.HealthCheckPeriod
 	cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout
 	rp := cfg.ConnConfig.RuntimeParams
-	rp["statement_timeout"] = fmt.Sprint(opt.StatementTimeout.Milliseconds())
-	rp["jit"] = "off"
-	// Plan every statement with its actual parameters. A cached generic
-	// plan sees an id list as an array of unknown length (unnest estimates
-	// 10 rows), and can then drive a 10,000-id update from the tenant's
-	// documents instead of from the ids: it hit statement_timeout in a
-	// test. Planning costs a fraction of a millisecond; a wrong plan costs
-	// seconds.
-	rp["plan_cache_mode"] = "force_custom_plan"
+	settings := [][2]string{
+		{"statement_timeout", fmt.Sprint(opt.StatementTimeout.Milliseconds())},
+		{"jit", "off"},
+		// Plan every statement with its actual parameters. A cached
+		// generic plan sees an id list as an array of unknown length
+		// (unnest estimates 10 rows), and can then drive a 10,000-id
+		// update from the tenant's documents instead of from the ids: it
+		// hit statement_timeout in a test. Planning costs a fraction of a
+		// millisecond; a wrong plan costs seconds.
+		{"plan_cache_mode", "force_custom_plan"},
+	}
+	if opt.SearchPath != "" {
+		settings = append(settings, [2]string{"search_path", opt.SearchPath})
+	}
+	if opt.Pooler {
+		// A transaction pooler passes on only the settings it tracks
+		// (TimeZone and application_name among them), and prepared
+		// statements do not survive it.
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	} else {
+		for _, kv := range settings {
+			rp[kv[0]] = kv[1]
+		}
+		settings = nil
+	}
 	rp["timezone"] = "UTC"
 	if rp["application_name"] == "" {
 		rp["application_name"] = "engram"
-	}
-	if opt.SearchPath != "" {
-		rp["search_path"] = opt.SearchPath
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
@@ -129,6 +156,9 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
+		if strings.Contains(err.Error(), "unsupported startup parameter") && !opt.Pooler {
+			return nil, fmt.Errorf("connect to postgres: %w (is --db a connection pooler such as PgBouncer in transaction mode? then start engram with --pg-pooler)", err)
+		}
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
@@ -138,7 +168,8 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	return &Store{pool: pool, acquireTimeout: opt.AcquireTimeout, mig: mig, sqlDB: db}, nil
+	return &Store{pool: pool, acquireTimeout: opt.AcquireTimeout, mig: mig, sqlDB: db,
+		pooler: opt.Pooler, scopes: newScopes(settings)}, nil
 }
 
 // Engine returns "postgres".
@@ -166,6 +197,10 @@ func (s *Store) Close() error {
 	s.pool.Close()
 	return nil
 }
+
+// Pooler reports whether the store is behind a transaction pooler
+// (Options.Pooler), where River must poll for jobs rather than listen.
+func (s *Store) Pooler() bool { return s.pooler }
 
 // Pool exposes the pool, for tests that hold its connections.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -33,12 +33,7 @@ func (e *executor) run(ctx context.Context, tenantID string, fn func(q querier) 
 	if e.tx != nil {
 		return fn(e.tx)
 	}
-	return e.s.read(ctx, func(c *pgxConn) error {
-		if tenantID == "" {
-			return fn(c)
-		}
-		return fn(tenantConn{c: c, tenant: tenantID})
-	})
+	return e.s.read(ctx, func(c *pgxConn) error { return fn(e.s.scoped(c, tenantID)) })
 }
 
 // Begin takes a connection (waiting at most the acquire timeout) and opens
@@ -58,7 +53,7 @@ func (s *Store) Begin(ctx context.Context, tenantID string) (engram.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginQuery(tenantID)})
+	tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginQuery(tenantID, s.scopes.begin)})
 	if err != nil {
 		c.Release()
 		return nil, translate(err)
@@ -70,14 +65,11 @@ func (s *Store) Begin(ctx context.Context, tenantID string) (engram.Tx, error) {
 // protocol takes no parameters, so the tenant is written into the text,
 // and only in the one form a tenant id has: anything else sets no tenant,
 // and the policies then admit no row.
-func beginQuery(tenantID string) string {
+func beginQuery(tenantID, settings string) string {
 	if tenantID == "" {
-		return "begin"
+		return "begin" + settings
 	}
-	if !isUUID(tenantID) {
-		tenantID = ""
-	}
-	return "begin; select set_config('engram.tenant_id', '" + tenantID + "', true); set local role engram_app"
+	return "begin; select set_config('engram.tenant_id', '" + scopedTenant(tenantID) + "', true); set local role engram_app" + settings
 }
 
 // isUUID reports whether s is a UUID in its canonical text form.

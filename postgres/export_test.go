@@ -12,7 +12,7 @@ import (
 func RawTx(tx engram.Tx) pgx.Tx { return tx.(*txExecutor).tx }
 
 // BeginQuery is beginQuery, for the test of what it writes.
-var BeginQuery = beginQuery
+func BeginQuery(tenantID string) string { return beginQuery(tenantID, "") }
 
 // PooledScoped runs scoped as tenantID on a pooled connection, as Reader()
 // and Writer() run a tenant's statements, then plain on the same
@@ -21,7 +21,7 @@ var BeginQuery = beginQuery
 func PooledScoped(ctx context.Context, d engram.Driver, tenantID, scoped, plain string) (in, after []string, err error) {
 	s := d.(*Store)
 	err = s.read(ctx, func(c *pgxConn) error {
-		if in, err = firstColumn(ctx, tenantConn{c: c, tenant: tenantID}, scoped); err != nil {
+		if in, err = firstColumn(ctx, s.scoped(c, tenantID), scoped); err != nil {
 			return err
 		}
 		after, err = firstColumn(ctx, c, plain)

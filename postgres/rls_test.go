@@ -275,3 +275,43 @@ func TestRowSecurityPooled(t *testing.T) {
 		t.Error("SELECT 1/0 succeeded")
 	}
 }
+
+// TestPoolerSettings checks that behind a transaction pooler
+// (Options.Pooler), where no startup setting is sent, the settings still
+// hold in every transaction and every pooled statement, of a tenant or
+// not, and stay off the connection afterwards.
+func TestPoolerSettings(t *testing.T) {
+	t.Parallel()
+	base, ok := testdb.PostgresURL(t)
+	if !ok {
+		t.Skip("TEST_DATABASE_URL is not set")
+	}
+	s := testdb.OpenPostgres(t, base, postgres.Options{MaxConns: 2, Pooler: true, StatementTimeout: 1234 * time.Millisecond})
+	d := testdb.Driver(s)
+	ctx := context.Background()
+	const show = `SELECT current_setting('statement_timeout') || ' ' || current_setting('plan_cache_mode')`
+	for _, tenant := range []string{"", engram.NewID()} {
+		in, after, err := postgres.PooledScoped(ctx, d, tenant, show, show)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(in) != 1 || in[0] != "1234ms force_custom_plan" {
+			t.Errorf("tenant %q: a pooled statement runs with %v, want 1234ms force_custom_plan", tenant, in)
+		}
+		if len(after) != 1 || strings.HasPrefix(after[0], "1234ms") {
+			t.Errorf("tenant %q: after the pooled statement the connection has %v, want the server's defaults", tenant, after)
+		}
+		tx, err := d.Begin(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := postgres.RawTx(tx).QueryRow(ctx, show).Scan(&got); err != nil || got != "1234ms force_custom_plan" {
+			t.Errorf("tenant %q: a transaction runs with %q (%v), want 1234ms force_custom_plan", tenant, got, err)
+		}
+		tx.Rollback(ctx)
+	}
+	if !testdb.Postgres(s).Pooler() {
+		t.Error("Pooler() = false, want true")
+	}
+}

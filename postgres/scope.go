@@ -2,34 +2,73 @@ package postgres
 
 import (
 	"context"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// tenantConn is a pooled connection on which every statement runs for one
-// tenant under row-level security, outside any explicit transaction: the
-// reads of Reader() and the single writes of Writer().
+// scopedConn is a pooled connection on which every statement runs with
+// its scope, outside any explicit transaction: the reads of Reader() and
+// the single writes of Writer(). The scope of a tenant's statement sets
+// the tenant and the role engram_app, so that row-level security admits
+// only that tenant's rows; behind a transaction pooler (Options.Pooler)
+// every scope also carries the settings a pooler cannot keep on a
+// connection (statement_timeout and the rest).
 //
-// Each statement goes to the server in one pipeline behind scopeSQL, which
-// sets the tenant and the role engram_app for the implicit transaction
-// the pipeline runs in (the extended protocol commits at the pipeline's
-// Sync, so both settings end with the statement and nothing is left on the
-// connection for its next user). That is one round trip, as before; like
-// the settings in BEGIN's round trip (beginQuery), scopeSQL is the
-// engine's plumbing and is not counted as a statement.
-type tenantConn struct {
-	c      *pgxpool.Conn
-	tenant string
+// Each statement goes to the server in one pipeline behind its scope, a
+// SELECT of set_config(…, true) calls: the settings are local to the
+// implicit transaction the pipeline runs in (the extended protocol commits
+// at the pipeline's Sync), so they end with the statement and nothing is
+// left on the connection for its next user. That is one round trip, as
+// without a scope; like the settings in BEGIN's round trip (beginQuery),
+// the scope is the engine's plumbing and is not counted as a statement.
+type scopedConn struct {
+	c     *pgxpool.Conn
+	scope string
+	args  []any
 }
 
-// scopeSQL sets the tenant and the role for the rest of the implicit
-// transaction. set_config('role', …) is SET LOCAL ROLE in function form,
-// which the extended protocol accepts outside a transaction block.
-const scopeSQL = `SELECT set_config('engram.tenant_id', $1, true), set_config('role', 'engram_app', true)`
+// scopes are the scope statements of a store, built once at Open.
+type scopes struct {
+	tenant string // the tenant's ($1), the role, and the settings
+	plain  string // the settings alone; "" when there are none
+	begin  string // the settings, as statements to follow BEGIN
+}
 
-// scopedTenant is the tenant scopeSQL sets: only a canonical tenant id,
+// newScopes builds the scopes for the settings that are not startup
+// parameters (none, unless Options.Pooler).
+func newScopes(settings [][2]string) scopes {
+	var calls []string
+	for _, kv := range settings {
+		calls = append(calls, "set_config("+quote(kv[0])+", "+quote(kv[1])+", true)")
+	}
+	sc := scopes{tenant: "SELECT " + strings.Join(append([]string{
+		"set_config('engram.tenant_id', $1, true)", "set_config('role', 'engram_app', true)"}, calls...), ", ")}
+	if len(calls) > 0 {
+		sc.plain = "SELECT " + strings.Join(calls, ", ")
+		sc.begin = "; " + sc.plain
+	}
+	return sc
+}
+
+// quote is a SQL string literal of s.
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
+
+// scoped returns c with the scope of tenantID ("" for cross-tenant work),
+// or c itself when that scope sets nothing.
+func (s *Store) scoped(c *pgxConn, tenantID string) querier {
+	if tenantID != "" {
+		return scopedConn{c: c, scope: s.scopes.tenant, args: []any{scopedTenant(tenantID)}}
+	}
+	if s.scopes.plain != "" {
+		return scopedConn{c: c, scope: s.scopes.plain}
+	}
+	return c
+}
+
+// scopedTenant is the tenant a scope sets: only a canonical tenant id;
 // anything else sets none, and the policies then admit no row.
 func scopedTenant(tenantID string) string {
 	if !isUUID(tenantID) {
@@ -40,9 +79,9 @@ func scopedTenant(tenantID string) string {
 
 // send queues the scope and the statement, sends them, and reads the
 // scope's result.
-func (t tenantConn) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
+func (t scopedConn) send(ctx context.Context, sql string, args []any) (pgx.BatchResults, error) {
 	b := &pgx.Batch{}
-	b.Queue(scopeSQL, scopedTenant(t.tenant))
+	b.Queue(t.scope, t.args...)
 	b.Queue(sql, args...)
 	br := t.c.SendBatch(ctx, b)
 	if _, err := br.Exec(); err != nil {
@@ -52,7 +91,7 @@ func (t tenantConn) send(ctx context.Context, sql string, args []any) (pgx.Batch
 	return br, nil
 }
 
-func (t tenantConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
+func (t scopedConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
 	br, err := t.send(ctx, sql, args)
 	if err != nil {
 		return pgconn.CommandTag{}, err
@@ -64,7 +103,7 @@ func (t tenantConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.C
 	return tag, err
 }
 
-func (t tenantConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
+func (t scopedConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	br, err := t.send(ctx, sql, args)
 	if err != nil {
 		return nil, err
@@ -77,7 +116,7 @@ func (t tenantConn) Query(ctx context.Context, sql string, args ...any) (pgx.Row
 	return &batchRows{Rows: rs, br: br}, nil
 }
 
-func (t tenantConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
+func (t scopedConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
 	rs, err := t.Query(ctx, sql, args...)
 	return batchRow{rs: rs, err: err}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sync"
 	"testing"
 
@@ -56,7 +57,14 @@ func OpenPostgres(t testing.TB, base string, opt postgres.Options) Store {
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName)); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
-	d, err := postgres.Open(ctx, withDatabase(t, base, name), opt)
+	target := withDatabase(t, base, name)
+	if pooler := os.Getenv("TEST_PGBOUNCER_URL"); pooler != "" {
+		// The store goes through the pooler; creating and dropping the
+		// databases stays direct (a pooler keeps server connections to
+		// the template, which CREATE DATABASE … TEMPLATE refuses).
+		target, opt.Pooler = withDatabase(t, pooler, name), true
+	}
+	d, err := postgres.Open(ctx, target, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
