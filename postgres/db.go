@@ -57,6 +57,12 @@ type Options struct {
 	// exec mode), and River polls for jobs instead of listening (see
 	// Store.Pooler).
 	Pooler bool
+	// ReadURL, when set, is a streaming replica of the database: reads
+	// that may (engram.WithReplicaReads) go there while it is usable (see
+	// replica). ReadMaxLag is how far behind the primary it may be
+	// (default 5s).
+	ReadURL    string
+	ReadMaxLag time.Duration
 }
 
 func (o *Options) defaults() {
@@ -77,6 +83,7 @@ func (o *Options) defaults() {
 	set(&o.HealthCheckPeriod, time.Minute)
 	set(&o.ConnectTimeout, 10*time.Second)
 	set(&o.StatementTimeout, 30*time.Second)
+	set(&o.ReadMaxLag, 5*time.Second)
 }
 
 // DefaultOptions returns the defaults, for flags to show.
@@ -100,6 +107,8 @@ type Store struct {
 	// pooler and scopes: see Options.Pooler and scopes.
 	pooler bool
 	scopes scopes
+	// replica is the read replica (Options.ReadURL), or nil.
+	replica *replica
 }
 
 var _ engram.Migrator = (*Store)(nil)
@@ -107,9 +116,48 @@ var _ engram.Migrator = (*Store)(nil)
 // Open connects to the database at url.
 func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	opt.defaults()
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, settings, err := poolConfig(url, opt)
 	if err != nil {
 		return nil, fmt.Errorf("postgres url: %w", err)
+	}
+	pool, err := connect(ctx, cfg, opt)
+	if err != nil {
+		return nil, err
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	sub, _ := fs.Sub(migrations, "migrations")
+	mig, err := migrate.New(goose.DialectPostgres, db, sub)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &Store{pool: pool, acquireTimeout: opt.AcquireTimeout, mig: mig, sqlDB: db,
+		pooler: opt.Pooler, scopes: newScopes(settings)}
+	if opt.ReadURL != "" {
+		rcfg, _, err := poolConfig(opt.ReadURL, opt)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres read url: %w", err)
+		}
+		// A replica that is down at start is not an error: reads go to
+		// the primary until it answers.
+		rpool, err := pgxpool.NewWithConfig(ctx, rcfg)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		s.replica = &replica{pool: rpool, maxLag: opt.ReadMaxLag, stop: make(chan struct{}), done: make(chan struct{})}
+		go s.replica.poll(pool)
+	}
+	return s, nil
+}
+
+// poolConfig is the pool configuration for url, and the settings that are
+// not startup parameters (none unless opt.Pooler; see newScopes).
+func poolConfig(url string, opt Options) (*pgxpool.Config, [][2]string, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, nil, err
 	}
 	cfg.MaxConns = opt.MaxConns
 	cfg.MinConns = opt.MinConns
@@ -148,6 +196,11 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	if rp["application_name"] == "" {
 		rp["application_name"] = "engram"
 	}
+	return cfg, settings, nil
+}
+
+// connect opens the pool and checks that the database answers.
+func connect(ctx context.Context, cfg *pgxpool.Config, opt Options) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -161,15 +214,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		}
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	db := stdlib.OpenDBFromPool(pool)
-	sub, _ := fs.Sub(migrations, "migrations")
-	mig, err := migrate.New(goose.DialectPostgres, db, sub)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return &Store{pool: pool, acquireTimeout: opt.AcquireTimeout, mig: mig, sqlDB: db,
-		pooler: opt.Pooler, scopes: newScopes(settings)}, nil
+	return pool, nil
 }
 
 // Engine returns "postgres".
@@ -193,6 +238,9 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the pool.
 func (s *Store) Close() error {
+	if s.replica != nil {
+		s.replica.close()
+	}
 	s.sqlDB.Close()
 	s.pool.Close()
 	return nil

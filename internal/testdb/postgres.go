@@ -43,6 +43,19 @@ func postgresEngine(t testing.TB) (Engine, bool) {
 // a store on it with opt. The database is dropped at the end of t.
 func OpenPostgres(t testing.TB, base string, opt postgres.Options) Store {
 	t.Helper()
+	return openPostgres(t, base, "", opt)
+}
+
+// OpenPostgresWithReplica is OpenPostgres with the store reading from the
+// streaming replica at replicaBase (a server URL like base), where the
+// test's database appears once the replica has replayed its creation.
+func OpenPostgresWithReplica(t testing.TB, base, replicaBase string, opt postgres.Options) Store {
+	t.Helper()
+	return openPostgres(t, base, replicaBase, opt)
+}
+
+func openPostgres(t testing.TB, base, replicaBase string, opt postgres.Options) Store {
+	t.Helper()
 	ctx := context.Background()
 	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(ctx, base) })
 	if templateErr != nil {
@@ -63,6 +76,9 @@ func OpenPostgres(t testing.TB, base string, opt postgres.Options) Store {
 		// databases stays direct (a pooler keeps server connections to
 		// the template, which CREATE DATABASE … TEMPLATE refuses).
 		target, opt.Pooler = withDatabase(t, pooler, name), true
+	}
+	if replicaBase != "" {
+		opt.ReadURL = withDatabase(t, replicaBase, name)
 	}
 	d, err := postgres.Open(ctx, target, opt)
 	if err != nil {
