@@ -22,9 +22,9 @@ func (e *executor) TenantInsert(ctx context.Context, id, name, slug string, at t
 func (e *executor) APIKeyInsert(ctx context.Context, tenantID string, k engram.APIKeyRow) error {
 	return e.run(ctx, func(q querier) error {
 		_, err := exec(ctx, q, "apikey.create",
-			`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, ts(k.CreatedAt), k.ExpiresAt)
+			`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at, user_id)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nullif($9, '')::uuid)`,
+			tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, ts(k.CreatedAt), k.ExpiresAt, k.UserID)
 		return err
 	})
 }

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/engram-kb/engram"
@@ -108,9 +109,14 @@ func (s *Store) CountTenants(ctx context.Context) (int, error) {
 }
 
 // Authenticate resolves a key to its principal in one statement, plus one
-// write, at most once a minute per key, to note its use. Returns
-// unauthorized for an unknown or revoked key or an inactive tenant.
+// write, at most once a minute per key, to note its use; a session's
+// access token (engram.AccessTokenPrefix) to its user in one statement.
+// Returns unauthorized for an unknown, expired or revoked key or session,
+// a deactivated user or an inactive tenant.
 func (s *Store) Authenticate(ctx context.Context, secret string) (engram.Principal, error) {
+	if strings.HasPrefix(secret, engram.AccessTokenPrefix) {
+		return s.authenticateSession(ctx, secret)
+	}
 	k, ok, err := s.d.Reader().APIKeyAuthenticate(ctx, engram.HashKey(secret))
 	if err != nil {
 		return engram.Principal{}, err

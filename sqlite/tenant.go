@@ -20,9 +20,9 @@ func (e *executor) TenantInsert(ctx context.Context, id, name, slug string, at t
 // APIKeyInsert inserts a key of the tenant.
 func (e *executor) APIKeyInsert(ctx context.Context, tenantID string, k engram.APIKeyRow) error {
 	_, err := exec(ctx, e.q, "apikey.create",
-		`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, fmtTime(k.CreatedAt), fmtTimePtr(k.ExpiresAt))
+		`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at, user_id)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, nullif(?, ''))`,
+		tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, fmtTime(k.CreatedAt), fmtTimePtr(k.ExpiresAt), k.UserID)
 	return err
 }
 
