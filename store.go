@@ -36,6 +36,10 @@ type TenantStore interface {
 	// CreateAPIKey adds a key to the tenant with the given slug. Returns
 	// invalid_argument or not_found.
 	CreateAPIKey(ctx context.Context, tenantSlug string, role Role, name string, expiresAt *time.Time) (NewKey, error)
+	// CreateUserAPIKey adds a key to the tenant for the API: it belongs to
+	// userID unless "" (and dies when that user is deactivated), and is
+	// audited with actor. Returns invalid_argument.
+	CreateUserAPIKey(ctx context.Context, tenantID, actor, userID string, role Role, name string, expiresAt *time.Time) (NewKey, error)
 	// ListAPIKeys lists the tenant's keys, revoked and expired ones
 	// included, oldest first.
 	ListAPIKeys(ctx context.Context, tenantID string) ([]APIKey, error)

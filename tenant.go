@@ -95,6 +95,8 @@ type APIKey struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
+	// UserID is the user the key belongs to; "" for none.
+	UserID string `json:"user_id,omitempty"`
 }
 
 const keyPrefix = "egm_"

@@ -3,6 +3,7 @@ package http
 import (
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/engram-kb/engram"
 )
@@ -41,6 +42,7 @@ func (s *Server) accountRoutes() {
 	s.handle("DELETE /api/users/{id}", canAdmin, s.deleteUser)
 
 	s.handle("GET /api/apikeys", canAdmin, s.listAPIKeys)
+	s.handle("POST /api/apikeys", canAdmin, s.createAPIKey)
 	s.handle("DELETE /api/apikeys/{id}", canAdmin, s.revokeAPIKey)
 }
 
@@ -364,4 +366,27 @@ func (s *Server) revokeAPIKey(w http.ResponseWriter, r *http.Request, p engram.P
 		ID      string `json:"id"`
 		Revoked bool   `json:"revoked"`
 	}{true, id, true})
+}
+
+func (s *Server) createAPIKey(w http.ResponseWriter, r *http.Request, p engram.Principal) error {
+	if _, err := parseQuery(r); err != nil {
+		return err
+	}
+	var body struct {
+		Role      engram.Role `json:"role"`
+		Name      string      `json:"name"`
+		ExpiresAt *time.Time  `json:"expires_at"`
+	}
+	if err := decodeBody(r, &body, bodyRequired); err != nil {
+		return err
+	}
+	// A key made by a signed-in admin is theirs: it dies with their account.
+	key, err := s.store.CreateUserAPIKey(r.Context(), p.TenantID, p.Actor(), p.UserID, body.Role, body.Name, body.ExpiresAt)
+	if err != nil {
+		return err
+	}
+	return s.respond(w, r, http.StatusCreated, struct {
+		Success bool          `json:"success"`
+		APIKey  engram.NewKey `json:"api_key"`
+	}{true, key})
 }

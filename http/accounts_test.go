@@ -112,6 +112,7 @@ func TestAccountsHTTP(t *testing.T) {
 			{member, "PATCH", "/api/users/" + memberID, map[string]string{"role": "admin"}},
 			{member, "DELETE", "/api/users/" + memberID, nil},
 			{member, "GET", "/api/apikeys", nil},
+			{member, "POST", "/api/apikeys", map[string]string{"role": "viewer", "name": "mine"}},
 			{member, "DELETE", "/api/apikeys/" + engram.NewID(), nil},
 			{member, "POST", "/api/integrations", map[string]any{"type": "push", "name": "x"}},
 			{member, "DELETE", "/api/documents/all", nil},
@@ -131,6 +132,15 @@ func TestAccountsHTTP(t *testing.T) {
 		e.call(t, "POST", "/api/documents", member, map[string]any{"documents": []any{map[string]any{"title": "t", "content": "c"}}}).want(t, 403, engram.EForbidden)
 		adminID := user["id"].(string)
 		e.call(t, "DELETE", "/api/users/"+adminID, admin, nil).want(t, 409, engram.EConflict, "last admin")
+
+		// A key an admin makes while signed in is theirs.
+		made := e.call(t, "POST", "/api/apikeys", admin, map[string]string{"role": "viewer", "name": "ada's script"}).want(t, 201, "")
+		secret := made.Body["api_key"].(map[string]any)["api_key"].(string)
+		e.call(t, "GET", "/api/users", secret, nil).want(t, 200, "")
+		listed := e.call(t, "GET", "/api/apikeys", admin, nil).want(t, 200, "")
+		if ks := listed.Body["api_keys"].([]any); len(ks) != 1 || ks[0].(map[string]any)["user_id"] != adminID {
+			t.Errorf("the admin's keys = %s", listed.Raw)
+		}
 
 		// Another tenant's admin: 404 on our users, its own list only.
 		e.call(t, "POST", "/api/auth/signup", "", map[string]string{"email": "eve@example.org", "password": pw}).want(t, 201, "")

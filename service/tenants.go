@@ -42,12 +42,36 @@ func (s *Store) CreateTenant(ctx context.Context, name, slug string) (engram.Ten
 	return t, key, nil
 }
 
-// CreateAPIKey adds a key to the tenant with the given slug, expiring at
-// expiresAt unless nil: one statement that finds the tenant and inserts
-// the key. Returns invalid_argument or not_found.
-func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram.Role, name string, expiresAt *time.Time) (engram.NewKey, error) {
+// CreateUserAPIKey adds a key to the tenant, owned by userID unless "",
+// and audits it: one transaction of two statements. Returns
+// invalid_argument.
+func (s *Store) CreateUserAPIKey(ctx context.Context, tenantID, actor, userID string, role engram.Role, name string, expiresAt *time.Time) (engram.NewKey, error) {
+	key, err := s.newKey(role, name, expiresAt)
+	if err != nil {
+		return engram.NewKey{}, err
+	}
+	row := keyRow(key, s.now())
+	row.UserID = userID
+	err = s.inTx(ctx, tenantID, func(tx engram.Tx) error {
+		if err := tx.APIKeyInsert(ctx, tenantID, row); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, tenantID, actor, "apikeys.create", "api_key", 1,
+			map[string]any{"id": key.ID, "role": role, "user_id": userID})
+	})
+	if err != nil {
+		return engram.NewKey{}, err
+	}
+	return key, nil
+}
+
+// newKey checks a new key's role and expiry and makes it.
+func (s *Store) newKey(role engram.Role, name string, expiresAt *time.Time) (engram.NewKey, error) {
 	if !role.Valid() {
 		return engram.NewKey{}, engram.Errorf(engram.EInvalid, "role: %q is not one of admin, member, viewer", role)
+	}
+	if len(name) > 200 {
+		return engram.NewKey{}, engram.Errorf(engram.EInvalid, "name: at most 200 characters")
 	}
 	if expiresAt != nil {
 		if err := engram.CheckTime(expiresAt); err != nil {
@@ -61,6 +85,17 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram
 	}
 	key := engram.GenerateKey(role, name)
 	key.ExpiresAt = expiresAt
+	return key, nil
+}
+
+// CreateAPIKey adds a key to the tenant with the given slug, expiring at
+// expiresAt unless nil: one statement that finds the tenant and inserts
+// the key. Returns invalid_argument or not_found.
+func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram.Role, name string, expiresAt *time.Time) (engram.NewKey, error) {
+	key, err := s.newKey(role, name, expiresAt)
+	if err != nil {
+		return engram.NewKey{}, err
+	}
 	ok, err := s.d.Writer().APIKeyInsertForSlug(ctx, tenantSlug, keyRow(key, s.now()))
 	if err != nil {
 		return engram.NewKey{}, err
