@@ -122,3 +122,65 @@ func testAccounts(t *testing.T, h Harness) {
 		t.Errorf("the fixture's tenant lists %+v, %v", list, err)
 	}
 }
+
+// testLastAdminRace: two admins demoting each other at the same moment
+// leave exactly one admin: the admins' rows are locked (PostgreSQL) or
+// the writes serialised (SQLite) while the count is taken.
+func testLastAdminRace(t *testing.T, h Harness) {
+	t.Parallel()
+	f := newFixture(t, h)
+	ctx := context.Background()
+	up, err := f.s.SignUp(ctx, engram.SignUp{Email: "ada@example.com", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn := up.Tenant.ID
+	bob, _, err := f.s.CreateUser(ctx, up.Tenant.Slug, "bob@example.com", engram.RoleAdmin, "Bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := 0; round < 5; round++ {
+		member := engram.RoleMember
+		errs := make(chan error, 2)
+		start := make(chan struct{})
+		for _, pair := range [][2]string{{up.User.ID, bob.ID}, {bob.ID, up.User.ID}} {
+			go func() {
+				<-start
+				_, err := f.s.UpdateUser(ctx, tn, pair[0], pair[1], engram.UserPatch{Role: &member})
+				errs <- err
+			}()
+		}
+		close(start)
+		var ok, conflicts int
+		for range 2 {
+			switch err := <-errs; engram.ErrorCode(err) {
+			case "":
+				ok++
+			case engram.EConflict:
+				conflicts++
+			default:
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+		users, err := f.s.ListUsers(ctx, tn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		admins := 0
+		for _, u := range users {
+			if u.Role == engram.RoleAdmin {
+				admins++
+			}
+		}
+		if ok != 1 || conflicts != 1 || admins != 1 {
+			t.Fatalf("round %d: %d demotions passed, %d refused, %d admins left; want 1, 1, 1", round, ok, conflicts, admins)
+		}
+		// Make both admins again for the next round.
+		admin := engram.RoleAdmin
+		for _, id := range []string{up.User.ID, bob.ID} {
+			if _, err := f.s.UpdateUser(ctx, tn, "", id, engram.UserPatch{Role: &admin}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

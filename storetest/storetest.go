@@ -71,7 +71,10 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, h); testSyncJobs(t, h); testSchedule(t, h) })
 	t.Run("Gaps", func(t *testing.T) { testGaps(t, h) })
 	t.Run("Layering", func(t *testing.T) { testLayering(t, h) })
-	t.Run("Accounts", func(t *testing.T) { testAccounts(t, h) })
+	t.Run("Accounts", func(t *testing.T) {
+		t.Run("Audit", func(t *testing.T) { testAccounts(t, h) })
+		t.Run("LastAdminRace", func(t *testing.T) { testLastAdminRace(t, h) })
+	})
 }
 
 // fixture is a store with one tenant.
