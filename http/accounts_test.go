@@ -123,7 +123,8 @@ func TestAccountsHTTP(t *testing.T) {
 				t.Errorf("%s %s: %d %s, want 403 forbidden", f.method, f.path, r.Status, r.Raw)
 			}
 		}
-		e.call(t, "POST", "/api/documents", member, map[string]any{"documents": []any{map[string]any{"title": "t", "content": "c"}}}).want(t, 201, "")
+		docID := e.call(t, "POST", "/api/documents", member, map[string]any{"documents": []any{map[string]any{"title": "t", "content": "c"}}}).
+			want(t, 201, "").Body["ids"].([]any)[0].(string)
 		e.call(t, "PATCH", "/api/users/"+memberID, admin, map[string]string{"role": "viewer"}).want(t, 200, "")
 		me = e.call(t, "GET", "/api/auth/me", member, nil).want(t, 200, "")
 		if me.Body["role"] != "viewer" {
@@ -151,6 +152,10 @@ func TestAccountsHTTP(t *testing.T) {
 		}{{"GET", nil}, {"PATCH", map[string]string{"role": "viewer"}}, {"DELETE", nil}} {
 			e.call(t, m.method, "/api/users/"+memberID, eve, m.body).want(t, 404, engram.ENotFound)
 		}
+		for _, m := range []string{"GET", "PATCH", "DELETE"} {
+			e.call(t, m, "/api/documents/"+docID, eve, map[string]string{"title": "hijacked"}).want(t, 404, engram.ENotFound)
+		}
+		e.call(t, "GET", "/api/documents/"+docID, admin, nil).want(t, 200, "")
 		if n := len(e.call(t, "GET", "/api/users", eve, nil).want(t, 200, "").Body["users"].([]any)); n != 1 {
 			t.Errorf("the other tenant lists %d users", n)
 		}
