@@ -60,7 +60,7 @@ func OpenPostgres(t testing.TB, base string, opt postgres.Options) Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := service.New(d, service.Options{})
+	s := service.New(d, Options())
 	t.Cleanup(func() {
 		s.Close()
 		c, err := pgx.Connect(context.Background(), base)
@@ -138,7 +138,7 @@ func ensureTemplate(ctx context.Context, base string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s := service.New(d, service.Options{})
+	s := service.New(d, Options())
 	err = migrateAll(ctx, s)
 	s.Close()
 	if err != nil {
