@@ -90,12 +90,15 @@ type Executor interface {
 	JobExecutor
 	ScheduleExecutor
 	GapExecutor
+	UserExecutor
 }
 
 // AuditEntry is one audit_log row.
 type AuditEntry struct {
-	TenantID   string
-	Actor      string // API key id; "" for the system
+	TenantID string
+	// Actor is the API key or user that acted (the driver records
+	// which), "" for the system.
+	Actor      string
 	Action     string
 	TargetType string
 	Count      int

@@ -15,6 +15,8 @@ type APIKeyRow struct {
 	Prefix    string
 	CreatedAt time.Time
 	ExpiresAt *time.Time
+	// UserID is the user the key belongs to; "" for none.
+	UserID string
 }
 
 // KeyOwner is what APIKeyAuthenticate finds for a key hash: the principal

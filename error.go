@@ -18,7 +18,10 @@ const (
 	EConflict     = "conflict"
 	ETooLarge     = "too_large"
 	EUnavailable  = "unavailable"
-	EInternal     = "internal"
+	// ERateLimited: too many attempts; Details["retry_after"] holds the
+	// seconds to wait.
+	ERateLimited = "rate_limited"
+	EInternal    = "internal"
 )
 
 // Error is engram's error type. Message is written for the user and is safe

@@ -13,6 +13,7 @@ import (
 // that does not exist.
 type Store interface {
 	TenantStore
+	AccountStore
 	DocumentStore
 	BulkStore
 	ConnectorStore
@@ -35,6 +36,10 @@ type TenantStore interface {
 	// CreateAPIKey adds a key to the tenant with the given slug. Returns
 	// invalid_argument or not_found.
 	CreateAPIKey(ctx context.Context, tenantSlug string, role Role, name string, expiresAt *time.Time) (NewKey, error)
+	// CreateUserAPIKey adds a key to the tenant for the API: it belongs to
+	// userID unless "" (and dies when that user is deactivated), and is
+	// audited with actor. Returns invalid_argument.
+	CreateUserAPIKey(ctx context.Context, tenantID, actor, userID string, role Role, name string, expiresAt *time.Time) (NewKey, error)
 	// ListAPIKeys lists the tenant's keys, revoked and expired ones
 	// included, oldest first.
 	ListAPIKeys(ctx context.Context, tenantID string) ([]APIKey, error)
@@ -54,6 +59,59 @@ type TenantStore interface {
 	// key was last used. Returns unauthorized for an unknown or revoked key
 	// or an inactive tenant.
 	Authenticate(ctx context.Context, secret string) (Principal, error)
+}
+
+// AccountStore manages users, their sessions and invitations. Secrets
+// (passwords, tokens) exist only in the answers that create them.
+type AccountStore interface {
+	// SignUp creates a tenant and its first admin user and signs them in.
+	// Returns invalid_argument or conflict (email taken).
+	SignUp(ctx context.Context, in SignUp) (Session, error)
+	// SignIn checks an email and password and opens a session. client is
+	// the caller's address, for the sign-in limit. A wrong email and a
+	// wrong password give the same unauthorized; too many attempts give
+	// rate_limited with the seconds to wait in Details["retry_after"].
+	SignIn(ctx context.Context, email, password, client string) (Session, error)
+	// Refresh spends a refresh token for a new session of the same
+	// family. A token spent before revokes its whole family. Returns
+	// unauthorized.
+	Refresh(ctx context.Context, refreshToken string) (Session, error)
+	// SignOut revokes the caller's session (its family). Returns
+	// invalid_argument for a caller that is not a session.
+	SignOut(ctx context.Context, p Principal) error
+	// ChangePassword changes the caller's password when current is right,
+	// and revokes the user's other sessions. Returns invalid_argument,
+	// unauthorized (wrong current password).
+	ChangePassword(ctx context.Context, p Principal, current, next string) error
+	// Invite makes a one-time invitation to the tenant. Returns
+	// invalid_argument or conflict (the email has an account).
+	Invite(ctx context.Context, tenantID, actor, email string, role Role) (Invitation, error)
+	// AcceptInvitation spends an invitation: creates its user with the
+	// password and signs them in. Returns invalid_argument, not_found
+	// (unknown token), conflict (used, or the email has an account).
+	AcceptInvitation(ctx context.Context, token, password, fullName string) (Session, error)
+	// CreateUser makes an active user of the tenant with the given slug
+	// and a generated password, which it returns. Returns
+	// invalid_argument, not_found or conflict.
+	CreateUser(ctx context.Context, tenantSlug, email string, role Role, fullName string) (User, string, error)
+	// InviteBySlug is Invite for the tenant with the given slug, from the
+	// system (the command line). Returns as Invite, or not_found.
+	InviteBySlug(ctx context.Context, tenantSlug, email string, role Role) (Invitation, error)
+	// ResetPassword sets a generated password for the user with the email
+	// and revokes their sessions. Returns not_found.
+	ResetPassword(ctx context.Context, email string) (User, string, error)
+	// ListUsers lists the tenant's users, oldest first.
+	ListUsers(ctx context.Context, tenantID string) ([]User, error)
+	// GetUser reads one user of the tenant. Returns not_found.
+	GetUser(ctx context.Context, tenantID, id string) (User, error)
+	// UpdateUser changes a user's role or name. Demoting the tenant's
+	// last active admin is a conflict. Returns invalid_argument,
+	// not_found or conflict.
+	UpdateUser(ctx context.Context, tenantID, actor, id string, p UserPatch) (User, error)
+	// DeactivateUser deactivates a user: their sessions and keys stop
+	// working at once; their audit history stays. The last active admin
+	// cannot be removed (conflict). Returns not_found or conflict.
+	DeactivateUser(ctx context.Context, tenantID, actor, id string) error
 }
 
 // DocumentStore creates, reads and edits documents.

@@ -40,15 +40,38 @@ func (r Role) Valid() bool {
 // CanWrite reports whether the role may change data.
 func (r Role) CanWrite() bool { return r == RoleAdmin || r == RoleMember }
 
-// Principal is the caller of a request, established from its API key only.
+// Principal is the caller of a request, established from its credential
+// only: an API key (KeyID) or a user's session (UserID, SessionID).
 type Principal struct {
 	TenantID   string
 	TenantSlug string
 	KeyID      string
-	Role       Role
+	// UserID and SessionID are set when a user's session token
+	// authenticated the request; FamilyID is the session's family.
+	UserID    string
+	SessionID string
+	FamilyID  string
+	Role      Role
 	// TenantSettings is the tenant's settings JSON, read with the key so a
 	// request needs no second look-up (the classifier uses it).
 	TenantSettings json.RawMessage
+}
+
+// Actor is the id the audit log and the jobs record for the caller: the
+// user of a session, else the API key.
+func (p Principal) Actor() string {
+	if p.UserID != "" {
+		return p.UserID
+	}
+	return p.KeyID
+}
+
+// Kind names the caller's credential for messages: "API key" or "user".
+func (p Principal) Kind() string {
+	if p.UserID != "" {
+		return "user"
+	}
+	return "API key"
 }
 
 // NewKey is an API key as returned once at creation; Secret is never stored.
@@ -72,6 +95,8 @@ type APIKey struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 	ExpiresAt  *time.Time `json:"expires_at"`
 	RevokedAt  *time.Time `json:"revoked_at"`
+	// UserID is the user the key belongs to; "" for none.
+	UserID string `json:"user_id,omitempty"`
 }
 
 const keyPrefix = "egm_"

@@ -33,11 +33,11 @@ func (s *Server) handle(pattern string, need access, h handlerFunc) {
 			return
 		}
 		if need == canWrite && !p.Role.CanWrite() {
-			s.writeError(w, r, engram.Errorf(engram.EForbidden, "this API key has the %s role, which cannot change data; use a member or admin key", p.Role))
+			s.writeError(w, r, engram.Errorf(engram.EForbidden, "this %s has the %s role, which cannot change data; this needs a member or admin", p.Kind(), p.Role))
 			return
 		}
 		if need == canAdmin && p.Role != engram.RoleAdmin {
-			s.writeError(w, r, engram.Errorf(engram.EForbidden, "this API key has the %s role; this needs an admin key", p.Role))
+			s.writeError(w, r, engram.Errorf(engram.EForbidden, "this %s has the %s role; this needs an admin", p.Kind(), p.Role))
 			return
 		}
 		if err := h(w, r, p); err != nil {
@@ -46,24 +46,39 @@ func (s *Server) handle(pattern string, need access, h handlerFunc) {
 	})
 }
 
-// authenticate resolves the bearer key of r. The tenant comes from the key
-// alone: no header, query parameter or body field can name another one.
+// authenticate resolves the bearer credential of r (an API key or a
+// session's access token), or else the browser's session cookie. The
+// tenant comes from the credential alone: no header, query parameter or
+// body field can name another one.
 func (s *Server) authenticate(r *http.Request) (engram.Principal, error) {
 	h := r.Header.Get("Authorization")
 	scheme, secret, _ := strings.Cut(h, " ")
 	secret = strings.TrimSpace(secret)
 	if h == "" {
-		return engram.Principal{}, engram.Errorf(engram.EUnauthorized, "missing API key; send Authorization: Bearer <key>")
+		// A browser's session cookie, which a state change must back with
+		// the CSRF proof.
+		if c, err := r.Cookie(sessionCookie); err == nil && c.Value != "" {
+			if err := s.checkOrigin(r, true); err != nil {
+				return engram.Principal{}, err
+			}
+			return s.principal(r, c.Value)
+		}
+		return engram.Principal{}, engram.Errorf(engram.EUnauthorized, "missing credentials; send Authorization: Bearer <API key or access token>, or sign in")
 	}
 	// The scheme is case-insensitive (RFC 9110, section 11.1).
 	if !strings.EqualFold(scheme, "Bearer") || secret == "" {
 		return engram.Principal{}, engram.Errorf(engram.EUnauthorized, "malformed Authorization header; send Authorization: Bearer <key>")
 	}
+	return s.principal(r, secret)
+}
+
+// principal resolves an API key or a session's access token.
+func (s *Server) principal(r *http.Request, secret string) (engram.Principal, error) {
 	p, err := s.store.Authenticate(r.Context(), secret)
 	if err != nil {
 		return engram.Principal{}, err
 	}
 	ri := infoOf(r)
-	ri.tenantID, ri.keyID = p.TenantID, p.KeyID
+	ri.tenantID, ri.keyID, ri.userID = p.TenantID, p.KeyID, p.UserID
 	return p, nil
 }

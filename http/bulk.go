@@ -123,7 +123,7 @@ func (s *Server) classifyDocuments(w http.ResponseWriter, r *http.Request, p eng
 		if err := checkThreshold(body.AutoConfirmThreshold); err != nil {
 			return err
 		}
-		j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.KeyID, engram.JobRequest{Kind: engram.JobClassifyPending,
+		j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.Actor(), engram.JobRequest{Kind: engram.JobClassifyPending,
 			BatchSize: s.jobBatchSize, AutoConfirmThreshold: body.AutoConfirmThreshold, Settings: p.TenantSettings})
 		if err != nil {
 			return err
@@ -149,7 +149,7 @@ func (s *Server) classifyDocuments(w http.ResponseWriter, r *http.Request, p eng
 	if err := checkThreshold(body.AutoConfirmThreshold); err != nil {
 		return err
 	}
-	o, err := s.store.ClassifyDocuments(r.Context(), p.TenantID, p.KeyID, sel, s.classifyFunc(p))
+	o, err := s.store.ClassifyDocuments(r.Context(), p.TenantID, p.Actor(), sel, s.classifyFunc(p))
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (s *Server) bulkSetClassification(w http.ResponseWriter, r *http.Request, p
 	if err != nil {
 		return err
 	}
-	res, err := s.store.SetClassification(r.Context(), p.TenantID, p.KeyID, ids, c)
+	res, err := s.store.SetClassification(r.Context(), p.TenantID, p.Actor(), ids, c)
 	if err != nil {
 		return err
 	}
@@ -222,7 +222,7 @@ func (s *Server) bulkConfirm(w http.ResponseWriter, r *http.Request, p engram.Pr
 	if err != nil {
 		return err
 	}
-	res, err := s.store.ConfirmDocuments(r.Context(), p.TenantID, p.KeyID, ids, c)
+	res, err := s.store.ConfirmDocuments(r.Context(), p.TenantID, p.Actor(), ids, c)
 	if err != nil {
 		return err
 	}
@@ -242,7 +242,7 @@ func (s *Server) bulkReject(w http.ResponseWriter, r *http.Request, p engram.Pri
 	if err := checkReason(body.Reason); err != nil {
 		return err
 	}
-	res, err := s.store.RejectDocuments(r.Context(), p.TenantID, p.KeyID, ids, body.Reason)
+	res, err := s.store.RejectDocuments(r.Context(), p.TenantID, p.Actor(), ids, body.Reason)
 	if err != nil {
 		return err
 	}
@@ -259,7 +259,7 @@ func (s *Server) bulkDelete(w http.ResponseWriter, r *http.Request, p engram.Pri
 	if err != nil {
 		return err
 	}
-	res, err := s.store.DeleteDocuments(r.Context(), p.TenantID, p.KeyID, ids, body.Hard)
+	res, err := s.store.DeleteDocuments(r.Context(), p.TenantID, p.Actor(), ids, body.Hard)
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (s *Server) bulkRestore(w http.ResponseWriter, r *http.Request, p engram.Pr
 	if err != nil {
 		return err
 	}
-	res, err := s.store.RestoreDocuments(r.Context(), p.TenantID, p.KeyID, ids)
+	res, err := s.store.RestoreDocuments(r.Context(), p.TenantID, p.Actor(), ids)
 	if err != nil {
 		return err
 	}

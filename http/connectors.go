@@ -72,7 +72,7 @@ func (s *Server) createConnector(w http.ResponseWriter, r *http.Request, p engra
 	if err != nil {
 		return err
 	}
-	c, err := s.store.CreateConnector(r.Context(), p.TenantID, p.KeyID, *body.Type, *body.Name, settings, interval)
+	c, err := s.store.CreateConnector(r.Context(), p.TenantID, p.Actor(), *body.Type, *body.Name, settings, interval)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (s *Server) patchConnector(w http.ResponseWriter, r *http.Request, p engram
 			patch.SyncInterval = &d
 		}
 	}
-	c, err := s.store.UpdateConnector(r.Context(), p.TenantID, p.KeyID, id, patch)
+	c, err := s.store.UpdateConnector(r.Context(), p.TenantID, p.Actor(), id, patch)
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request, p engra
 	if del {
 		// The job's transaction disconnects the connector too, so a 409
 		// leaves it connected.
-		j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.KeyID,
+		j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.Actor(),
 			engram.JobRequest{Kind: engram.JobDeleteAll, Hard: true, ConnectorID: id, BatchSize: s.jobBatchSize})
 		if err != nil {
 			return err
@@ -201,7 +201,7 @@ func (s *Server) deleteConnector(w http.ResponseWriter, r *http.Request, p engra
 		return s.respondAccepted(w, r, j)
 	}
 	st := engram.ConnectorDisconnected
-	c, err := s.store.UpdateConnector(r.Context(), p.TenantID, p.KeyID, id, engram.ConnectorPatch{Status: &st})
+	c, err := s.store.UpdateConnector(r.Context(), p.TenantID, p.Actor(), id, engram.ConnectorPatch{Status: &st})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 
 	"github.com/engram-kb/engram"
 )
@@ -18,6 +19,7 @@ var statusByCode = map[string]int{
 	engram.EConflict:     http.StatusConflict,
 	engram.ETooLarge:     http.StatusRequestEntityTooLarge,
 	engram.EUnavailable:  http.StatusServiceUnavailable,
+	engram.ERateLimited:  http.StatusTooManyRequests,
 	engram.EInternal:     http.StatusInternalServerError,
 }
 
@@ -60,6 +62,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if e.Code == engram.EUnavailable {
 		w.Header().Set("Retry-After", "1")
+	}
+	if e.Code == engram.ERateLimited {
+		if secs, ok := e.Details["retry_after"].(int); ok {
+			w.Header().Set("Retry-After", strconv.Itoa(secs))
+		}
 	}
 	if e.Code == engram.EUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="engram"`)

@@ -148,7 +148,7 @@ func (s *Server) deleteGap(w http.ResponseWriter, r *http.Request, p engram.Prin
 	if err != nil {
 		return err
 	}
-	if err := s.store.DeleteGap(r.Context(), p.TenantID, p.KeyID, id); err != nil {
+	if err := s.store.DeleteGap(r.Context(), p.TenantID, p.Actor(), id); err != nil {
 		return err
 	}
 	return s.respond(w, r, http.StatusOK, map[string]any{"success": true, "deleted": 1, "id": id})
@@ -180,7 +180,7 @@ func (s *Server) setGapStatus(w http.ResponseWriter, r *http.Request, p engram.P
 	if err != nil {
 		return err
 	}
-	res, err := s.store.SetGapStatus(r.Context(), p.TenantID, p.KeyID, []string{id}, st)
+	res, err := s.store.SetGapStatus(r.Context(), p.TenantID, p.Actor(), []string{id}, st)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func (s *Server) bulkGapStatus(w http.ResponseWriter, r *http.Request, p engram.
 	if err != nil {
 		return err
 	}
-	res, err := s.store.SetGapStatus(r.Context(), p.TenantID, p.KeyID, ids, st)
+	res, err := s.store.SetGapStatus(r.Context(), p.TenantID, p.Actor(), ids, st)
 	if err != nil {
 		return err
 	}
@@ -245,7 +245,7 @@ func (s *Server) addGapAnswer(w http.ResponseWriter, r *http.Request, p engram.P
 	if err := engram.CheckAnswerText(body.AnswerText); err != nil {
 		return err
 	}
-	res, err := s.store.AddGapAnswer(r.Context(), p.TenantID, p.KeyID, id, *body.QuestionIndex, body.AnswerText)
+	res, err := s.store.AddGapAnswer(r.Context(), p.TenantID, p.Actor(), id, *body.QuestionIndex, body.AnswerText)
 	if err != nil {
 		return err
 	}
@@ -267,7 +267,7 @@ func (s *Server) updateGapAnswer(w http.ResponseWriter, r *http.Request, p engra
 	if err := engram.CheckAnswerText(body.AnswerText); err != nil {
 		return err
 	}
-	res, err := s.store.UpdateGapAnswer(r.Context(), p.TenantID, p.KeyID, id, answerID, body.AnswerText)
+	res, err := s.store.UpdateGapAnswer(r.Context(), p.TenantID, p.Actor(), id, answerID, body.AnswerText)
 	if err != nil {
 		return err
 	}
@@ -284,7 +284,7 @@ func (s *Server) verifyGapAnswer(w http.ResponseWriter, r *http.Request, p engra
 	if err := decodeBody(r, &body, bodyOptional); err != nil {
 		return err
 	}
-	res, err := s.store.VerifyGapAnswer(r.Context(), p.TenantID, p.KeyID, id, answerID)
+	res, err := s.store.VerifyGapAnswer(r.Context(), p.TenantID, p.Actor(), id, answerID)
 	if err != nil {
 		return err
 	}
@@ -310,7 +310,7 @@ func (s *Server) gapFeedback(w http.ResponseWriter, r *http.Request, p engram.Pr
 	if err := engram.CheckFeedbackComment(body.Comment); err != nil {
 		return err
 	}
-	c, err := s.store.AddGapFeedback(r.Context(), p.TenantID, p.KeyID, id, *body.Useful, body.Comment)
+	c, err := s.store.AddGapFeedback(r.Context(), p.TenantID, p.Actor(), id, *body.Useful, body.Comment)
 	if err != nil {
 		return err
 	}
@@ -359,7 +359,7 @@ func (s *Server) analyzeGaps(w http.ResponseWriter, r *http.Request, p engram.Pr
 	if s.analyzer == nil {
 		return engram.Errorf(engram.EUnavailable, "gap analysis is not configured on this server")
 	}
-	j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.KeyID, req)
+	j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.Actor(), req)
 	if err != nil {
 		return err
 	}

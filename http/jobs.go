@@ -45,7 +45,7 @@ func (s *Server) deleteAllDocuments(w http.ResponseWriter, r *http.Request, p en
 	if err != nil {
 		return err
 	}
-	j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.KeyID, engram.JobRequest{Kind: engram.JobDeleteAll, Hard: hard, BatchSize: batch})
+	j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.Actor(), engram.JobRequest{Kind: engram.JobDeleteAll, Hard: hard, BatchSize: batch})
 	if err != nil {
 		return err
 	}

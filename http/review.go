@@ -23,7 +23,7 @@ func (s *Server) classifyDocument(w http.ResponseWriter, r *http.Request, p engr
 		return err
 	}
 	sel := engram.ClassifySelection{IDs: []string{id}, AutoConfirmThreshold: body.AutoConfirmThreshold, Settings: p.TenantSettings}
-	o, err := s.store.ClassifyDocuments(r.Context(), p.TenantID, p.KeyID, sel, s.classifyFunc(p))
+	o, err := s.store.ClassifyDocuments(r.Context(), p.TenantID, p.Actor(), sel, s.classifyFunc(p))
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func (s *Server) setClassification(w http.ResponseWriter, r *http.Request, p eng
 	if err != nil {
 		return err
 	}
-	res, err := s.store.SetClassification(r.Context(), p.TenantID, p.KeyID, []string{id}, c)
+	res, err := s.store.SetClassification(r.Context(), p.TenantID, p.Actor(), []string{id}, c)
 	if err != nil {
 		return err
 	}
@@ -97,7 +97,7 @@ func (s *Server) confirmDocument(w http.ResponseWriter, r *http.Request, p engra
 	if err != nil {
 		return err
 	}
-	res, err := s.store.ConfirmDocuments(r.Context(), p.TenantID, p.KeyID, []string{id}, c)
+	res, err := s.store.ConfirmDocuments(r.Context(), p.TenantID, p.Actor(), []string{id}, c)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (s *Server) rejectDocument(w http.ResponseWriter, r *http.Request, p engram
 	if err := checkReason(body.Reason); err != nil {
 		return err
 	}
-	res, err := s.store.RejectDocuments(r.Context(), p.TenantID, p.KeyID, []string{id}, body.Reason)
+	res, err := s.store.RejectDocuments(r.Context(), p.TenantID, p.Actor(), []string{id}, body.Reason)
 	if err != nil {
 		return err
 	}
@@ -150,7 +150,7 @@ func (s *Server) deleteDocument(w http.ResponseWriter, r *http.Request, p engram
 	if err != nil {
 		return err
 	}
-	res, err := s.store.DeleteDocuments(r.Context(), p.TenantID, p.KeyID, []string{id}, hard)
+	res, err := s.store.DeleteDocuments(r.Context(), p.TenantID, p.Actor(), []string{id}, hard)
 	if err != nil {
 		return err
 	}
@@ -169,7 +169,7 @@ func (s *Server) restoreDocument(w http.ResponseWriter, r *http.Request, p engra
 	if _, err := parseQuery(r); err != nil {
 		return err
 	}
-	res, err := s.store.RestoreDocuments(r.Context(), p.TenantID, p.KeyID, []string{id})
+	res, err := s.store.RestoreDocuments(r.Context(), p.TenantID, p.Actor(), []string{id})
 	if err != nil {
 		return err
 	}

@@ -54,6 +54,15 @@ type Config struct {
 	// AnalyzerName names Analyzer in the context of the gaps it proposes
 	// (default "builtin").
 	AnalyzerName string
+	// Signup is the sign-up policy: SignupOpen, SignupInvite or
+	// SignupClosed (default).
+	Signup string
+	// CORSOrigins are the other origins (scheme://host[:port]) whose pages
+	// may call the API with credentials; none by default.
+	CORSOrigins []string
+	// RefreshTTL is how long the browser keeps the refresh cookie; it
+	// should match the store's refresh token life (default 30 days).
+	RefreshTTL time.Duration
 }
 
 // Server is engram's HTTP API. It implements http.Handler.
@@ -73,6 +82,10 @@ type Server struct {
 	// analyzer and analyzerName serve gap analysis.
 	analyzer     engram.GapAnalyzer
 	analyzerName string
+	// signupPolicy, corsOrigins and refreshTTL are from the Config.
+	signupPolicy string
+	corsOrigins  []string
+	refreshTTL   time.Duration
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -95,6 +108,15 @@ func NewServer(cfg Config) *Server {
 
 		analyzer:     cfg.Analyzer,
 		analyzerName: cfg.AnalyzerName,
+		signupPolicy: cfg.Signup,
+		corsOrigins:  cfg.CORSOrigins,
+		refreshTTL:   cfg.RefreshTTL,
+	}
+	if s.signupPolicy == "" {
+		s.signupPolicy = SignupClosed
+	}
+	if s.refreshTTL <= 0 {
+		s.refreshTTL = 30 * 24 * time.Hour
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -161,6 +183,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/knowledge/gaps/{id}/answers/{answer_id}/verify", canWrite, s.verifyGapAnswer)
 	s.handle("POST /api/knowledge/gaps/{id}/feedback", canWrite, s.gapFeedback)
 	s.handle("POST /api/knowledge/analyze", canWrite, s.analyzeGaps)
+	s.accountRoutes()
 }
 
 // health answers without authentication so load balancers can probe it;
@@ -213,6 +236,7 @@ type requestInfo struct {
 	id       string
 	tenantID string
 	keyID    string
+	userID   string
 	// canceled is set when the client went away before a response was
 	// written; the access log then shows 499 rather than a status nobody
 	// received.
@@ -263,6 +287,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.logAccess(r, rw, ri, stats, start)
 	}()
 
+	if s.cors(rw, r) {
+		return
+	}
 	if badPosition != nil {
 		s.writeError(rw, r, badPosition)
 		return
@@ -324,7 +351,13 @@ func (s *Server) logAccess(r *http.Request, rw *responseWriter, ri *requestInfo,
 		"request_id", ri.id,
 	}
 	if ri.tenantID != "" {
-		attrs = append(attrs, "tenant_id", ri.tenantID, "key_id", ri.keyID)
+		attrs = append(attrs, "tenant_id", ri.tenantID)
+		if ri.keyID != "" {
+			attrs = append(attrs, "key_id", ri.keyID)
+		}
+		if ri.userID != "" {
+			attrs = append(attrs, "user_id", ri.userID)
+		}
 	}
 	d := time.Since(start)
 	if s.observe != nil {

@@ -37,7 +37,7 @@ func (s *Server) startSync(w http.ResponseWriter, r *http.Request, p engram.Prin
 	}
 	// EnqueueJob checks again, under the connector's lock, that it is not
 	// disconnected; this read only picks the error for a push connector.
-	j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.KeyID,
+	j, err := s.store.EnqueueJob(r.Context(), p.TenantID, p.Actor(),
 		engram.JobRequest{Kind: engram.JobSync, ConnectorID: id, Full: body.FullSync})
 	if err != nil {
 		return err

@@ -173,12 +173,15 @@ func (t *txExecutor) InsertJobs(ctx context.Context, jobs []engram.TenantJob) ([
 	return t.s.enqueue(ctx, t.tx, jobs)
 }
 
-// AuditInsert writes one audit_log row.
+// AuditInsert writes one audit_log row, its actor recorded as a user
+// when it is one of the tenant's users, else as a key.
 func (e *executor) AuditInsert(ctx context.Context, a engram.AuditEntry) error {
 	return e.run(ctx, a.TenantID, func(q querier) error {
 		_, err := exec(ctx, q, "audit.insert",
-			`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, action, target_type, target_count, details)
-			 VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, $6, $7, $8::jsonb)`,
+			`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, actor_user_id, action, target_type, target_count, details)
+			 SELECT $1::uuid, $2::uuid, $3::timestamptz, CASE WHEN u.id IS NULL THEN nullif($4::text, '')::uuid END, u.id,
+			        $5::text, $6::text, $7::integer, $8::jsonb
+			   FROM (SELECT 1) one LEFT JOIN users u ON u.tenant_id = $1::uuid AND u.id = nullif($4::text, '')::uuid`,
 			a.TenantID, engram.NewID(), ts(a.At), a.Actor, a.Action, a.TargetType, a.Count, string(a.Details))
 		return err
 	})

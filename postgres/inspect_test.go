@@ -79,6 +79,46 @@ func (in inspector) AuditTarget(t testing.TB, tenantID, action string) string {
 	return target
 }
 
+func (in inspector) AuditActor(t testing.TB, tenantID, action string) (string, string) {
+	t.Helper()
+	var key, user *string
+	err := in.s.pool.QueryRow(context.Background(), `SELECT actor_key_id::text, actor_user_id::text FROM audit_log
+		WHERE tenant_id = $1 AND action = $2 ORDER BY at DESC, id DESC LIMIT 1`, tenantID, action).Scan(&key, &user)
+	if err != nil {
+		t.Fatalf("inspect audit actor of %s: %v", action, err)
+	}
+	deref := func(p *string) string {
+		if p == nil {
+			return ""
+		}
+		return *p
+	}
+	return deref(key), deref(user)
+}
+
+func (in inspector) AccountSecrets(t testing.TB, tenantID string) []string {
+	t.Helper()
+	rs, err := in.s.pool.Query(context.Background(), `
+		SELECT password_hash FROM users WHERE tenant_id = $1
+		UNION ALL SELECT access_hash FROM sessions WHERE tenant_id = $1
+		UNION ALL SELECT refresh_hash FROM sessions WHERE tenant_id = $1
+		UNION ALL SELECT token_hash FROM invitations WHERE tenant_id = $1
+		UNION ALL SELECT key_hash FROM api_keys WHERE tenant_id = $1`, tenantID)
+	if err != nil {
+		t.Fatalf("inspect secrets: %v", err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var v string
+		if err := rs.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
 func (in inspector) RecountStats(t testing.TB, tenantID string) engram.DocumentStats {
 	t.Helper()
 	st, err := in.s.Reader().DocumentRecount(context.Background(), tenantID)

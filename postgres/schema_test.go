@@ -14,7 +14,11 @@ import (
 // Where tables are distributed by tenant_id (docs/SCALING.md) such a table
 // is a reference table, or the key moves to one.
 var directoryKeys = map[string]string{
-	"api_keys_key_hash_key": "a request's API key finds its tenant by the key's hash",
+	"api_keys_key_hash_key":      "a request's API key finds its tenant by the key's hash",
+	"users_email_key":            "sign-in finds the user, and so the tenant, by e-mail alone",
+	"sessions_access_hash_key":   "a request's access token finds its session and tenant by the token's hash",
+	"sessions_refresh_hash_key":  "a refresh token finds its session and tenant by the token's hash",
+	"invitations_token_hash_key": "accepting an invitation finds its tenant by the token's hash",
 }
 
 // TestKeysStartWithTenant checks the condition for distributing the

@@ -22,9 +22,9 @@ func (e *executor) TenantInsert(ctx context.Context, id, name, slug string, at t
 func (e *executor) APIKeyInsert(ctx context.Context, tenantID string, k engram.APIKeyRow) error {
 	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "apikey.create",
-			`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at)
-			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, ts(k.CreatedAt), k.ExpiresAt)
+			`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at, user_id)
+			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, nullif($9, '')::uuid)`,
+			tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, ts(k.CreatedAt), k.ExpiresAt, k.UserID)
 		return err
 	})
 }
@@ -123,7 +123,7 @@ func (e *executor) APIKeyList(ctx context.Context, tenantID string) ([]engram.AP
 	out := []engram.APIKey{}
 	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "apikey.list",
-			`SELECT id::text, name, role, prefix, created_at, last_used_at, expires_at, revoked_at
+			`SELECT id::text, name, role, prefix, created_at, last_used_at, expires_at, revoked_at, coalesce(user_id::text, '')
 			   FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
 		if err != nil {
 			return err
@@ -132,7 +132,7 @@ func (e *executor) APIKeyList(ctx context.Context, tenantID string) ([]engram.AP
 		for rs.Next() {
 			var k engram.APIKey
 			var role string
-			if err := rs.Scan(&k.ID, &k.Name, &role, &k.Prefix, &k.CreatedAt, &k.LastUsedAt, &k.ExpiresAt, &k.RevokedAt); err != nil {
+			if err := rs.Scan(&k.ID, &k.Name, &role, &k.Prefix, &k.CreatedAt, &k.LastUsedAt, &k.ExpiresAt, &k.RevokedAt, &k.UserID); err != nil {
 				return translate(err)
 			}
 			k.Role = engram.Role(role)

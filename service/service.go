@@ -9,6 +9,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/engram-kb/engram"
@@ -18,12 +19,20 @@ import (
 type Options struct {
 	// Clock gives the time (default time.Now).
 	Clock engram.Clock
+	// Accounts configure users' passwords, sessions and sign-in limits.
+	Accounts AccountOptions
 }
 
 // Store is engram.Store over a driver.
 type Store struct {
 	d   engram.Driver
 	now engram.Clock
+	acc AccountOptions
+	// dummy is a hash of no one's password, made at the first sign-in and
+	// checked when an email is unknown, so that a wrong email costs what
+	// a wrong password does.
+	dummy     sync.Once
+	dummyHash string
 }
 
 var (
@@ -37,7 +46,8 @@ func New(d engram.Driver, opt Options) *Store {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	return &Store{d: d, now: opt.Clock}
+	opt.Accounts.defaults()
+	return &Store{d: d, now: opt.Clock, acc: opt.Accounts}
 }
 
 // Driver returns the engine driver the store runs on.

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/engram-kb/engram"
@@ -41,12 +42,36 @@ func (s *Store) CreateTenant(ctx context.Context, name, slug string) (engram.Ten
 	return t, key, nil
 }
 
-// CreateAPIKey adds a key to the tenant with the given slug, expiring at
-// expiresAt unless nil: one statement that finds the tenant and inserts
-// the key. Returns invalid_argument or not_found.
-func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram.Role, name string, expiresAt *time.Time) (engram.NewKey, error) {
+// CreateUserAPIKey adds a key to the tenant, owned by userID unless "",
+// and audits it: one transaction of two statements. Returns
+// invalid_argument.
+func (s *Store) CreateUserAPIKey(ctx context.Context, tenantID, actor, userID string, role engram.Role, name string, expiresAt *time.Time) (engram.NewKey, error) {
+	key, err := s.newKey(role, name, expiresAt)
+	if err != nil {
+		return engram.NewKey{}, err
+	}
+	row := keyRow(key, s.now())
+	row.UserID = userID
+	err = s.inTx(ctx, tenantID, func(tx engram.Tx) error {
+		if err := tx.APIKeyInsert(ctx, tenantID, row); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, tenantID, actor, "apikeys.create", "api_key", 1,
+			map[string]any{"id": key.ID, "role": role, "user_id": userID})
+	})
+	if err != nil {
+		return engram.NewKey{}, err
+	}
+	return key, nil
+}
+
+// newKey checks a new key's role and expiry and makes it.
+func (s *Store) newKey(role engram.Role, name string, expiresAt *time.Time) (engram.NewKey, error) {
 	if !role.Valid() {
 		return engram.NewKey{}, engram.Errorf(engram.EInvalid, "role: %q is not one of admin, member, viewer", role)
+	}
+	if len(name) > 200 {
+		return engram.NewKey{}, engram.Errorf(engram.EInvalid, "name: at most 200 characters")
 	}
 	if expiresAt != nil {
 		if err := engram.CheckTime(expiresAt); err != nil {
@@ -60,6 +85,17 @@ func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram
 	}
 	key := engram.GenerateKey(role, name)
 	key.ExpiresAt = expiresAt
+	return key, nil
+}
+
+// CreateAPIKey adds a key to the tenant with the given slug, expiring at
+// expiresAt unless nil: one statement that finds the tenant and inserts
+// the key. Returns invalid_argument or not_found.
+func (s *Store) CreateAPIKey(ctx context.Context, tenantSlug string, role engram.Role, name string, expiresAt *time.Time) (engram.NewKey, error) {
+	key, err := s.newKey(role, name, expiresAt)
+	if err != nil {
+		return engram.NewKey{}, err
+	}
 	ok, err := s.d.Writer().APIKeyInsertForSlug(ctx, tenantSlug, keyRow(key, s.now()))
 	if err != nil {
 		return engram.NewKey{}, err
@@ -108,9 +144,14 @@ func (s *Store) CountTenants(ctx context.Context) (int, error) {
 }
 
 // Authenticate resolves a key to its principal in one statement, plus one
-// write, at most once a minute per key, to note its use. Returns
-// unauthorized for an unknown or revoked key or an inactive tenant.
+// write, at most once a minute per key, to note its use; a session's
+// access token (engram.AccessTokenPrefix) to its user in one statement.
+// Returns unauthorized for an unknown, expired or revoked key or session,
+// a deactivated user or an inactive tenant.
 func (s *Store) Authenticate(ctx context.Context, secret string) (engram.Principal, error) {
+	if strings.HasPrefix(secret, engram.AccessTokenPrefix) {
+		return s.authenticateSession(ctx, secret)
+	}
 	k, ok, err := s.d.Reader().APIKeyAuthenticate(ctx, engram.HashKey(secret))
 	if err != nil {
 		return engram.Principal{}, err

@@ -52,11 +52,14 @@ func (t *txExecutor) InsertJobs(ctx context.Context, jobs []engram.TenantJob) ([
 	return t.s.enqueue(ctx, t.tx, jobs)
 }
 
-// AuditInsert writes one audit_log row.
+// AuditInsert writes one audit_log row, its actor recorded as a user
+// when it is one of the tenant's users, else as a key.
 func (e *executor) AuditInsert(ctx context.Context, a engram.AuditEntry) error {
 	_, err := exec(ctx, e.q, "audit.insert",
-		`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, action, target_type, target_count, details)
-		 VALUES (?, ?, ?, nullif(?, ''), ?, ?, ?, ?)`,
+		`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, actor_user_id, action, target_type, target_count, details)
+		 VALUES (?1, ?2, ?3,
+		         CASE WHEN EXISTS (SELECT 1 FROM users WHERE tenant_id = ?1 AND id = ?4) THEN NULL ELSE nullif(?4, '') END,
+		         (SELECT id FROM users WHERE tenant_id = ?1 AND id = ?4), ?5, ?6, ?7, ?8)`,
 		a.TenantID, engram.NewID(), fmtTime(a.At), a.Actor, a.Action, a.TargetType, a.Count, string(a.Details))
 	return err
 }

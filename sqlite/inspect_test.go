@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -79,6 +80,40 @@ func (in inspector) AuditTarget(t testing.TB, tenantID, action string) string {
 		t.Fatalf("inspect: %v", err)
 	}
 	return target
+}
+
+func (in inspector) AuditActor(t testing.TB, tenantID, action string) (string, string) {
+	t.Helper()
+	var key, user sql.NullString
+	err := in.s.read.QueryRowContext(context.Background(), `SELECT actor_key_id, actor_user_id FROM audit_log
+		WHERE tenant_id = ? AND action = ? ORDER BY at DESC, id DESC LIMIT 1`, tenantID, action).Scan(&key, &user)
+	if err != nil {
+		t.Fatalf("inspect audit actor of %s: %v", action, err)
+	}
+	return key.String, user.String
+}
+
+func (in inspector) AccountSecrets(t testing.TB, tenantID string) []string {
+	t.Helper()
+	rs, err := in.s.read.QueryContext(context.Background(), `
+		SELECT password_hash FROM users WHERE tenant_id = ?1
+		UNION ALL SELECT access_hash FROM sessions WHERE tenant_id = ?1
+		UNION ALL SELECT refresh_hash FROM sessions WHERE tenant_id = ?1
+		UNION ALL SELECT token_hash FROM invitations WHERE tenant_id = ?1
+		UNION ALL SELECT key_hash FROM api_keys WHERE tenant_id = ?1`, tenantID)
+	if err != nil {
+		t.Fatalf("inspect secrets: %v", err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var v string
+		if err := rs.Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 func (in inspector) RecountStats(t testing.TB, tenantID string) engram.DocumentStats {

@@ -20,9 +20,9 @@ func (e *executor) TenantInsert(ctx context.Context, id, name, slug string, at t
 // APIKeyInsert inserts a key of the tenant.
 func (e *executor) APIKeyInsert(ctx context.Context, tenantID string, k engram.APIKeyRow) error {
 	_, err := exec(ctx, e.q, "apikey.create",
-		`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at)
-		 VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, fmtTime(k.CreatedAt), fmtTimePtr(k.ExpiresAt))
+		`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at, user_id)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, nullif(?, ''))`,
+		tenantID, k.ID, k.Name, string(k.Role), k.Hash, k.Prefix, fmtTime(k.CreatedAt), fmtTimePtr(k.ExpiresAt), k.UserID)
 	return err
 }
 
@@ -108,7 +108,7 @@ func (e *executor) APIKeyTouch(ctx context.Context, tenantID, keyID string, at t
 // APIKeyList reads the tenant's keys, oldest first.
 func (e *executor) APIKeyList(ctx context.Context, tenantID string) ([]engram.APIKey, error) {
 	rs, err := query(ctx, e.q, "apikey.list",
-		`SELECT id, name, role, prefix, created_at, last_used_at, expires_at, revoked_at
+		`SELECT id, name, role, prefix, created_at, last_used_at, expires_at, revoked_at, coalesce(user_id, '')
 		   FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
 	if err != nil {
 		return nil, err
@@ -119,7 +119,7 @@ func (e *executor) APIKeyList(ctx context.Context, tenantID string) ([]engram.AP
 		var k engram.APIKey
 		var role, created string
 		var used, expires, revoked sql.NullString
-		if err := rs.Scan(&k.ID, &k.Name, &role, &k.Prefix, &created, &used, &expires, &revoked); err != nil {
+		if err := rs.Scan(&k.ID, &k.Name, &role, &k.Prefix, &created, &used, &expires, &revoked, &k.UserID); err != nil {
 			return nil, translate(err)
 		}
 		k.Role, k.CreatedAt = engram.Role(role), parseTime(created)

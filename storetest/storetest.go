@@ -37,6 +37,12 @@ type Inspector interface {
 	// AuditTarget returns the target_type of the newest audit_log row of a
 	// tenant with the given action ("" when there is none).
 	AuditTarget(t testing.TB, tenantID, action string) string
+	// AuditActor returns the actor of the newest audit_log row of a tenant
+	// with the given action: its key id and its user id ("" for none).
+	AuditActor(t testing.TB, tenantID, action string) (keyID, userID string)
+	// AccountSecrets returns every stored secret-derived value of the
+	// tenant: password hashes, session and invitation token hashes.
+	AccountSecrets(t testing.TB, tenantID string) []string
 	// RecountStats counts the tenant's documents themselves, the way
 	// DocumentStats did before the counts were kept (the bench's floor).
 	RecountStats(t testing.TB, tenantID string) engram.DocumentStats
@@ -65,6 +71,10 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, h); testSyncJobs(t, h); testSchedule(t, h) })
 	t.Run("Gaps", func(t *testing.T) { testGaps(t, h) })
 	t.Run("Layering", func(t *testing.T) { testLayering(t, h) })
+	t.Run("Accounts", func(t *testing.T) {
+		t.Run("Audit", func(t *testing.T) { testAccounts(t, h) })
+		t.Run("LastAdminRace", func(t *testing.T) { testLastAdminRace(t, h) })
+	})
 }
 
 // fixture is a store with one tenant.

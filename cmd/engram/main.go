@@ -26,6 +26,8 @@ Usage:
   engram apikey create --tenant SLUG --role admin|member|viewer [--name N] [--expires 90d] [--db URL]
   engram apikey list   --tenant SLUG [--db URL]
   engram apikey revoke KEY_ID --tenant SLUG [--db URL]
+  engram user create --tenant SLUG --email E --role admin|member|viewer [--full-name N] [--invite] [--db URL]
+  engram user reset-password --email E [--db URL]
   engram sync    CONNECTOR_ID --tenant SLUG [--db URL] [--connector-roots DIRS]
   engram bench   [--db URL] [--background N] [--runs N] [--out DIR]
   engram version
@@ -69,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return tenantCmd(ctx, args[1:], stdout, stderr)
 	case "apikey":
 		return apikeyCmd(ctx, args[1:], stdout, stderr)
+	case "user":
+		return userCmd(ctx, args[1:], stdout, stderr)
 	case "sync":
 		return syncCmd(ctx, args[1:], stdout, stderr)
 	case "bench":

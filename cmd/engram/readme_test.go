@@ -6,7 +6,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -32,7 +34,7 @@ func TestREADMEWalkthrough(t *testing.T) {
 	for engine, db := range databases(t) {
 		t.Run(engine, func(t *testing.T) {
 			t.Parallel()
-			base, stop := startServer(t, db)
+			base, logs, stop := startServer(t, db)
 			defer stop()
 			cmd := exec.Command("bash", "-euo", "pipefail", "-c", script)
 			cmd.Dir = root
@@ -43,7 +45,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 				t.Fatalf("walk-through failed: %v\n%s", err, text)
 			}
 			for _, want := range []string{`"status":"ok"`, `"created":3`, `"results":{`, `"confirmed":`, `"hard":true`, `"stats":{`,
-				`"status":"succeeded"`, `"kind":"delete_all"`, `"gap_status":"verified"`, `"gaps_created":0`, `"total_gaps":`} {
+				`"status":"succeeded"`, `"kind":"delete_all"`, `"gap_status":"verified"`, `"gaps_created":0`, `"total_gaps":`,
+				`"tokens":{"access_token":"egs_`, `"email":"bob@example.com"`, `"role":"member"`, `"users":[`, "\n401\n"} {
 				if !strings.Contains(text, want) {
 					t.Fatalf("walk-through output lacks %s:\n%s", want, text)
 				}
@@ -51,6 +54,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 			if strings.Contains(text, `"success":false`) {
 				t.Fatalf("a walk-through request failed:\n%s", text)
 			}
+			stop()
+			checkLogsHoldNoSecret(t, logs.String(), text)
 		})
 	}
 }
@@ -74,12 +79,61 @@ func walkthrough(readme string) string {
 	return b.String()
 }
 
-// startServer runs `engram serve` on db and returns its base URL and a stop
-// function that sends SIGTERM and waits.
-func startServer(t *testing.T, db string) (string, func()) {
+// secretRe matches every kind of secret engram hands out: API keys,
+// access, refresh and invitation tokens.
+var secretRe = regexp.MustCompile(`eg[msri]_[a-z2-7]{20,}`)
+
+// checkLogsHoldNoSecret fails when the server's logs of a run contain a
+// secret that run handed out (found in its output) or a password it used.
+func checkLogsHoldNoSecret(t *testing.T, logs, output string, passwords ...string) {
 	t.Helper()
-	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json",
-		"--admin-key-file", filepath.Join(t.TempDir(), "admin-key"))
+	if !strings.Contains(logs, `"msg":"request"`) && !strings.Contains(logs, `"path":`) {
+		t.Fatalf("the server logged no requests; nothing to check:\n%s", logs)
+	}
+	secrets := secretRe.FindAllString(output, -1)
+	if len(secrets) < 4 {
+		t.Fatalf("the run handed out %d secrets, want at least 4", len(secrets))
+	}
+	for _, s := range append(secrets, passwords...) {
+		if strings.Contains(logs, s) {
+			t.Errorf("the server's log holds a secret (%s…)", s[:6])
+		}
+	}
+	if m := secretRe.FindString(logs); m != "" {
+		t.Errorf("the server's log holds something shaped like a secret (%s…)", m[:6])
+	}
+	for _, p := range []string{"password\":\"", "bob's long passphrase"} {
+		if strings.Contains(logs, p) {
+			t.Errorf("the server's log holds %q", p)
+		}
+	}
+}
+
+// lockedBuffer is a buffer safe for one writer and one reader.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startServer runs `engram serve --signup invite` on db, logging at debug
+// level, and returns its base URL, its log so far, and a stop function
+// that sends SIGTERM and waits (calling it twice is harmless).
+func startServer(t *testing.T, db string) (string, *lockedBuffer, func()) {
+	t.Helper()
+	cmd := exec.Command(binary, "serve", "--addr", "127.0.0.1:0", "--db", db, "--log-format", "json", "--log-level", "debug",
+		"--signup", "invite", "--admin-key-file", filepath.Join(t.TempDir(), "admin-key"))
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -87,10 +141,12 @@ func startServer(t *testing.T, db string) (string, func()) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	logs := &lockedBuffer{}
 	sc := bufio.NewScanner(stderr)
 	base := ""
 	deadline := time.Now().Add(60 * time.Second)
 	for base == "" && time.Now().Before(deadline) && sc.Scan() {
+		logs.Write(append(sc.Bytes(), '\n'))
 		if m := urlLine.FindStringSubmatch(sc.Text()); m != nil {
 			base = m[1]
 		}
@@ -99,15 +155,19 @@ func startServer(t *testing.T, db string) (string, func()) {
 		cmd.Process.Kill()
 		t.Fatal("serve printed no URL")
 	}
-	go io.Copy(io.Discard, stderr)
-	return base, func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-		}
+	copied := make(chan struct{})
+	go func() { io.Copy(logs, stderr); close(copied) }()
+	var once sync.Once
+	return base, logs, func() {
+		once.Do(func() {
+			cmd.Process.Signal(syscall.SIGTERM)
+			done := make(chan struct{})
+			go func() { <-copied; cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(30 * time.Second):
+				cmd.Process.Kill()
+			}
+		})
 	}
 }

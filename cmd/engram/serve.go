@@ -9,12 +9,14 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/connector"
+	enghttp "github.com/engram-kb/engram/http"
 	"github.com/engram-kb/engram/jobs"
 )
 
@@ -33,11 +35,22 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	roots := fs.String("connector-roots", env("ENGRAM_CONNECTOR_ROOTS", ""), "comma-separated directories that folder and mail connectors may read; none: push connectors only (ENGRAM_CONNECTOR_ROOTS)")
 	var jf jobFlags
 	jf.register(fs, 2)
+	signup := fs.String("signup", env("ENGRAM_SIGNUP", enghttp.SignupClosed), "who may join through the API: open (anyone signs up, creating an organisation), invite (by an admin's invitation), closed (accounts come from `engram user create`) (ENGRAM_SIGNUP)")
+	corsOrigins := fs.String("cors-origins", env("ENGRAM_CORS_ORIGINS", ""), "comma-separated origins (https://app.example.com) whose pages may call the API with credentials; none by default (ENGRAM_CORS_ORIGINS)")
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help") {
 		fs.SetOutput(stdout)
 	}
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *signup != enghttp.SignupOpen && *signup != enghttp.SignupInvite && *signup != enghttp.SignupClosed {
+		return fmt.Errorf("--signup %q: use open, invite or closed", *signup)
+	}
+	origins := splitList(*corsOrigins)
+	for _, o := range origins {
+		if o == "*" || !validOrigin(o) {
+			return fmt.Errorf("--cors-origins %q: list each origin as scheme://host[:port]; \"*\" is refused, since the API answers with credentials", o)
+		}
 	}
 	logger, err := newLogger(stderr, *logLevel, *logFormat)
 	if err != nil {
@@ -68,7 +81,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	m := obs.install(logger, s)
 	w := wiring{logger: logger, connectors: connector.Registry{Roots: splitList(*roots)}, jobs: jf, finished: m.JobFinished,
-		observeRequest: m.ObserveRequest, slowRequest: obs.slowRequest,
+		observeRequest: m.ObserveRequest, slowRequest: obs.slowRequest, signup: *signup, corsOrigins: origins,
 		ready: func(ctx context.Context) error { return migrationsCurrent(ctx, mig) }}
 	runner, err := w.runner(s)
 	if err != nil {
@@ -130,6 +143,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger.Info("stopped")
 	return nil
+}
+
+// validOrigin reports whether o is an origin: scheme and host, nothing
+// more.
+func validOrigin(o string) bool {
+	u, err := url.Parse(o)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" &&
+		u.Path == "" && u.RawQuery == "" && u.User == nil && u.Fragment == ""
 }
 
 // splitList splits a comma-separated flag value, dropping empty items.
@@ -197,6 +218,10 @@ Try it:
 
     curl -H "Authorization: Bearer %s" %s/api/documents
 
+People sign in with accounts: make the first one with
+
+    engram user create --tenant default --email you@example.com --role admin
+
 `, key.Secret, key.Secret, baseURL)
 		return nil
 	}
@@ -212,7 +237,8 @@ Try it:
 		return fmt.Errorf("first run: write %s: %w", keyFile, err)
 	}
 	logger.Warn(`first run: created tenant "default"; its admin API key is in key_file, readable only by this user: keep the key safe and delete the file`,
-		"key_file", keyFile, "try", fmt.Sprintf(`. %s && curl -H "Authorization: Bearer $ENGRAM_KEY" %s/api/documents`, keyFile, baseURL))
+		"key_file", keyFile, "try", fmt.Sprintf(`. %s && curl -H "Authorization: Bearer $ENGRAM_KEY" %s/api/documents`, keyFile, baseURL),
+		"first_user", "engram user create --tenant default --email you@example.com --role admin")
 	return nil
 }
 

@@ -99,6 +99,9 @@ type wiring struct {
 	observeRequest func(route, method string, status int, d time.Duration)
 	slowRequest    time.Duration
 	ready          func(context.Context) error
+	// signup and corsOrigins are serve's --signup and --cors-origins.
+	signup      string
+	corsOrigins []string
 }
 
 // runner attaches River to s: new jobs are inserted with River, and
@@ -117,7 +120,7 @@ func (w wiring) api(s *store) http.Handler {
 	return enghttp.NewServer(enghttp.Config{
 		Store: s, Classifier: classify.New(), Analyzer: analyze.New(), AnalyzerName: analyze.Name, Logger: w.logger, Version: version,
 		ObserveRequest: w.observeRequest, SlowRequest: w.slowRequest, Ready: w.ready,
-		Connectors: w.connectors, JobBatchSize: w.jobs.batchSize,
+		Connectors: w.connectors, JobBatchSize: w.jobs.batchSize, Signup: w.signup, CORSOrigins: w.corsOrigins,
 	})
 }
 

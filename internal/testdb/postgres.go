@@ -84,7 +84,7 @@ func openPostgres(t testing.TB, base, replicaBase string, opt postgres.Options) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := service.New(d, service.Options{})
+	s := service.New(d, Options())
 	t.Cleanup(func() {
 		s.Close()
 		c, err := pgx.Connect(context.Background(), base)
@@ -162,7 +162,7 @@ func ensureTemplate(ctx context.Context, base string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	s := service.New(d, service.Options{})
+	s := service.New(d, Options())
 	err = migrateAll(ctx, s)
 	s.Close()
 	if err != nil {

@@ -62,7 +62,7 @@ func OpenSQLite(t testing.TB) Store {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := service.New(d, service.Options{})
+	s := service.New(d, Options())
 	t.Cleanup(func() { s.Close() })
 	if err := migrateAll(context.Background(), s); err != nil {
 		t.Fatal(err)
@@ -140,4 +140,12 @@ func AttachJobs(t *testing.T, s engram.Store) {
 	if _, err := jobs.New(s, Backend(s), jobs.Config{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Options are the use cases' options for test stores: password hashing
+// made cheap (64 KiB, one pass), since tests sign in often and the race
+// detector slows argon2 tenfold. Tests of the hashing itself set their
+// own parameters.
+func Options() service.Options {
+	return service.Options{Accounts: service.AccountOptions{Password: service.PasswordParams{Memory: 64, Time: 1, Threads: 1}}}
 }
