@@ -90,6 +90,7 @@ type Executor interface {
 	JobExecutor
 	ScheduleExecutor
 	GapExecutor
+	ClassifierExecutor
 }
 
 // AuditEntry is one audit_log row.

@@ -54,6 +54,10 @@ type Config struct {
 	// AnalyzerName names Analyzer in the context of the gaps it proposes
 	// (default "builtin").
 	AnalyzerName string
+	// Learner, when set, trains tenants' classifier models and classifies
+	// with them (Classifier stays the cold start); without it the
+	// classifier endpoints answer unavailable.
+	Learner engram.Learner
 }
 
 // Server is engram's HTTP API. It implements http.Handler.
@@ -73,6 +77,7 @@ type Server struct {
 	// analyzer and analyzerName serve gap analysis.
 	analyzer     engram.GapAnalyzer
 	analyzerName string
+	learner      engram.Learner
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -95,6 +100,7 @@ func NewServer(cfg Config) *Server {
 
 		analyzer:     cfg.Analyzer,
 		analyzerName: cfg.AnalyzerName,
+		learner:      cfg.Learner,
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
@@ -130,6 +136,8 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/documents/all", canAdmin, s.deleteAllDocuments)
 
 	s.handle("POST /api/documents/classify", canWrite, s.classifyDocuments)
+	s.handle("GET /api/classifier", canRead, s.classifierStatus)
+	s.handle("POST /api/classifier/train", canWrite, s.trainClassifier)
 	s.handle("POST /api/documents/{id}/classify", canWrite, s.classifyDocument)
 	s.handle("PUT /api/documents/{id}/classify", canWrite, s.setClassification)
 	s.handle("POST /api/documents/{id}/confirm", canWrite, s.confirmDocument)

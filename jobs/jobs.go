@@ -42,6 +42,9 @@ type Config struct {
 	// Classifier classifies documents for classify jobs (required when
 	// Workers > 0).
 	Classifier engram.Classifier
+	// Learner, when set, makes classify jobs use each tenant's newest
+	// learned model, with Classifier as the cold start.
+	Learner engram.Learner
 	// Logger receives River's warnings and the workers' logs.
 	Logger *slog.Logger
 	// Connectors opens connector sources for sync jobs; its Roots are the
@@ -139,7 +142,7 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 		return nil, errors.New("jobs: a Classifier is required to run workers")
 	}
 	w := &worker{store: store, connectors: store, tenants: store, gaps: store, registry: cfg.Connectors, analyzer: cfg.Analyzer,
-		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, slice: cfg.slice(), syncTimeout: cfg.SyncTimeout,
+		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, learner: cfg.Learner, classifiers: store, slice: cfg.slice(), syncTimeout: cfg.SyncTimeout,
 		log: cfg.Logger, finished: cfg.Finished}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &kindWorker[deleteAllArgs]{w: w})

@@ -24,6 +24,8 @@ type Options struct {
 type Store struct {
 	d   engram.Driver
 	now engram.Clock
+	// models caches tenants' loaded classifier models.
+	models models
 }
 
 var (
