@@ -151,11 +151,12 @@ func (f *featurizer) ngrams(text string) {
 
 // headers reads the headers a mail connector keeps in metadata.headers.
 func (f *featurizer) headers(meta json.RawMessage) {
-	if len(meta) == 0 || !strings.Contains(string(meta), `"headers"`) {
+	if len(meta) == 0 || (!strings.Contains(string(meta), `"headers"`) && !strings.Contains(string(meta), `"link_hosts"`)) {
 		return
 	}
 	var m struct {
-		Headers struct {
+		LinkHosts []string `json:"link_hosts"`
+		Headers   struct {
 			Subject         string   `json:"subject"`
 			From            string   `json:"from"`
 			ListID          string   `json:"list_id"`
@@ -171,6 +172,14 @@ func (f *featurizer) headers(meta json.RawMessage) {
 	if json.Unmarshal(meta, &m) != nil {
 		return
 	}
+	for _, host := range m.LinkHosts {
+		f.add("link_host", host, "a link to "+host)
+		if labels := strings.Split(host, "."); len(labels) > 2 {
+			d := strings.Join(labels[len(labels)-2:], ".")
+			f.add("link_domain", d, "a link to "+d)
+		}
+	}
+	f.add("links", strconv.Itoa(min(len(m.LinkHosts), 5)), "")
 	h := m.Headers
 	if h.ListID != "" {
 		f.add("list", "", "a mailing list")

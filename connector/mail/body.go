@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"net/mail"
 	"net/textproto"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -35,6 +36,8 @@ type content struct {
 	parts           int
 	// types lists the distinct media types of the parts, in order.
 	types []string
+	// hosts lists the distinct hosts the message links to, in order.
+	hosts []string
 }
 
 // maxTypes bounds the media types a message's metadata lists.
@@ -86,9 +89,17 @@ func (c *content) node(h textproto.MIMEHeader, body []byte, depth int) (string, 
 		if charset == "" {
 			charset = metaCharset(data)
 		}
-		return htmlToText(toUTF8(data, charset)), kindHTML
+		text, hosts := htmlToTextLinks(toUTF8(data, charset))
+		for _, h := range hosts {
+			addHost(&c.hosts, "http://"+h)
+		}
+		return text, kindHTML
 	}
-	return toUTF8(data, charset), kindPlain
+	text := toUTF8(data, charset)
+	for _, u := range urlRe.FindAllString(text[:min(len(text), maxLinkScan)], maxHosts*4) {
+		addHost(&c.hosts, u)
+	}
+	return text, kindPlain
 }
 
 // multipart reads the parts of a multipart entity. In multipart/alternative
@@ -238,4 +249,29 @@ func metaCharset(b []byte) string {
 		return string(m[1])
 	}
 	return ""
+}
+
+// Bounds on the links a message's metadata lists.
+const (
+	maxHosts    = 20
+	maxLinkScan = 100000
+)
+
+var urlRe = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"')\]]+`)
+
+// addHost adds the host of the URL raw to hosts, lowercased and once, up
+// to maxHosts.
+func addHost(hosts *[]string, raw string) {
+	if hosts == nil || len(*hosts) >= maxHosts {
+		return
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return
+	}
+	h := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if h == "" || len(h) > 253 || slices.Contains(*hosts, h) {
+		return
+	}
+	*hosts = append(*hosts, h)
 }

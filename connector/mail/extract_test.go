@@ -99,3 +99,23 @@ func TestClassifierHeadersAndPath(t *testing.T) {
 		t.Errorf("content_types %v", h["content_types"])
 	}
 }
+
+func TestLinkHosts(t *testing.T) {
+	t.Parallel()
+	raw := msg("l@x", "links", `--b
+Content-Type: text/html
+
+<p>Buy at <a href="HTTP://Shop.Example.COM/x?y=1">our shop</a> or <a href="mailto:a@b.c">mail</a>,
+<a href="https://shop.example.com/other">again</a>.</p>
+--b
+Content-Type: text/plain
+
+See https://docs.example.org/page and http://shop.example.com too.
+--b--
+`, "MIME-Version: 1.0", `Content-Type: multipart/mixed; boundary="b"`)
+	m := parse(t, raw)
+	got, _ := m.meta["link_hosts"].([]string)
+	if strings.Join(got, " ") != "shop.example.com docs.example.org" {
+		t.Errorf("link_hosts %q", got)
+	}
+}

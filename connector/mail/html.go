@@ -18,15 +18,23 @@ import (
 // comment that is never closed ("<!--" to the end) is read as markup, since
 // dropping the rest of a message would hide exactly what its sender hid.
 func htmlToText(s string) string {
+	t, _ := htmlToTextLinks(s)
+	return t
+}
+
+// htmlToTextLinks is htmlToText that also returns the hosts the links of
+// the HTML point to (<a href>), which the text loses.
+func htmlToTextLinks(s string) (string, []string) {
 	var b strings.Builder
-	writeText(&b, s, 0)
-	return tidy(b.String())
+	var hosts []string
+	writeText(&b, s, 0, &hosts)
+	return tidy(b.String()), hosts
 }
 
 // maxReparse bounds how often unterminated comments restart the reading.
 const maxReparse = 8
 
-func writeText(b *strings.Builder, s string, depth int) {
+func writeText(b *strings.Builder, s string, depth int, hosts *[]string) {
 	z := html.NewTokenizer(strings.NewReader(s))
 	skip := 0 // depth inside elements whose text is not shown
 	inHead := false
@@ -41,7 +49,7 @@ func writeText(b *strings.Builder, s string, depth int) {
 			raw := z.Raw()
 			if depth < maxReparse && bytes.HasPrefix(raw, []byte("<!--")) &&
 				!bytes.HasSuffix(raw, []byte("-->")) && !bytes.HasSuffix(raw, []byte("--!>")) {
-				writeText(b, string(raw[4:]), depth+1)
+				writeText(b, string(raw[4:]), depth+1, hosts)
 				return
 			}
 		case html.TextToken:
@@ -58,6 +66,17 @@ func writeText(b *strings.Builder, s string, depth int) {
 			}
 			if a == atom.Head && tt == html.StartTagToken {
 				inHead = true
+			}
+			if a == atom.A {
+				for {
+					k, v, more := z.TagAttr()
+					if string(k) == "href" {
+						addHost(hosts, string(v))
+					}
+					if !more {
+						break
+					}
+				}
 			}
 			// "<script/>" opens a script all the same: the tokenizer reads
 			// what follows as its raw text, up to "</script>".

@@ -102,6 +102,9 @@ func parseMessage(raw []byte) (*message, error) {
 		msg.meta["labels"] = splitLabels(headerText(labels, charset))
 	}
 	msg.meta["headers"] = classifierHeaders(h, charset, c.types)
+	if len(c.hosts) > 0 {
+		msg.meta["link_hosts"] = c.hosts
+	}
 	if c.hasAttachments {
 		msg.meta["has_attachments"] = true
 		if len(c.attachmentNames) > 0 {

@@ -35,7 +35,8 @@ import (
 //   - SourceType is "mail".
 //   - Metadata holds path (the file under the root; offset, the byte of
 //     the message in an mbox after the first), headers (the headers a
-//     classifier reads, see classifierHeaders), message_id, in_reply_to, references, cc, folder (the
+//     classifier reads, see classifierHeaders), link_hosts (the hosts
+//     its links point to, at most 20), message_id, in_reply_to, references, cc, folder (the
 //     directory or mbox the message came from), labels (Gmail's
 //     X-Gmail-Labels), has_attachments and attachment_names, each only
 //     when it has a value.
