@@ -2,11 +2,11 @@ package classify
 
 import (
 	"encoding/json"
-	"hash/fnv"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/engram-kb/engram"
 )
@@ -29,49 +29,84 @@ const (
 	maxWordBytes = 30
 )
 
-// feature is one hashed feature of a document; text says what it is for
-// a reason, "" for a feature no person would recognise (n-grams).
+// feature is one hashed feature of a document. label and word say what
+// it is for a reason (label "": a feature no person would recognise, such
+// as an n-gram); word, when set, is the document's own spelling of it,
+// quoted and lower-cased only if the reason names it.
 type feature struct {
 	bucket uint32
-	text   string
+	label  string
+	word   string
+}
+
+func (f feature) text() string {
+	if f.word == "" {
+		return f.label
+	}
+	return f.label + "'" + strings.ToLower(f.word) + "'"
 }
 
 // featurizer turns documents into their distinct features, reusing its
 // buffers across the documents of a batch.
 type featurizer struct {
 	rules *scorer
-	seen  map[uint32]bool
+	// stamp[b] == gen marks bucket b seen in the current document: a
+	// constant-time reset per document instead of clearing a set.
+	stamp []uint32
+	gen   uint32
 	out   []feature
+	lower []byte
 }
 
 func newFeaturizer(cfg *config) *featurizer {
 	return &featurizer{
 		rules: &scorer{cfg: cfg, hits: make([]bool, len(phraseRules)), groupPoints: make([]float64, len(phraseGroups))},
-		seen:  map[uint32]bool{},
+		stamp: make([]uint32, numBuckets),
 	}
 }
+
+// FNV-1a, inlined: hashing is most of the cost of a feature.
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+)
 
 func hashFeature(kind, value string) uint32 {
-	h := fnv.New32a()
-	h.Write([]byte(kind))
-	h.Write([]byte{0})
-	h.Write([]byte(value))
-	return h.Sum32() & (numBuckets - 1)
+	h := uint32(fnvOffset)
+	for i := 0; i < len(kind); i++ {
+		h = (h ^ uint32(kind[i])) * fnvPrime
+	}
+	h = (h ^ 0) * fnvPrime
+	for i := 0; i < len(value); i++ {
+		h = (h ^ uint32(value[i])) * fnvPrime
+	}
+	return h & (numBuckets - 1)
 }
 
+// add adds a feature once per document. text is built only for a new
+// feature, by label (a prefix) and value, so that a repeated word costs a
+// hash and no allocation.
 func (f *featurizer) add(kind, value, text string) {
-	b := hashFeature(kind, value)
-	if f.seen[b] {
+	f.addBucket(hashFeature(kind, value), text, "")
+}
+
+func (f *featurizer) addBucket(b uint32, label, word string) {
+	if f.stamp[b] == f.gen {
 		return
 	}
-	f.seen[b] = true
-	f.out = append(f.out, feature{b, text})
+	f.stamp[b] = f.gen
+	f.out = append(f.out, feature{b, label, word})
 }
 
 // features returns the document's distinct features and the rules'
 // verdict on it, which is one of them.
 func (f *featurizer) features(d *engram.ClassifyInput) ([]feature, engram.ClassifyResult) {
-	clear(f.seen)
+	f.gen++
+	if f.gen == 0 {
+		// Wrapped: stamps of 2^32 documents ago could match.
+		clear(f.stamp)
+		f.gen = 1
+	}
 	f.out = f.out[:0]
 	verdict := f.rules.classify(d)
 	for _, e := range f.rules.evidence {
@@ -112,24 +147,55 @@ func cutUTF8(s string, max int) int {
 
 func (f *featurizer) words(kind, text, label string) {
 	start := -1
-	for i, r := range text + " " {
-		word := unicode.IsLetter(r) || unicode.IsDigit(r) || r == '$' || r == '\''
+	end := func(i int) {
+		w := strings.Trim(text[start:i], "'")
+		start = -1
+		if len(w) < 2 || len(w) > maxWordBytes {
+			return
+		}
+		f.lower = appendLower(f.lower[:0], w)
+		if label == "" {
+			w = ""
+		}
+		f.addBucket(hashFeature(kind, unsafeString(f.lower)), label, w)
+	}
+	for i, r := range text {
+		word := r == '\'' || r == '$' || (r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')) ||
+			(r >= utf8.RuneSelf && (unicode.IsLetter(r) || unicode.IsDigit(r)))
 		if word && start < 0 {
 			start = i
 		}
 		if !word && start >= 0 {
-			w := strings.ToLower(strings.Trim(text[start:i], "'"))
-			start = -1
-			if len(w) < 2 || len(w) > maxWordBytes {
-				continue
-			}
-			f.add(kind, w, label+"'"+w+"'")
+			end(i)
 		}
+	}
+	if start >= 0 {
+		end(len(text))
 	}
 }
 
+// appendLower appends s in lower case.
+func appendLower(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			return append(dst[:0], strings.ToLower(s)...)
+		}
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		dst = append(dst, c)
+	}
+	return dst
+}
+
+// unsafeString views b as a string for hashing, without a copy; the
+// string must not outlive b's next change.
+func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
 func (f *featurizer) ngrams(text string) {
 	var win [4]rune
+	var buf [16]byte
 	n := 0
 	space := true
 	for _, r := range text {
@@ -144,7 +210,11 @@ func (f *featurizer) ngrams(text string) {
 		}
 		win[0], win[1], win[2], win[3] = win[1], win[2], win[3], r
 		if n++; n >= 4 {
-			f.add("ngram", string(win[:]), "")
+			g := buf[:0]
+			for _, r := range win {
+				g = utf8.AppendRune(g, r)
+			}
+			f.addBucket(hashFeature("ngram", unsafeString(g)), "", "")
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package classify
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -40,7 +39,7 @@ const (
 	// decisions people made are the best estimate of the mix that
 	// arrives, and inflating a rare spam class would call more mail spam.
 	learningRate = 0.5
-	epochs       = 8
+	epochs       = 5
 	l2           = 1e-6
 	// maxTrainingDocs bounds the decisions a training holds (a uniform
 	// sample of them beyond it), and maxDocFeatures each document's
@@ -356,33 +355,36 @@ func argmax(p []float64) int {
 }
 
 // Encode serialises the model: its classes, example counts, biases,
-// temperature and non-zero weights, gzip-compressed.
+// temperature and non-zero weights, little-endian, gzip-compressed.
 func (m *Model) Encode() ([]byte, error) {
-	var buf bytes.Buffer
-	z := gzip.NewWriter(&buf)
-	w := func(v any) { _ = binary.Write(z, binary.LittleEndian, v) }
-	w(uint32(modelFormat))
-	w(uint32(len(m.classes)))
-	w(m.temperature)
+	le := binary.LittleEndian
+	raw := make([]byte, 0, 1<<20)
+	raw = le.AppendUint32(raw, modelFormat)
+	raw = le.AppendUint32(raw, uint32(len(m.classes)))
+	raw = le.AppendUint64(raw, math.Float64bits(m.temperature))
 	for c, cl := range m.classes {
-		name := []byte(cl)
-		w(uint32(len(name)))
-		z.Write(name)
-		w(uint32(m.examples[c]))
-		w(m.bias[c])
+		raw = le.AppendUint32(raw, uint32(len(cl)))
+		raw = append(raw, cl...)
+		raw = le.AppendUint32(raw, uint32(m.examples[c]))
+		raw = le.AppendUint64(raw, math.Float64bits(m.bias[c]))
 		nz := 0
 		for _, v := range m.w[c] {
 			if v != 0 {
 				nz++
 			}
 		}
-		w(uint32(nz))
+		raw = le.AppendUint32(raw, uint32(nz))
 		for b, v := range m.w[c] {
 			if v != 0 {
-				w(uint32(b))
-				w(v)
+				raw = le.AppendUint32(raw, uint32(b))
+				raw = le.AppendUint32(raw, math.Float32bits(v))
 			}
 		}
+	}
+	var buf bytes.Buffer
+	z, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	if _, err := z.Write(raw); err != nil {
+		return nil, err
 	}
 	if err := z.Close(); err != nil {
 		return nil, err
@@ -390,47 +392,74 @@ func (m *Model) Encode() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// maxModelBytes bounds a decoded model: three classes of every bucket.
+const maxModelBytes = 64 + 3*(40+8*numBuckets)
+
 // DecodeModel reads a model Encode wrote.
 func DecodeModel(data []byte) (*Model, error) {
 	z, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
 		return nil, fmt.Errorf("classifier model: %w", err)
 	}
-	br := bufio.NewReader(z)
-	r := func(v any) error { return binary.Read(br, binary.LittleEndian, v) }
-	var format, n uint32
-	m := &Model{}
-	if err := errors.Join(r(&format), r(&n), r(&m.temperature)); err != nil {
+	raw, err := io.ReadAll(io.LimitReader(z, maxModelBytes+1))
+	if err != nil {
 		return nil, fmt.Errorf("classifier model: %w", err)
 	}
-	if format != modelFormat || n < 2 || n > 3 || !(m.temperature > 0) {
+	if len(raw) > maxModelBytes {
+		return nil, errors.New("classifier model: too large")
+	}
+	bad := errors.New("classifier model: truncated or damaged")
+	le := binary.LittleEndian
+	u32 := func() (uint32, bool) {
+		if len(raw) < 4 {
+			return 0, false
+		}
+		v := le.Uint32(raw)
+		raw = raw[4:]
+		return v, true
+	}
+	f64 := func() (float64, bool) {
+		if len(raw) < 8 {
+			return 0, false
+		}
+		v := math.Float64frombits(le.Uint64(raw))
+		raw = raw[8:]
+		return v, true
+	}
+	format, ok1 := u32()
+	n, ok2 := u32()
+	temp, ok3 := f64()
+	if !ok1 || !ok2 || !ok3 {
+		return nil, bad
+	}
+	if format != modelFormat || n < 2 || n > 3 || !(temp > 0) {
 		return nil, fmt.Errorf("classifier model: format %d with %d classes is not one this engram reads", format, n)
 	}
+	m := &Model{temperature: temp}
 	for range n {
-		var ln, ex, nz uint32
-		var bias float64
-		if err := r(&ln); err != nil || ln > 20 {
-			return nil, errors.New("classifier model: bad class name")
+		ln, ok := u32()
+		if !ok || ln > 20 || int(ln) > len(raw) {
+			return nil, bad
 		}
-		name := make([]byte, ln)
-		if _, err := io.ReadFull(br, name); err != nil {
-			return nil, fmt.Errorf("classifier model: %w", err)
-		}
-		cl := engram.Classification(name)
+		cl := engram.Classification(raw[:ln])
+		raw = raw[ln:]
 		if classIndex(cl) < 0 || slices.Contains(m.classes, cl) {
-			return nil, fmt.Errorf("classifier model: unexpected class %q", name)
+			return nil, fmt.Errorf("classifier model: unexpected class %q", cl)
 		}
-		if err := errors.Join(r(&ex), r(&bias), r(&nz)); err != nil || nz > numBuckets {
-			return nil, errors.New("classifier model: bad weights")
+		ex, ok1 := u32()
+		bias, ok2 := f64()
+		nz, ok3 := u32()
+		if !ok1 || !ok2 || !ok3 || nz > numBuckets || int(nz)*8 > len(raw) {
+			return nil, bad
 		}
 		w := make([]float32, numBuckets)
 		for range nz {
-			var b uint32
-			var v float32
-			if err := errors.Join(r(&b), r(&v)); err != nil || b >= numBuckets {
-				return nil, errors.New("classifier model: bad weights")
+			b, _ := u32()
+			v, _ := u32()
+			if b >= numBuckets {
+				return nil, bad
 			}
-			w[b] = v
+			w[b] = math.Float32frombits(v)
 		}
 		m.classes = append(m.classes, cl)
 		m.examples = append(m.examples, int(ex))
@@ -503,12 +532,16 @@ const reasonFeatures = 4
 // subject word 'mortgage', a mailing list, sender domain x.example".
 func (m *Model) reason(win int, feats []feature, version int) string {
 	type pull struct {
-		text string
-		by   float64
+		f  feature
+		by float64
 	}
-	var pulls []pull
+	// The strongest few, kept by insertion: a document has a thousand
+	// features and a reason names four (more are kept for the words that
+	// repeat as subject word, word and rule).
+	const keep = 3 * reasonFeatures
+	pulls := make([]pull, 0, keep+1)
 	for _, f := range feats {
-		if f.text == "" {
+		if f.label == "" {
 			continue
 		}
 		// The feature's log-odds for the winner against the strongest
@@ -519,19 +552,20 @@ func (m *Model) reason(win int, feats []feature, version int) string {
 				other = min(other, float64(m.w[win][f.bucket]-m.w[c][f.bucket]))
 			}
 		}
-		if other > 0 {
-			pulls = append(pulls, pull{f.text, other})
+		if other <= 0 || (len(pulls) == keep && other <= pulls[keep-1].by) {
+			continue
+		}
+		i := len(pulls)
+		pulls = append(pulls, pull{f, other})
+		for i > 0 && pulls[i-1].by < other {
+			pulls[i] = pulls[i-1]
+			i--
+		}
+		pulls[i] = pull{f, other}
+		if len(pulls) > keep {
+			pulls = pulls[:keep]
 		}
 	}
-	slices.SortStableFunc(pulls, func(a, b pull) int {
-		switch {
-		case a.by > b.by:
-			return -1
-		case a.by < b.by:
-			return 1
-		}
-		return 0
-	})
 	total := 0
 	for _, e := range m.examples {
 		total += e
@@ -543,10 +577,11 @@ func (m *Model) reason(win int, feats []feature, version int) string {
 	named := map[string]bool{}
 	n := 0
 	for _, p := range pulls {
-		if n == reasonFeatures || b.Len()+len(p.text) > maxReasonLen-4 {
+		text := p.f.text()
+		if n == reasonFeatures || b.Len()+len(text) > maxReasonLen-4 {
 			break
 		}
-		key := p.text
+		key := text
 		if i := strings.IndexByte(key, '\''); i >= 0 {
 			key = key[i:]
 		}
@@ -557,7 +592,7 @@ func (m *Model) reason(win int, feats []feature, version int) string {
 		if n > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(p.text)
+		b.WriteString(text)
 		n++
 	}
 	if n == 0 {
