@@ -122,7 +122,7 @@ func Run(ctx context.Context, s engram.Store, opt Options) (Report, error) {
 
 	// Sync each class folder through its own connector.
 	start := time.Now()
-	byLabel := map[string][]string{}
+	byLabel := map[string][]docRef{}
 	synced := 0
 	for _, label := range labels {
 		raw, _ := json.Marshal(map[string]string{"path": filepath.Join(roots, slug, label)})
@@ -157,9 +157,14 @@ func Run(ctx context.Context, s engram.Store, opt Options) (Report, error) {
 	truth := map[string]string{}
 	start = time.Now()
 	for _, label := range labels {
-		ids := byLabel[label]
-		slices.Sort(ids)
-		rng.Shuffle(len(ids), func(i, j int) { ids[i], ids[j] = ids[j], ids[i] })
+		refs := byLabel[label]
+		// The split depends on the seed and the messages only.
+		slices.SortFunc(refs, func(a, b docRef) int { return strings.Compare(a.ext, b.ext) })
+		rng.Shuffle(len(refs), func(i, j int) { refs[i], refs[j] = refs[j], refs[i] })
+		ids := make([]string, len(refs))
+		for i, r := range refs {
+			ids[i] = r.id
+		}
 		if opt.Limit > 0 && len(ids) > opt.Limit {
 			ids = ids[:opt.Limit]
 		}
@@ -250,16 +255,24 @@ func predictedLabel(c engram.Classification, labels []string) string {
 	return string(c)
 }
 
-// connectorDocs lists the ids of a connector's documents.
-func connectorDocs(ctx context.Context, s engram.Store, tenantID, connectorID string) ([]string, error) {
-	var ids []string
+// docRef is a document's id and its connector's external id, which is
+// the same from run to run and engine to engine (the id is not).
+type docRef struct{ id, ext string }
+
+// connectorDocs lists a connector's documents.
+func connectorDocs(ctx context.Context, s engram.Store, tenantID, connectorID string) ([]docRef, error) {
+	var ids []docRef
 	for off := 0; ; off += engram.MaxListLimit {
 		p, err := s.ListDocuments(ctx, tenantID, engram.DocumentFilter{ConnectorID: &connectorID, Limit: engram.MaxListLimit, Offset: off})
 		if err != nil {
 			return nil, err
 		}
 		for _, d := range p.Documents {
-			ids = append(ids, d.ID)
+			ext := ""
+			if d.ExternalID != nil {
+				ext = *d.ExternalID
+			}
+			ids = append(ids, docRef{d.ID, ext})
 		}
 		if !p.HasMore {
 			return ids, nil
