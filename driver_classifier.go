@@ -45,6 +45,11 @@ type ClassifierExecutor interface {
 	// DecisionCount counts what DecisionsRead would read in all. One
 	// statement.
 	DecisionCount(ctx context.Context, tenantID string) (int, error)
+	// ClassifierDue lists up to limit active tenants, across tenants,
+	// whose decisions number at least their newest model's training size
+	// plus the larger of minNew and a tenth of that size (a tenant without
+	// a model: 2×minNew). One statement.
+	ClassifierDue(ctx context.Context, minNew, limit int) ([]string, error)
 }
 
 // Training accumulates a tenant's decisions for a new model.
@@ -108,4 +113,7 @@ type ClassifierStore interface {
 	// written guarded, so a person's decision, even one made meanwhile,
 	// is never overwritten.
 	Reclassify(ctx context.Context, tenantID string, settings json.RawMessage, classifier Classifier) (ReclassifyOutcome, error)
+	// TenantsToTrain lists tenants with enough new decisions for a new
+	// model (see ClassifierDue), across tenants.
+	TenantsToTrain(ctx context.Context, minNew, limit int) ([]string, error)
 }

@@ -130,6 +130,29 @@ func testClassifier(t *testing.T, h Harness) {
 		if n != 3 {
 			t.Errorf("DecisionCount = %d, want 3", n)
 		}
+		// Due for a first model with 2×minNew decisions; after a model of
+		// all 3, only with minNew (or a tenth) more.
+		due := func(minNew int) bool {
+			var ids []string
+			wantStatements(t, "ClassifierDue", statements(t, func(ctx context.Context) (err error) {
+				ids, err = f.d.Reader().ClassifierDue(ctx, minNew, 100)
+				return err
+			}), 1)
+			return slices.Contains(ids, f.tenant)
+		}
+		if !due(1) || due(2) {
+			t.Errorf("before a model: due(1) %v, due(2) %v; want true, false", due(1), due(2))
+		}
+		if err := f.inTx(t, ctx, func(tx engram.Tx) error {
+			_, err := tx.ClassifierModelInsert(ctx, f.tenant, engram.ClassifierModel{CreatedAt: time.Now(), TrainingSize: 2,
+				Classes: []byte(`{}`), Figures: []byte(`{}`), Data: []byte{0}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if !due(1) || due(2) {
+			t.Errorf("after a model of 2: due(1) %v, due(2) %v; want true, false", due(1), due(2))
+		}
 		// A re-classification reads only what the machine classified.
 		var cands []engram.ClassifyCandidate
 		wantStatements(t, "ClassifyRead machine", statements(t, func(ctx context.Context) (err error) {

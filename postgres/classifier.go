@@ -89,3 +89,35 @@ func (e *executor) DecisionCount(ctx context.Context, tenantID string) (int, err
 	})
 	return n, err
 }
+
+// ClassifierDue lists tenants with enough new decisions, across tenants.
+func (e *executor) ClassifierDue(ctx context.Context, minNew, limit int) ([]string, error) {
+	var out []string
+	err := e.run(ctx, func(q querier) error {
+		rs, err := query(ctx, q, "classifier.due",
+			`SELECT d.tenant_id::text FROM (
+			     SELECT tenant_id, count(*) AS n FROM documents
+			      WHERE NOT is_deleted AND user_confirmed AND status <> 'rejected'
+			        AND classification IN ('work', 'personal', 'spam')
+			      GROUP BY tenant_id) d
+			   JOIN tenants t ON t.id = d.tenant_id AND t.is_active
+			   LEFT JOIN LATERAL (SELECT m.training_size FROM classifier_models m
+			                       WHERE m.tenant_id = d.tenant_id ORDER BY m.version DESC LIMIT 1) m ON true
+			  WHERE d.n >= CASE WHEN m.training_size IS NULL THEN 2 * $1::int
+			                    ELSE m.training_size + greatest($1::int, m.training_size / 10) END
+			  ORDER BY d.tenant_id LIMIT $2`, minNew, limit)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var id string
+			if err := rs.Scan(&id); err != nil {
+				return translate(err)
+			}
+			out = append(out, id)
+		}
+		return translate(rs.Err())
+	})
+	return out, err
+}

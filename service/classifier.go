@@ -180,3 +180,8 @@ func (s *Store) Reclassify(ctx context.Context, tenantID string, settings json.R
 		}
 	}
 }
+
+// TenantsToTrain lists tenants with enough new decisions: one statement.
+func (s *Store) TenantsToTrain(ctx context.Context, minNew, limit int) ([]string, error) {
+	return s.d.Reader().ClassifierDue(ctx, minNew, limit)
+}

@@ -75,3 +75,32 @@ func (e *executor) DecisionCount(ctx context.Context, tenantID string) (int, err
 	err := queryRow(ctx, e.q, "classifier.decision_count", `SELECT count(*) FROM documents WHERE `+decidedWhere, tenantID).Scan(&n)
 	return n, translate(err)
 }
+
+// ClassifierDue lists tenants with enough new decisions, across tenants.
+func (e *executor) ClassifierDue(ctx context.Context, minNew, limit int) ([]string, error) {
+	rs, err := query(ctx, e.q, "classifier.due",
+		`SELECT d.tenant_id FROM (
+		     SELECT tenant_id, count(*) AS n FROM documents
+		      WHERE is_deleted = 0 AND user_confirmed = 1 AND status <> 'rejected'
+		        AND classification IN ('work', 'personal', 'spam')
+		      GROUP BY tenant_id) d
+		   JOIN tenants t ON t.id = d.tenant_id AND t.is_active = 1
+		   LEFT JOIN (SELECT tenant_id, max(version) AS v FROM classifier_models GROUP BY tenant_id) lv ON lv.tenant_id = d.tenant_id
+		   LEFT JOIN classifier_models m ON m.tenant_id = lv.tenant_id AND m.version = lv.v
+		  WHERE d.n >= CASE WHEN m.version IS NULL THEN 2 * ?1
+		                    ELSE m.training_size + max(?1, m.training_size / 10) END
+		  ORDER BY d.tenant_id LIMIT ?2`, minNew, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		var id string
+		if err := rs.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, translate(rs.Err())
+}
