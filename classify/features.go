@@ -76,7 +76,7 @@ func hashFeature(kind, value string) uint32 {
 	for i := 0; i < len(kind); i++ {
 		h = (h ^ uint32(kind[i])) * fnvPrime
 	}
-	h = (h ^ 0) * fnvPrime
+	h *= fnvPrime // a zero byte between kind and value
 	for i := 0; i < len(value); i++ {
 		h = (h ^ uint32(value[i])) * fnvPrime
 	}
