@@ -18,7 +18,7 @@ import (
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench [--db URL] [--background N] [--runs N] [--sizes 10,100,1000,10000] [--large N] [--gaps N] [--delete-all N] [--out DIR]", stderr)
+	fs := newFlagSet("bench", "bench [--db URL] [--background N] [--runs N] [--sizes 10,100,1000,10000] [--large N] [--gaps N] [--delete-all N] [--classifier N] [--out DIR]", stderr)
 	var db dbFlags
 	db.register(fs, false)
 	db.url = "" // no default database: a temporary SQLite file unless --db or DATABASE_URL names one
@@ -29,6 +29,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runs := fs.Int("runs", 5, "repetitions of each measurement; the median is reported with the spread")
 	sizes := fs.String("sizes", "10,100,1000,10000", "numbers of ids the bulk operations are measured at")
 	baselineMax := fs.Int("baseline-max", 1000, "largest size the naive baseline runs at")
+	classifierN := fs.Int("classifier", 10000, "decided documents the classifier's training is measured on, and documents classified with its model (0 skips both)")
 	large := fs.Int("large", 0, "documents of the tenant the deep list page and the sync dedupe are measured in (e.g. 1000000; 0 skips them)")
 	gaps := fs.Int("gaps", 100000, "gaps the gap stats are measured over (0 skips them)")
 	deleteAll := fs.Int("delete-all", 100000, "documents the delete-all job is measured at (0 skips it)")
@@ -98,7 +99,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer runner.Stop(context.WithoutCancel(ctx))
 	rep, err := bench.Run(ctx, bench.Config{Store: s, URL: "http://" + ln.Addr().String(), Ref: s.ref, Background: *background, Runs: *runs,
-		Sizes: ns, BaselineMax: *baselineMax, Large: *large, Gaps: *gaps, DeleteAll: *deleteAll,
+		Sizes: ns, BaselineMax: *baselineMax, Large: *large, Gaps: *gaps, DeleteAll: *deleteAll, Classifier: *classifierN,
 		Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
 	if err != nil {
 		return err
