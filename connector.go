@@ -238,7 +238,7 @@ func PrepareSyncItems(connectorID string, items []SourceItem, strict bool) ([]Pr
 		if err == nil {
 			ext, conn := it.ExternalID, connectorID
 			p, err = prepareDocument(f, NewDocument{
-				Title: it.Title, Content: it.Content, SourceURL: it.SourceURL, Sender: it.Sender,
+				Title: it.Title, Content: it.Content, SourceType: it.SourceType, SourceURL: it.SourceURL, Sender: it.Sender,
 				SenderEmail: it.SenderEmail, Recipients: it.Recipients, SourceCreatedAt: it.SourceCreatedAt,
 				SourceUpdatedAt: it.SourceUpdatedAt, Metadata: it.Metadata, ConnectorID: &conn, ExternalID: &ext,
 			})

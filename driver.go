@@ -91,6 +91,7 @@ type Executor interface {
 	ScheduleExecutor
 	GapExecutor
 	UserExecutor
+	ClassifierExecutor
 }
 
 // AuditEntry is one audit_log row.

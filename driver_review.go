@@ -38,13 +38,16 @@ type ReviewChange struct {
 
 // ClassifyQuery picks the documents a classifier reads: the given ids; or,
 // when Bound is set, the pending ones with After < id <= Bound in id order
-// up to Limit (a classify job's batch); or else the oldest pending ones up
-// to Limit.
+// up to Limit (a classify job's batch); or, when Machine is set, those
+// classified (status classified or confirmed) but not decided by a person
+// with id > After in id order up to Limit (a re-classification's page); or
+// else the oldest pending ones up to Limit.
 type ClassifyQuery struct {
-	IDs   []string
-	After string
-	Bound string
-	Limit int
+	IDs     []string
+	After   string
+	Bound   string
+	Machine bool
+	Limit   int
 }
 
 // ClassifyCandidate is a document as a classify run reads it.
@@ -52,6 +55,8 @@ type ClassifyCandidate struct {
 	ClassifyInput
 	// UserConfirmed documents are never classified again.
 	UserConfirmed bool
+	// Classification is the document's class now.
+	Classification Classification
 	// ContentHash guards the write: a verdict is stored only over the
 	// content it was computed from.
 	ContentHash string

@@ -49,4 +49,6 @@ func ParseWALPosition(s string) (WALPosition, error) {
 }
 
 // String is the text form PostgreSQL prints.
-func (p WALPosition) String() string { return fmt.Sprintf("%X/%X", uint64(p)>>32, uint64(p)&0xFFFFFFFF) }
+func (p WALPosition) String() string {
+	return fmt.Sprintf("%X/%X", uint64(p)>>32, uint64(p)&0xFFFFFFFF)
+}

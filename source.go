@@ -9,7 +9,10 @@ import (
 // SourceItem is one item a connector's source yields: a document as the
 // source knows it, keyed by an external id that is stable across syncs.
 type SourceItem struct {
-	ExternalID      string
+	ExternalID string
+	// SourceType names the kind of source ("mail", "folder"); empty is
+	// "api", a pushed document.
+	SourceType      string
 	Title           string
 	Content         string
 	SourceURL       string

@@ -20,6 +20,7 @@ type Store interface {
 	JobStore
 	GapStore
 	JobScheduler
+	ClassifierStore
 	// Engine names the engine: "sqlite" or "postgres".
 	Engine() string
 	// Ping checks that the database answers. Returns unavailable.

@@ -80,6 +80,10 @@ type Config struct {
 	// DeleteAll is how many documents the delete-all job is measured at (0
 	// skips it).
 	DeleteAll int
+	// Classifier is how many decided documents the classifier's training
+	// is measured on, and how many documents classifying with its model
+	// (0 skips both).
+	Classifier int
 	// Logf reports progress.
 	Logf func(format string, args ...any)
 }
@@ -218,7 +222,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return rep, err
 	}
 	rep.Results = append(rep.Results, create)
-	for _, op := range []func(context.Context) ([]Result, error){r.gapStats, r.large, r.deleteAll} {
+	for _, op := range []func(context.Context) ([]Result, error){r.gapStats, r.large, r.deleteAll, r.classifier} {
 		res, err := op(ctx)
 		if err != nil {
 			return rep, err

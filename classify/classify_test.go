@@ -303,3 +303,13 @@ func syntheticDocs(n int) []engram.ClassifyInput {
 	}
 	return docs
 }
+
+// TestReasonNamesSignalOnce: "cash" in the subject and the body fire two
+// rules of one label; the reason names it once (issue 15).
+func TestReasonNamesSignalOnce(t *testing.T) {
+	t.Parallel()
+	r := classifyOne(t, "", engram.ClassifyInput{Title: "Save cash now", Content: "save cash, win, free"})
+	if n := strings.Count(r.Reason, "'cash'"); n != 1 {
+		t.Errorf("reason names 'cash' %d times: %q", n, r.Reason)
+	}
+}

@@ -1,21 +1,13 @@
 package classify_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	"net/mail"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/engram-kb/engram"
-	"github.com/engram-kb/engram/classify"
+	"github.com/engram-kb/engram/classify/eval"
+	"github.com/engram-kb/engram/internal/testdb"
 )
 
 // corpusDir finds the SpamAssassin public corpus: ham/ and spam/ folders
@@ -32,163 +24,70 @@ func corpusDir(t testing.TB) string {
 	return dir
 }
 
-// loadMail reads every message of dir as the mail connector would see
-// it. Messages net/mail cannot parse are skipped.
-func loadMail(t testing.TB, dir string) []engram.ClassifyInput {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
+// TestCorpus measures classification on real mail by the production path
+// (package classify/eval): the mail connector into a fresh tenant, a
+// person deciding half of each class, a training, the classification of
+// the rest. For CI it takes every third message of each folder (ham
+// holds easy and hard ham), keeping the mix; `engram eval classify` runs
+// the whole corpus (docs/CLASSIFICATION.md).
+func TestCorpus(t *testing.T) {
+	t.Parallel()
+	dir := sample(t, corpusDir(t), 3)
+	rep, err := eval.Run(context.Background(), testdb.OpenSQLite(t), eval.Options{Dataset: dir, TrainFraction: 0.5, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var docs []engram.ClassifyInput
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+	t.Logf("\n%s", rep.Text())
+	spam := rep.PerClass["spam"]
+	if spam.F1 < minSpamF1 {
+		t.Errorf("spam F1 %.3f, want at least %.2f", spam.F1, minSpamF1)
+	}
+	if rep.HamAsSpam > maxHamAsSpam {
+		t.Errorf("ham called spam %.4f, want at most %.3f", rep.HamAsSpam, maxHamAsSpam)
+	}
+	if rep.Brier > maxBrier {
+		t.Errorf("Brier score %.3f, want at most %.2f", rep.Brier, maxBrier)
+	}
+}
+
+// sample copies every nth file of each class folder of dir into a new
+// dataset folder.
+func sample(t *testing.T, dir string, nth int) string {
+	t.Helper()
+	out := t.TempDir()
+	for _, class := range []string{"ham", "spam"} {
+		entries, err := os.ReadDir(filepath.Join(dir, class))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if d, ok := parseMail(raw); ok {
-			d.ID = e.Name()
-			docs = append(docs, d)
+		if err := os.Mkdir(filepath.Join(out, class), 0o755); err != nil {
+			t.Fatal(err)
 		}
-	}
-	return docs
-}
-
-func parseMail(raw []byte) (engram.ClassifyInput, bool) {
-	// The files are mbox entries: an envelope "From " line comes first,
-	// which is not a header.
-	if bytes.HasPrefix(raw, []byte("From ")) {
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			raw = raw[i+1:]
-		}
-	}
-	msg, err := mail.ReadMessage(bytes.NewReader(raw))
-	if err != nil {
-		return engram.ClassifyInput{}, false
-	}
-	dec := new(mime.WordDecoder)
-	subject, err := dec.DecodeHeader(msg.Header.Get("Subject"))
-	if err != nil {
-		subject = msg.Header.Get("Subject")
-	}
-	from := msg.Header.Get("From")
-	sender, email := "", from
-	if a, err := mail.ParseAddress(from); err == nil {
-		sender, email = a.Name, a.Address
-	}
-	var body strings.Builder
-	textOf(&body, msg.Body, msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), 0)
-	return engram.ClassifyInput{Title: subject, Content: body.String(), Sender: sender, SenderEmail: email, SourceType: "mail"}, true
-}
-
-// textOf appends the text parts of a MIME entity, decoding the transfer
-// encodings mail clients use; other parts (images, attachments) are left
-// out, as a mail connector would. Broken entities fall back to raw bytes.
-func textOf(out *strings.Builder, r io.Reader, contentType, encoding string, depth int) {
-	mediaType, params, err := mime.ParseMediaType(contentType)
-	if err != nil {
-		mediaType = "text/plain"
-	}
-	if strings.HasPrefix(mediaType, "multipart/") && params["boundary"] != "" && depth < 4 {
-		mr := multipart.NewReader(r, params["boundary"])
-		for {
-			p, err := mr.NextPart()
-			if err != nil {
-				return
+		for i, e := range entries {
+			if i%nth != 0 || !e.Type().IsRegular() {
+				continue
 			}
-			// Read through Header: multipart would otherwise decode
-			// quoted-printable itself and hide the header.
-			textOf(out, p, p.Header.Get("Content-Type"), p.Header.Get("Content-Transfer-Encoding"), depth+1)
+			// Copied, not linked: a connector does not follow a link out
+			// of its folder.
+			b, err := os.ReadFile(filepath.Join(dir, class, e.Name()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(out, class, e.Name()), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
-	if !strings.HasPrefix(mediaType, "text/") {
-		return
-	}
-	switch strings.ToLower(strings.TrimSpace(encoding)) {
-	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, r)
-	}
-	b, _ := io.ReadAll(io.LimitReader(r, 64<<10))
-	out.Write(b)
-	out.WriteByte('\n')
+	return out
 }
 
-// TestCorpus measures the rules against real ham and spam. The corpus is
-// mailing-list traffic and newsletters from 2002; the thresholds are set a
-// little below what the rules measure, so a change that makes them
-// noticeably worse fails.
-func TestCorpus(t *testing.T) {
-	t.Parallel()
-	dir := corpusDir(t)
-	ham := loadMail(t, filepath.Join(dir, "ham"))
-	spam := loadMail(t, filepath.Join(dir, "spam"))
-	if len(ham) < 100 || len(spam) < 100 {
-		t.Fatalf("corpus too small: %d ham, %d spam", len(ham), len(spam))
-	}
-	hamCounts, hamSure := classCounts(t, ham)
-	spamCounts, _ := classCounts(t, spam)
-	recall := float64(spamCounts[engram.ClassSpam]) / float64(len(spam))
-	falsePositive := float64(hamCounts[engram.ClassSpam]) / float64(len(ham))
-	sureFalsePositive := float64(hamSure) / float64(len(ham))
-	t.Logf("spam: %d messages, %v, recall %.3f", len(spam), spamCounts, recall)
-	t.Logf("ham: %d messages, %v, classified spam %.3f, of which not borderline %.3f", len(ham), hamCounts, falsePositive, sureFalsePositive)
-	// The ham folder holds easy ham (lists, personal mail) and hard ham
-	// (commercial newsletters); they fail very differently.
-	var hard []engram.ClassifyInput
-	for _, d := range ham {
-		if strings.HasPrefix(d.ID, "hard-") {
-			hard = append(hard, d)
-		}
-	}
-	if len(hard) > 0 {
-		hardCounts, _ := classCounts(t, hard)
-		easySpam := hamCounts[engram.ClassSpam] - hardCounts[engram.ClassSpam]
-		t.Logf("of which easy ham %d/%d classified spam, hard ham (newsletters) %d/%d",
-			easySpam, len(ham)-len(hard), hardCounts[engram.ClassSpam], len(hard))
-	}
-	if recall < minRecall {
-		t.Errorf("spam recall %.3f, want at least %.2f", recall, minRecall)
-	}
-	if falsePositive > maxFalsePositive {
-		t.Errorf("ham classified spam %.3f, want at most %.2f", falsePositive, maxFalsePositive)
-	}
-	if sureFalsePositive > maxSureFalsePositive {
-		t.Errorf("ham classified spam without being borderline %.3f, want at most %.2f", sureFalsePositive, maxSureFalsePositive)
-	}
-}
-
-// Thresholds for TestCorpus, a little worse than measured: recall 0.816,
-// ham classified spam 0.043, not borderline 0.023. The weights were chosen
-// looking at this same corpus (by how often each signal fires in ham and
-// in spam), so these are training figures, not a held-out estimate.
+// Floors of TestCorpus, a little below what it measured on this third of
+// the corpus (spam F1 0.894, ham called spam 1.31%, Brier 0.025; the run
+// is deterministic): a change that makes classification noticeably worse
+// fails. The whole corpus does better (docs/CLASSIFICATION.md): the model
+// has three times the decisions to learn from.
 const (
-	minRecall        = 0.78
-	maxFalsePositive = 0.05
-	// Not borderline is what a tenant may confirm automatically, so a
-	// false positive there hides good mail without anyone looking.
-	maxSureFalsePositive = 0.03
+	minSpamF1    = 0.87
+	maxHamAsSpam = 0.02
+	maxBrier     = 0.035
 )
-
-// classCounts classifies docs and counts the results by class, and the
-// spam results that are not borderline.
-func classCounts(t *testing.T, docs []engram.ClassifyInput) (map[engram.Classification]int, int) {
-	t.Helper()
-	res, err := classify.New().Classify(context.Background(), nil, docs)
-	if err != nil {
-		t.Fatal(err)
-	}
-	counts := map[engram.Classification]int{}
-	sure := 0
-	for _, r := range res {
-		counts[r.Classification]++
-		if r.Classification == engram.ClassSpam && !r.IsBorderline {
-			sure++
-		}
-	}
-	return counts, sure
-}

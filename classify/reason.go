@@ -30,6 +30,17 @@ func (s *scorer) reason(order [numClasses]class, prefix string) string {
 		}
 		return 0
 	})
+	// Two rules can carry one label ("free" in the subject and in the
+	// body): a reason names each signal once, with its strongest weight.
+	seen := map[string]bool{}
+	kept := s.evidence[:0]
+	for _, e := range s.evidence {
+		if !seen[e.text] {
+			seen[e.text] = true
+			kept = append(kept, e)
+		}
+	}
+	s.evidence = kept
 	var b strings.Builder
 	b.WriteString(prefix)
 	first := true

@@ -21,11 +21,20 @@ const MaxReasonLen = 1000
 // /api/documents/classify takes when it is given neither ids nor a limit.
 const DefaultClassifyLimit = 100
 
-// classifyFunc runs the server's classifier with the caller's tenant
-// settings, which Authenticate read together with the key.
+// classifyFunc runs the tenant's classifier (its newest model, with a
+// Learner; else the server's rules) with the caller's tenant settings,
+// which Authenticate read together with the key. The model is looked up
+// when the store calls it, outside any transaction.
 func (s *Server) classifyFunc(p engram.Principal) engram.ClassifyFunc {
 	return func(ctx context.Context, docs []engram.ClassifyInput) ([]engram.ClassifyResult, error) {
-		return s.classifier.Classify(ctx, p.TenantSettings, docs)
+		c := s.classifier
+		if s.learner != nil {
+			var err error
+			if c, err = s.store.TenantClassifier(ctx, p.TenantID, s.learner, s.classifier); err != nil {
+				return nil, err
+			}
+		}
+		return c.Classify(ctx, p.TenantSettings, docs)
 	}
 }
 

@@ -63,6 +63,10 @@ type Config struct {
 	// RefreshTTL is how long the browser keeps the refresh cookie; it
 	// should match the store's refresh token life (default 30 days).
 	RefreshTTL time.Duration
+	// Learner, when set, trains tenants' classifier models and classifies
+	// with them (Classifier stays the cold start); without it the
+	// classifier endpoints answer unavailable.
+	Learner engram.Learner
 }
 
 // Server is engram's HTTP API. It implements http.Handler.
@@ -86,6 +90,7 @@ type Server struct {
 	signupPolicy string
 	corsOrigins  []string
 	refreshTTL   time.Duration
+	learner      engram.Learner
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -111,6 +116,7 @@ func NewServer(cfg Config) *Server {
 		signupPolicy: cfg.Signup,
 		corsOrigins:  cfg.CORSOrigins,
 		refreshTTL:   cfg.RefreshTTL,
+		learner:      cfg.Learner,
 	}
 	if s.signupPolicy == "" {
 		s.signupPolicy = SignupClosed
@@ -152,6 +158,8 @@ func (s *Server) routes() {
 	s.handle("DELETE /api/documents/all", canAdmin, s.deleteAllDocuments)
 
 	s.handle("POST /api/documents/classify", canWrite, s.classifyDocuments)
+	s.handle("GET /api/classifier", canRead, s.classifierStatus)
+	s.handle("POST /api/classifier/train", canWrite, s.trainClassifier)
 	s.handle("POST /api/documents/{id}/classify", canWrite, s.classifyDocument)
 	s.handle("PUT /api/documents/{id}/classify", canWrite, s.setClassification)
 	s.handle("POST /api/documents/{id}/confirm", canWrite, s.confirmDocument)

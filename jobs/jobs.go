@@ -42,6 +42,13 @@ type Config struct {
 	// Classifier classifies documents for classify jobs (required when
 	// Workers > 0).
 	Classifier engram.Classifier
+	// Learner, when set, makes classify jobs use each tenant's newest
+	// learned model, with Classifier as the cold start, and trains a
+	// tenant's model when enough new decisions arrived (see
+	// jobs/classifier.go), looking every TrainEvery (default
+	// DefaultTrainEvery).
+	Learner    engram.Learner
+	TrainEvery time.Duration
 	// Logger receives River's warnings and the workers' logs.
 	Logger *slog.Logger
 	// Connectors opens connector sources for sync jobs; its Roots are the
@@ -81,6 +88,9 @@ func (c *Config) defaults() {
 	}
 	if c.ScheduleEvery <= 0 {
 		c.ScheduleEvery = DefaultScheduleEvery
+	}
+	if c.TrainEvery <= 0 {
+		c.TrainEvery = DefaultTrainEvery
 	}
 	if c.Finished == nil {
 		c.Finished = func(engram.JobKind, engram.JobStatus) {}
@@ -146,7 +156,7 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 		return nil, errors.New("jobs: a Classifier is required to run workers")
 	}
 	w := &worker{store: store, connectors: store, tenants: store, gaps: store, registry: cfg.Connectors, analyzer: cfg.Analyzer,
-		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, slice: cfg.slice(), syncTimeout: cfg.SyncTimeout,
+		analyzerName: cfg.AnalyzerName, classifier: cfg.Classifier, learner: cfg.Learner, classifiers: store, slice: cfg.slice(), syncTimeout: cfg.SyncTimeout,
 		log: cfg.Logger, finished: cfg.Finished}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &kindWorker[deleteAllArgs]{w: w})
@@ -157,6 +167,11 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 	river.AddWorker(workers, &passWorker[analyzeArgs]{timeout: cfg.SyncTimeout, run: w.runAnalyze})
 	sched := &scheduleWorker{store: store, log: cfg.Logger, finished: cfg.Finished}
 	river.AddWorker(workers, sched)
+	sweep := &trainSweepWorker{store: store, log: cfg.Logger}
+	river.AddWorker(workers, sweep)
+	if cfg.Learner != nil {
+		river.AddWorker(workers, &trainWorker{store: store, learner: cfg.Learner, base: cfg.Classifier, log: cfg.Logger})
+	}
 	rc := &river.Config{
 		Workers: workers,
 		// Workers set their own timeout (see kindWorker.Timeout).
@@ -170,12 +185,16 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 	if cfg.Workers > 0 {
 		rc.Queues = map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}, maintenanceQueue: {MaxWorkers: 1}}
 		rc.PeriodicJobs = []*river.PeriodicJob{scheduleJob(cfg.ScheduleEvery)}
+		if cfg.Learner != nil {
+			rc.PeriodicJobs = append(rc.PeriodicJobs, trainSweepJob(cfg.TrainEvery))
+		}
 	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	sched.list = client.JobList
+	sweep.insert = client.InsertMany
 	attach(func(ctx context.Context, tx TTx, jobs []engram.TenantJob) ([]int64, error) {
 		params := make([]river.InsertManyParams, len(jobs))
 		for i, j := range jobs {

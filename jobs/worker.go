@@ -83,11 +83,14 @@ func (k *kindWorker[T]) Work(ctx context.Context, j *river.Job[T]) error {
 
 // worker runs engram jobs batch by batch.
 type worker struct {
-	store        engram.JobStore
-	connectors   engram.ConnectorStore
-	tenants      engram.TenantStore
-	registry     connector.Registry
-	classifier   engram.Classifier
+	store      engram.JobStore
+	connectors engram.ConnectorStore
+	tenants    engram.TenantStore
+	registry   connector.Registry
+	classifier engram.Classifier
+	// learner and classifiers give each tenant its learned model.
+	learner      engram.Learner
+	classifiers  engram.ClassifierStore
 	gaps         engram.GapStore
 	analyzer     engram.GapAnalyzer
 	analyzerName string
@@ -116,6 +119,14 @@ func (w *worker) run(ctx context.Context, a jobArgs, attempt, maxAttempts int) e
 	if err != nil {
 		return w.failed(ctx, a, attempt, maxAttempts, err)
 	}
+	classifier := w.classifier
+	if w.learner != nil && j.Kind == engram.JobClassifyPending {
+		// The tenant's newest model classifies, loaded before any batch
+		// opens its transaction.
+		if classifier, err = w.classifiers.TenantClassifier(ctx, a.TenantID, w.learner, w.classifier); err != nil {
+			return w.failed(ctx, a, attempt, maxAttempts, err)
+		}
+	}
 	end := time.Now().Add(w.slice)
 	ran := false
 	for j.Status == engram.JobRunning {
@@ -123,7 +134,7 @@ func (w *worker) run(ctx context.Context, a jobArgs, attempt, maxAttempts int) e
 			return river.JobSnooze(0)
 		}
 		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
-		j, err = w.store.RunJobBatch(bctx, a.TenantID, a.JobID, w.classifier)
+		j, err = w.store.RunJobBatch(bctx, a.TenantID, a.JobID, classifier)
 		cancel()
 		if err != nil {
 			return w.failed(ctx, a, attempt, maxAttempts, err)

@@ -150,7 +150,7 @@ func (e *executor) DocumentsHardDelete(ctx context.Context, tenantID string, doc
 // one fenced primary key lookup, as in DocumentsLock, so an un-analyzed
 // tenant is never read whole.
 func (e *executor) ClassifyRead(ctx context.Context, tenantID string, q engram.ClassifyQuery) ([]engram.ClassifyCandidate, error) {
-	const cols = `SELECT d.id::text, d.title, left(d.content, $1), d.sender, d.sender_email, d.source_type, d.metadata, d.user_confirmed, d.content_hash`
+	const cols = `SELECT d.id::text, d.title, left(d.content, $1), d.sender, d.sender_email, d.source_type, d.metadata, d.user_confirmed, d.content_hash, d.classification`
 	var out []engram.ClassifyCandidate
 	err := e.run(ctx, tenantID, func(qr querier) error {
 		var rs pgx.Rows
@@ -167,6 +167,15 @@ func (e *executor) ClassifyRead(ctx context.Context, tenantID string, q engram.C
 				cols+` FROM documents d WHERE d.tenant_id = $2 AND d.id > $3 AND d.id <= $4 AND d.status = 'pending' AND NOT d.is_deleted
 				 ORDER BY d.id LIMIT $5`,
 				engram.ClassifyContentPrefix, tenantID, q.After, q.Bound, q.Limit)
+		case q.Machine:
+			after := q.After
+			if after == "" {
+				after = "00000000-0000-0000-0000-000000000000"
+			}
+			rs, err = query(ctx, qr, "documents.classify_read",
+				cols+` FROM documents d WHERE d.tenant_id = $2 AND d.id > $3::uuid AND d.status IN ('classified', 'confirmed')
+				   AND NOT d.user_confirmed AND NOT d.is_deleted ORDER BY d.id LIMIT $4`,
+				engram.ClassifyContentPrefix, tenantID, after, q.Limit)
 		default:
 			rs, err = query(ctx, qr, "documents.classify_read",
 				cols+` FROM documents d WHERE d.tenant_id = $2 AND d.status = 'pending' AND NOT d.is_deleted
@@ -181,7 +190,7 @@ func (e *executor) ClassifyRead(ctx context.Context, tenantID string, q engram.C
 			var c engram.ClassifyCandidate
 			var meta []byte
 			if err := rs.Scan(&c.ID, &c.Title, &c.Content, &c.Sender, &c.SenderEmail, &c.SourceType, &meta,
-				&c.UserConfirmed, &c.ContentHash); err != nil {
+				&c.UserConfirmed, &c.ContentHash, &c.Classification); err != nil {
 				return translate(err)
 			}
 			c.Metadata = meta

@@ -33,6 +33,8 @@ type Store struct {
 	// a wrong password does.
 	dummy     sync.Once
 	dummyHash string
+	// models caches tenants' loaded classifier models.
+	models models
 }
 
 var (

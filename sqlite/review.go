@@ -91,7 +91,7 @@ func (e *executor) DocumentsHardDelete(ctx context.Context, tenantID string, doc
 
 // ClassifyRead reads the selection in one statement.
 func (e *executor) ClassifyRead(ctx context.Context, tenantID string, q engram.ClassifyQuery) ([]engram.ClassifyCandidate, error) {
-	const cols = `SELECT id, title, substr(content, 1, ?1), sender, sender_email, source_type, metadata, user_confirmed, content_hash FROM documents`
+	const cols = `SELECT id, title, substr(content, 1, ?1), sender, sender_email, source_type, metadata, user_confirmed, content_hash, classification FROM documents`
 	var rs *countedRows
 	var err error
 	if len(q.IDs) > 0 {
@@ -103,6 +103,11 @@ func (e *executor) ClassifyRead(ctx context.Context, tenantID string, q engram.C
 			cols+` WHERE tenant_id = ?2 AND id > ?3 AND id <= ?4 AND status = 'pending' AND is_deleted = 0
 			 ORDER BY id LIMIT ?5`,
 			engram.ClassifyContentPrefix, tenantID, q.After, q.Bound, q.Limit)
+	} else if q.Machine {
+		rs, err = query(ctx, e.q, "documents.classify_read",
+			cols+` WHERE tenant_id = ?2 AND id > ?3 AND status IN ('classified', 'confirmed') AND user_confirmed = 0
+			   AND is_deleted = 0 ORDER BY id LIMIT ?4`,
+			engram.ClassifyContentPrefix, tenantID, q.After, q.Limit)
 	} else {
 		rs, err = query(ctx, e.q, "documents.classify_read",
 			cols+` WHERE tenant_id = ?2 AND is_deleted = 0 AND status = 'pending'
@@ -118,7 +123,7 @@ func (e *executor) ClassifyRead(ctx context.Context, tenantID string, q engram.C
 		var c engram.ClassifyCandidate
 		var meta string
 		if err := rs.Scan(&c.ID, &c.Title, &c.Content, &c.Sender, &c.SenderEmail, &c.SourceType, &meta,
-			&c.UserConfirmed, &c.ContentHash); err != nil {
+			&c.UserConfirmed, &c.ContentHash, &c.Classification); err != nil {
 			return nil, err
 		}
 		c.Metadata = json.RawMessage(meta)

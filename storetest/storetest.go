@@ -75,6 +75,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("Audit", func(t *testing.T) { testAccounts(t, h) })
 		t.Run("LastAdminRace", func(t *testing.T) { testLastAdminRace(t, h) })
 	})
+	t.Run("Classifier", func(t *testing.T) { testClassifier(t, h) })
 }
 
 // fixture is a store with one tenant.

@@ -22,7 +22,7 @@ import (
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench [--db URL] [--background N] [--runs N] [--sizes 10,100,1000,10000] [--large N] [--gaps N] [--delete-all N] [--db-latency 0.5ms,2ms] [--out DIR]", stderr)
+	fs := newFlagSet("bench", "bench [--db URL] [--background N] [--runs N] [--sizes 10,100,1000,10000] [--large N] [--gaps N] [--delete-all N] [--classifier N] [--db-latency 0.5ms,2ms] [--out DIR]", stderr)
 	var db dbFlags
 	db.register(fs, false)
 	db.url = "" // no default database: a temporary SQLite file unless --db or DATABASE_URL names one
@@ -33,6 +33,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runs := fs.Int("runs", 5, "repetitions of each measurement; the median is reported with the spread")
 	sizes := fs.String("sizes", "10,100,1000,10000", "numbers of ids the bulk operations are measured at")
 	baselineMax := fs.Int("baseline-max", 1000, "largest size the naive baseline runs at")
+	classifierN := fs.Int("classifier", 10000, "decided documents the classifier's training is measured on, and documents classified with its model (0 skips both)")
 	large := fs.Int("large", 0, "documents of the tenant the deep list page and the sync dedupe are measured in (e.g. 1000000; 0 skips them)")
 	gaps := fs.Int("gaps", 100000, "gaps the gap stats are measured over (0 skips them)")
 	deleteAll := fs.Int("delete-all", 100000, "documents the delete-all job is measured at (0 skips it)")
@@ -78,7 +79,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("--db-latency needs --db postgres://HOST:PORT/…: an embedded SQLite has no network to delay")
 	}
 	cfg := bench.Config{Background: *background, Runs: *runs, Sizes: ns, BaselineMax: *baselineMax, Large: *large, Gaps: *gaps,
-		DeleteAll: *deleteAll, Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }}
+		DeleteAll: *deleteAll, Classifier: *classifierN, Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }}
 	for _, d := range latencies {
 		if err := benchOnce(ctx, db, cfg, d, *out, stdout, stderr); err != nil {
 			return err

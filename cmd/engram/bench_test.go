@@ -16,13 +16,14 @@ func TestBench(t *testing.T) {
 			t.Parallel()
 			out := t.TempDir()
 			stdout, stderr, err := runEngram(t, "bench", "--db", db, "--background", "50", "--runs", "1", "--sizes", "10",
-				"--baseline-max", "10", "--large", "2000", "--gaps", "200", "--delete-all", "100", "--out", out)
+				"--baseline-max", "10", "--large", "2000", "--gaps", "200", "--delete-all", "100", "--classifier", "300", "--out", out)
 			if err != nil {
 				t.Fatalf("bench: %v\n%s", err, stderr)
 			}
 			for _, op := range []string{"| bulk confirm | 10 |", "| bulk hard delete | 10 |", "| bulk classify | 10 |", "| document stats |",
 				"| create 1000 documents |", "| gap stats | 200 |", "| list page of 50 after 1800 rows | 2000 |",
-				"| sync dedupe of 10000 items | 2000 |", "| delete all (job) | 100 |"} {
+				"| sync dedupe of 10000 items | 2000 |", "| delete all (job) | 100 |",
+				"| train classifier | 300 |", "| classify with the model | 300 |"} {
 				if !strings.Contains(stdout, op) {
 					t.Errorf("report lacks %q:\n%s", op, stdout)
 				}

@@ -30,6 +30,8 @@ Usage:
   engram user reset-password --email E [--db URL]
   engram sync    CONNECTOR_ID --tenant SLUG [--db URL] [--connector-roots DIRS]
   engram bench   [--db URL] [--background N] [--runs N] [--out DIR]
+  engram classifier train|status --tenant SLUG [--no-reclassify] [--db URL]
+  engram eval classify --dataset DIR [--train-fraction 0.5] [--seed N] [--json] [--db URL]
   engram version
 
 The database comes from --db, else DATABASE_URL, else sqlite:engram.db in
@@ -77,6 +79,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return syncCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "classifier":
+		return classifierCmd(ctx, args[1:], stdout, stderr)
+	case "eval":
+		return evalCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "engram", version)
 		return nil

@@ -111,14 +111,14 @@ func (w wiring) runner(s *store) (*jobs.Runner, error) {
 	if j.workers < 0 || j.batchSize < 1 || j.batchSize > engram.MaxBulkIDs || j.rescueAfter < time.Second {
 		return nil, fmt.Errorf("--workers must be >= 0, --job-batch-size from 1 to %d, --job-rescue-after at least 1s", engram.MaxBulkIDs)
 	}
-	return jobs.New(s, s.river, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, PollInterval: w.poll, Classifier: classify.New(),
+	return jobs.New(s, s.river, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, PollInterval: w.poll, Classifier: classify.New(), Learner: classify.Learner{},
 		Logger: w.logger, Connectors: w.connectors, Analyzer: analyze.New(), AnalyzerName: analyze.Name, Finished: w.finished})
 }
 
 // api returns engram's HTTP API over s.
 func (w wiring) api(s *store) http.Handler {
 	return enghttp.NewServer(enghttp.Config{
-		Store: s, Classifier: classify.New(), Analyzer: analyze.New(), AnalyzerName: analyze.Name, Logger: w.logger, Version: version,
+		Store: s, Classifier: classify.New(), Learner: classify.Learner{}, Analyzer: analyze.New(), AnalyzerName: analyze.Name, Logger: w.logger, Version: version,
 		ObserveRequest: w.observeRequest, SlowRequest: w.slowRequest, Ready: w.ready,
 		Connectors: w.connectors, JobBatchSize: w.jobs.batchSize, Signup: w.signup, CORSOrigins: w.corsOrigins,
 	})

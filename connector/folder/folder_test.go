@@ -355,3 +355,20 @@ func TestCancelAndYieldError(t *testing.T) {
 		t.Errorf("vanished root: %v", err)
 	}
 }
+
+// TestSourceTypeAndPath: a note is stored as source_type folder and
+// traces back to its file (issue 15).
+func TestSourceTypeAndPath(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	write(t, root, map[string]string{"a/b.md": "# B\n"})
+	items, _, _ := sync(t, settingsFor(root, ""))
+	it := items["a/b.md"]
+	if it.SourceType != "folder" {
+		t.Errorf("source type %q", it.SourceType)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(it.Metadata, &m); err != nil || m["path"] != "a/b.md" {
+		t.Errorf("metadata %s (%v)", it.Metadata, err)
+	}
+}

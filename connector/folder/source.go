@@ -26,7 +26,8 @@ const maxFrontMatterBytes = 1 << 20
 //   - Metadata is {"path": …, "front_matter": {…}} or, for front matter
 //     that is not valid YAML, {"front_matter_error": …, "front_matter_raw":
 //     …}: the note is still imported;
-//   - SourceUpdatedAt is the file's modification time.
+//   - SourceUpdatedAt is the file's modification time;
+//   - SourceType is "folder".
 //
 // Files that look binary, are not readable, or hold more than
 // engram.MaxContentBytes of content are reported through fail.
@@ -124,6 +125,7 @@ func noteItem(rel string, mtime time.Time, data []byte) (engram.SourceItem, erro
 	mtime = mtime.UTC()
 	return engram.SourceItem{
 		ExternalID:      sanitize.String(rel),
+		SourceType:      "folder",
 		Title:           sanitize.Title(title, strings.TrimSuffix(name, path.Ext(name))),
 		Content:         content,
 		SourceUpdatedAt: &mtime,

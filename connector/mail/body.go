@@ -7,7 +7,9 @@ import (
 	"mime/multipart"
 	"net/mail"
 	"net/textproto"
+	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -32,7 +34,14 @@ type content struct {
 	hasAttachments  bool
 	attachmentNames []string
 	parts           int
+	// types lists the distinct media types of the parts, in order.
+	types []string
+	// hosts lists the distinct hosts the message links to, in order.
+	hosts []string
 }
+
+// maxTypes bounds the media types a message's metadata lists.
+const maxTypes = 20
 
 // extract reads the body of a message with header h: the text/plain parts,
 // else the HTML parts turned into text, and the attachments' names.
@@ -47,6 +56,9 @@ func extract(h textproto.MIMEHeader, body []byte) content {
 func (c *content) node(h textproto.MIMEHeader, body []byte, depth int) (string, int) {
 	c.parts++
 	media, params := mediaType(h.Get("Content-Type"))
+	if len(c.types) < maxTypes && !slices.Contains(c.types, media) {
+		c.types = append(c.types, media)
+	}
 	disposition, dparams, _ := mime.ParseMediaType(h.Get("Content-Disposition"))
 	name := dparams["filename"]
 	if name == "" {
@@ -77,9 +89,17 @@ func (c *content) node(h textproto.MIMEHeader, body []byte, depth int) (string, 
 		if charset == "" {
 			charset = metaCharset(data)
 		}
-		return htmlToText(toUTF8(data, charset)), kindHTML
+		text, hosts := htmlToTextLinks(toUTF8(data, charset))
+		for _, h := range hosts {
+			addHost(&c.hosts, "http://"+h)
+		}
+		return text, kindHTML
 	}
-	return toUTF8(data, charset), kindPlain
+	text := toUTF8(data, charset)
+	for _, u := range urlRe.FindAllString(text[:min(len(text), maxLinkScan)], maxHosts*4) {
+		addHost(&c.hosts, u)
+	}
+	return text, kindPlain
 }
 
 // multipart reads the parts of a multipart entity. In multipart/alternative
@@ -109,19 +129,50 @@ func (c *content) multipart(media, boundary string, body []byte, depth int) (str
 		return "", kindNone
 	}
 	if media == "multipart/alternative" {
-		for _, want := range []int{kindPlain, kindHTML} {
-			for i, k := range kinds {
-				if k == want {
-					return texts[i], k
-				}
-			}
-		}
+		return alternativeText(texts, kinds)
 	}
 	best := kindNone
 	for _, k := range kinds {
 		best = max(best, k)
 	}
 	return strings.Join(texts, "\n\n"), best
+}
+
+// alternativeText picks the version of a multipart/alternative: the plain
+// text, unless it is a placeholder ("This is an HTML message", "view it in
+// your browser") next to an HTML version with the real text.
+func alternativeText(texts []string, kinds []int) (string, int) {
+	plain, html := -1, -1
+	for i, k := range kinds {
+		if k == kindPlain && plain < 0 {
+			plain = i
+		}
+		if k == kindHTML && html < 0 {
+			html = i
+		}
+	}
+	switch {
+	case plain >= 0 && html >= 0 && placeholder(texts[plain], texts[html]):
+		return texts[html], kindHTML
+	case plain >= 0:
+		return texts[plain], kindPlain
+	case html >= 0:
+		return texts[html], kindHTML
+	}
+	return texts[0], kinds[0]
+}
+
+// placeholderWords is the most words a placeholder has: a sentence or two
+// telling the reader to use an HTML client. A real message's plain text
+// version is rarely that short when its HTML says much more.
+const placeholderWords = 25
+
+// placeholder reports whether the plain text version says too little to
+// be the message: a few words where the HTML version has over twice
+// as many.
+func placeholder(plain, html string) bool {
+	p, h := len(strings.Fields(plain)), len(strings.Fields(html))
+	return p <= placeholderWords && h > 2*p
 }
 
 // forwarded reads an inline message/rfc822 part (a forwarded message or a
@@ -154,7 +205,12 @@ func mediaType(v string) (string, map[string]string) {
 	if err == nil {
 		return media, params
 	}
+	// The type is the first word: "TEXT/PLAIN charset=US-ASCII", with
+	// its ';' missing, is text/plain.
 	media = strings.ToLower(strings.TrimSpace(strings.Split(v, ";")[0]))
+	if f := strings.Fields(media); len(f) > 0 {
+		media = f[0]
+	}
 	params = map[string]string{}
 	for key, re := range paramRes {
 		if m := re.FindStringSubmatch(v); m != nil {
@@ -193,4 +249,29 @@ func metaCharset(b []byte) string {
 		return string(m[1])
 	}
 	return ""
+}
+
+// Bounds on the links a message's metadata lists.
+const (
+	maxHosts    = 20
+	maxLinkScan = 100000
+)
+
+var urlRe = regexp.MustCompile(`(?i)\bhttps?://[^\s<>"')\]]+`)
+
+// addHost adds the host of the URL raw to hosts, lowercased and once, up
+// to maxHosts.
+func addHost(hosts *[]string, raw string) {
+	if hosts == nil || len(*hosts) >= maxHosts {
+		return
+	}
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return
+	}
+	h := strings.ToLower(strings.TrimSuffix(u.Hostname(), "."))
+	if h == "" || len(h) > 253 || slices.Contains(*hosts, h) {
+		return
+	}
+	*hosts = append(*hosts, h)
 }

@@ -101,6 +101,10 @@ func parseMessage(raw []byte) (*message, error) {
 	if labels := h.Get("X-Gmail-Labels"); labels != "" {
 		msg.meta["labels"] = splitLabels(headerText(labels, charset))
 	}
+	msg.meta["headers"] = classifierHeaders(h, charset, c.types)
+	if len(c.hosts) > 0 {
+		msg.meta["link_hosts"] = c.hosts
+	}
 	if c.hasAttachments {
 		msg.meta["has_attachments"] = true
 		if len(c.attachmentNames) > 0 {
@@ -108,6 +112,32 @@ func parseMessage(raw []byte) (*message, error) {
 		}
 	}
 	return msg, nil
+}
+
+// maxHeaderBytes bounds each header kept for the classifier.
+const maxHeaderBytes = 1000
+
+// classifierHeaders keeps the headers a classifier reads, as sent: the
+// subject with its original spacing (the title is tidied), the mailing
+// list and bulk markers, the mailer, how many relays the message passed
+// (Received hops) and the media types of its parts. Absent headers are
+// left out.
+func classifierHeaders(h mail.Header, charset string, types []string) map[string]any {
+	out := map[string]any{}
+	for _, k := range []struct{ name, key string }{
+		{"From", "from"}, {"To", "to"}, {"Subject", "subject"}, {"Date", "date"},
+		{"List-Id", "list_id"}, {"List-Unsubscribe", "list_unsubscribe"},
+		{"Precedence", "precedence"}, {"X-Mailer", "x_mailer"},
+	} {
+		if v := h.Get(k.name); v != "" {
+			out[k.key] = sanitize.Truncate(sanitize.String(headerText(v, charset)), maxHeaderBytes)
+		}
+	}
+	out["received_hops"] = len(h["Received"])
+	if len(types) > 0 {
+		out["content_types"] = types
+	}
+	return out
 }
 
 var (

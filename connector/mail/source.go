@@ -32,7 +32,11 @@ import (
 //     SenderEmail come from From; Recipients are the addresses of To and
 //     Cc, lowercased and deduplicated; SourceCreatedAt is the Date.
 //   - Content is the text/plain parts, else the HTML parts as text.
-//   - Metadata holds message_id, in_reply_to, references, cc, folder (the
+//   - SourceType is "mail".
+//   - Metadata holds path (the file under the root; offset, the byte of
+//     the message in an mbox after the first), headers (the headers a
+//     classifier reads, see classifierHeaders), link_hosts (the hosts
+//     its links point to, at most 20), message_id, in_reply_to, references, cc, folder (the
 //     directory or mbox the message came from), labels (Gmail's
 //     X-Gmail-Labels), has_attachments and attachment_names, each only
 //     when it has a value.
@@ -263,7 +267,12 @@ func (r *run) message(raw rawMessage, ref, folder string, pos position) error {
 	if r.quiet {
 		return nil
 	}
+	if pos.off > 0 {
+		m.meta["offset"] = pos.off
+	}
 	m.item.ExternalID = id
+	m.item.SourceType = "mail"
+	m.meta["path"] = pos.rel
 	m.item.Metadata = sanitize.Metadata(m.meta)
 	m.item.Cursor = pos.String()
 	return r.yield(m.item)
