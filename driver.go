@@ -90,6 +90,7 @@ type Executor interface {
 	JobExecutor
 	ScheduleExecutor
 	GapExecutor
+	SearchExecutor
 }
 
 // AuditEntry is one audit_log row.

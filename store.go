@@ -19,6 +19,7 @@ type Store interface {
 	JobStore
 	GapStore
 	JobScheduler
+	SearchStore
 	// Engine names the engine: "sqlite" or "postgres".
 	Engine() string
 	// Ping checks that the database answers. Returns unavailable.

@@ -18,12 +18,16 @@ import (
 type Options struct {
 	// Clock gives the time (default time.Now).
 	Clock engram.Clock
+	// TitleWeight is how much a title word counts in lexical ranking
+	// against a word of the text (default DefaultTitleWeight).
+	TitleWeight float64
 }
 
 // Store is engram.Store over a driver.
 type Store struct {
-	d   engram.Driver
-	now engram.Clock
+	d           engram.Driver
+	now         engram.Clock
+	titleWeight float64
 }
 
 var (
@@ -37,7 +41,10 @@ func New(d engram.Driver, opt Options) *Store {
 	if opt.Clock == nil {
 		opt.Clock = time.Now
 	}
-	return &Store{d: d, now: opt.Clock}
+	if opt.TitleWeight <= 0 {
+		opt.TitleWeight = DefaultTitleWeight
+	}
+	return &Store{d: d, now: opt.Clock, titleWeight: opt.TitleWeight}
 }
 
 // Driver returns the engine driver the store runs on.

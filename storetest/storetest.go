@@ -65,6 +65,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, h); testSyncJobs(t, h); testSchedule(t, h) })
 	t.Run("Gaps", func(t *testing.T) { testGaps(t, h) })
 	t.Run("Layering", func(t *testing.T) { testLayering(t, h) })
+	t.Run("Search", func(t *testing.T) { testSearch(t, h) })
 }
 
 // fixture is a store with one tenant.

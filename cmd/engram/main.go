@@ -28,6 +28,9 @@ Usage:
   engram apikey revoke KEY_ID --tenant SLUG [--db URL]
   engram sync    CONNECTOR_ID --tenant SLUG [--db URL] [--connector-roots DIRS]
   engram bench   [--db URL] [--background N] [--runs N] [--out DIR]
+  engram search  "QUERY" --tenant SLUG [--limit N] [--json] [--db URL]
+  engram reindex --tenant SLUG [--db URL]
+  engram eval search --dataset DIR [--db URL] [--mode lexical] [--json] [--run FILE]
   engram version
 
 The database comes from --db, else DATABASE_URL, else sqlite:engram.db in
@@ -73,6 +76,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return syncCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "search":
+		return searchCmd(ctx, args[1:], stdout, stderr)
+	case "reindex":
+		return reindexCmd(ctx, args[1:], stdout, stderr)
+	case "eval":
+		return evalCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "engram", version)
 		return nil
