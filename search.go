@@ -19,7 +19,7 @@ const (
 	// SearchCandidates is how many matching chunks an engine that ranks
 	// in two steps (PostgreSQL) scores exactly; results past it are not
 	// returned.
-	SearchCandidates = 1000
+	SearchCandidates = 3000
 )
 
 // SearchMode says how a search ranks.
