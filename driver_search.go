@@ -15,13 +15,12 @@ type SearchExecutor interface {
 	// r.Chunks, and returns r.Limit hits after r.Offset. One statement.
 	// r.Query must not be empty.
 	SearchLexical(ctx context.Context, tenantID string, r SearchRequest) ([]SearchHit, error)
-	// SearchReindex rebuilds the index entries of the chunks of up to
+	// SearchReindex rewrites the index entries of the chunks of up to
 	// limit of the tenant's documents (soft-deleted ones included) whose
-	// id is greater than after, in id order, from their text and titles,
+	// id is greater than after (engram.NilID to start), in id order, from their text and titles,
 	// and returns the last document id it took ("" when none) and how
-	// many chunks it indexed. Three statements on SQLite (find the
-	// last document, drop the entries, write them), two on PostgreSQL
-	// (read the chunks, rewrite them from engram's word splitting). Call
-	// it in a transaction.
+	// many chunks it indexed. Two statements: read the next documents
+	// (PostgreSQL: with their chunks, which engram splits into words
+	// itself), write their entries. Call it in a transaction.
 	SearchReindex(ctx context.Context, tenantID, after string, limit int) (string, int, error)
 }

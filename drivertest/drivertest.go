@@ -37,6 +37,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Connectors", func(t *testing.T) { testConnectors(t, h) })
 	t.Run("Sync", func(t *testing.T) { testSync(t, h) })
 	t.Run("Gaps", func(t *testing.T) { testGaps(t, h) })
+	t.Run("Search", func(t *testing.T) { testSearch(t, h) })
 }
 
 // fixture is a database with one tenant.

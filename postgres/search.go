@@ -178,7 +178,7 @@ func (e *executor) SearchReindex(ctx context.Context, tenantID, after string, li
 			`WITH d AS (SELECT id, title FROM documents WHERE tenant_id = $1 AND id > $2::uuid ORDER BY id LIMIT $3)
 			 SELECT d.id::text, d.title, c.chunk_index, c.content, c.token_count
 			   FROM d LEFT JOIN document_chunks c ON c.tenant_id = $1 AND c.document_id = d.id
-			  ORDER BY d.id, c.chunk_index`, tenantID, afterID(after), limit)
+			  ORDER BY d.id, c.chunk_index`, tenantID, after, limit)
 		if err != nil {
 			return err
 		}
@@ -231,11 +231,3 @@ func tsPtr(t *time.Time) any {
 
 // ftoa writes a constant of the ranking formula into its SQL text.
 func ftoa(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-// afterID is the id to start after: "" is before every id.
-func afterID(after string) string {
-	if after == "" {
-		return "00000000-0000-0000-0000-000000000000"
-	}
-	return after
-}

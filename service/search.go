@@ -90,7 +90,7 @@ func (s *Store) Search(ctx context.Context, tenantID string, in engram.SearchInp
 // documents per transaction, for recovery (a restored backup, an index
 // damaged outside engram); the writes keep it exact otherwise.
 func (s *Store) Reindex(ctx context.Context, tenantID string) (int, error) {
-	total, after := 0, ""
+	total, after := 0, engram.NilID
 	for {
 		var last string
 		var n int

@@ -8,11 +8,16 @@ import (
 	"github.com/engram-kb/engram"
 )
 
-// ftsQuery writes q as an FTS5 MATCH expression. Every word and phrase is
+// tenantWord is the one word of a chunk's tenant column (migration
+// 00017).
+func tenantWord(tenantID string) string { return "t" + strings.ReplaceAll(tenantID, "-", "") }
+
+// ftsQuery writes q as an FTS5 MATCH expression over the tenant's
+// chunks. Every word and phrase is
 // an FTS5 string ("…"); words are letters and digits only
 // (textsearch.Parse), so no query text can reach FTS5's operators or
 // column filters.
-func ftsQuery(q engram.SearchQuery) string {
+func ftsQuery(tenantID string, q engram.SearchQuery) string {
 	term := func(t engram.SearchTerm) string {
 		return `"` + strings.ReplaceAll(strings.Join(t, " "), `"`, "") + `"`
 	}
@@ -24,21 +29,20 @@ func ftsQuery(q engram.SearchQuery) string {
 		}
 		clauses[i] = "(" + strings.Join(alts, " OR ") + ")"
 	}
-	m := "(" + strings.Join(clauses, " OR ") + ")"
+	m := `tenant : "` + tenantWord(tenantID) + `" AND {title body} : (` + strings.Join(clauses, " OR ") + ")"
 	if len(q.Not) > 0 {
 		nots := make([]string, len(q.Not))
 		for i, t := range q.Not {
 			nots[i] = term(t)
 		}
-		m += " NOT (" + strings.Join(nots, " OR ") + ")"
+		m += " NOT {title body} : (" + strings.Join(nots, " OR ") + ")"
 	}
 	return m
 }
 
-// SearchLexical ranks the matching chunks by FTS5's bm25() with the title
-// column weighted: one statement. FTS5 drives the join (CROSS JOIN keeps
-// it the outer loop); the tenant and the filters are checked on the rows
-// it finds.
+// SearchLexical ranks the tenant's matching chunks by FTS5's bm25() with
+// the title column weighted, keeps the best engram.SearchCandidates, and
+// checks the filters (and the tenant again) on those: one statement.
 func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.SearchRequest) ([]engram.SearchHit, error) {
 	f := r.Filter
 	var class, status any
@@ -49,12 +53,16 @@ func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.
 		status = string(*f.Status)
 	}
 	rs, err := query(ctx, e.q, "search.lexical",
-		`WITH m AS (
-		     SELECT c.document_id, c.chunk_index, -bm25(chunk_search, ?1, 1.0) AS score
-		       FROM chunk_search f
-		      CROSS JOIN document_chunks c ON c.id = f.rowid
+		`WITH top AS (
+		     SELECT rowid AS id, -bm25(chunk_search, 0.0, ?1, 1.0) AS score
+		       FROM chunk_search WHERE chunk_search MATCH ?2
+		      ORDER BY score DESC LIMIT ?14),
+		 m AS (
+		     SELECT c.document_id, c.chunk_index, top.score
+		       FROM top
+		       JOIN document_chunks c ON c.id = top.id
 		       JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
-		      WHERE chunk_search MATCH ?2 AND c.tenant_id = ?3 AND NOT d.is_deleted
+		      WHERE c.tenant_id = ?3 AND NOT d.is_deleted
 		        AND (CASE WHEN ?4 IS NULL THEN d.classification <> 'spam' ELSE d.classification = ?4 END)
 		        AND (CASE WHEN ?5 IS NULL THEN d.status <> 'rejected' ELSE d.status = ?5 END)
 		        AND (?6 IS NULL OR d.source_type = ?6)
@@ -72,8 +80,8 @@ func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.
 		  WHERE ?11 OR r.rn = 1
 		  ORDER BY r.score DESC, r.document_id, r.chunk_index
 		  LIMIT ?12 OFFSET ?13`,
-		r.TitleWeight, ftsQuery(r.Query), tenantID, class, status, f.SourceType, f.ConnectorID, f.SenderEmail,
-		fmtTimePtr(f.CreatedAfter), fmtTimePtr(f.CreatedBefore), r.Chunks, r.Limit, r.Offset)
+		r.TitleWeight, ftsQuery(tenantID, r.Query), tenantID, class, status, f.SourceType, f.ConnectorID, f.SenderEmail,
+		fmtTimePtr(f.CreatedAfter), fmtTimePtr(f.CreatedBefore), r.Chunks, r.Limit, r.Offset, engram.SearchCandidates)
 	if err != nil {
 		return nil, err
 	}
@@ -95,9 +103,10 @@ func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.
 	return out, translate(rs.Err())
 }
 
-// SearchReindex finds the last of the next documents, drops the index
-// entries of the chunks of the documents up to it and writes them again
-// from the chunks and titles: three statements.
+// SearchReindex finds the last of the next documents and writes the
+// index entries of the chunks of the documents up to it again from the
+// chunks and titles (REPLACE: an entry that is there is overwritten):
+// two statements.
 func (e *executor) SearchReindex(ctx context.Context, tenantID, after string, limit int) (string, int, error) {
 	var last sql.NullString
 	if err := queryRow(ctx, e.q, "search.reindex_next",
@@ -108,15 +117,9 @@ func (e *executor) SearchReindex(ctx context.Context, tenantID, after string, li
 	if !last.Valid {
 		return "", 0, nil
 	}
-	if _, err := exec(ctx, e.q, "search.reindex_drop",
-		`DELETE FROM chunk_search WHERE rowid IN
-		     (SELECT id FROM document_chunks WHERE tenant_id = ?1 AND document_id > ?2 AND document_id <= ?3)`,
-		tenantID, after, last.String); err != nil {
-		return "", 0, err
-	}
 	res, err := exec(ctx, e.q, "search.reindex_write",
-		`INSERT INTO chunk_search (rowid, title, body)
-		 SELECT c.id, d.title, c.content
+		`INSERT OR REPLACE INTO chunk_search (rowid, tenant, title, body)
+		 SELECT c.id, 't' || replace(c.tenant_id, '-', ''), d.title, c.content
 		   FROM document_chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
 		  WHERE c.tenant_id = ?1 AND c.document_id > ?2 AND c.document_id <= ?3`, tenantID, after, last.String)
 	if err != nil {

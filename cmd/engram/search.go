@@ -12,6 +12,7 @@ import (
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/eval"
 	"github.com/engram-kb/engram/jobs"
+	"github.com/engram-kb/engram/service"
 )
 
 // searchCmd runs one search of a tenant, as GET /api/search does.
@@ -104,6 +105,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	runFile := fs.String("run", "", "also write the ranking as a TREC run file")
 	queries := fs.Int("queries", 0, "run only the first N queries, over their documents and as many others (0: all)")
+	titleWeight := fs.Float64("title-weight", service.DefaultTitleWeight, "how much a title word counts against a word of the text (to measure the choice)")
 	if len(args) == 0 || args[0] != "search" {
 		return subcommandHelp(fs, args, stdout, "eval needs the subcommand search")
 	}
@@ -145,7 +147,9 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := m.MigrateUp(ctx); err != nil {
 		return err
 	}
-	rep, runs, err := eval.Run(ctx, s, s.Engine(), set, eval.Options{Mode: engram.SearchMode(*mode)})
+	// The store the server would run, with the title weight to measure.
+	measured := service.New(s.Driver(), service.Options{TitleWeight: *titleWeight})
+	rep, runs, err := eval.Run(ctx, measured, s.Engine(), set, eval.Options{Mode: engram.SearchMode(*mode)})
 	if err != nil {
 		return cliError(err)
 	}

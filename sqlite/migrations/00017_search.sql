@@ -1,6 +1,9 @@
 -- Mirrors postgres/migrations/00017_search.sql: the lexical search index.
 -- SQLite's is an FTS5 table over the chunks, the document's title its own
--- column so that a search can weight it, words split and folded by
+-- column so that a search can weight it, and the tenant a column of its
+-- own holding one word (t and the tenant id's hex digits) that every
+-- search requires, so that FTS5 finds and ranks only the tenant's chunks
+-- (weighted 0, it adds nothing to a score); words split and folded by
 -- unicode61 (diacritics removed) and stemmed by porter. It is contentless
 -- (the chunks keep the text; snippets are cut from them) with
 -- contentless_delete, and its rowid is the chunk's: document_chunks is
@@ -33,15 +36,15 @@ SELECT tenant_id, document_id, chunk_index, content, token_count, embedding, emb
 DROP TABLE document_chunks;
 ALTER TABLE document_chunks_new RENAME TO document_chunks;
 
-CREATE VIRTUAL TABLE chunk_search USING fts5(title, body, content = '', contentless_delete = 1,
+CREATE VIRTUAL TABLE chunk_search USING fts5(tenant, title, body, content = '', contentless_delete = 1,
     tokenize = 'porter unicode61 remove_diacritics 2');
-INSERT INTO chunk_search (rowid, title, body)
-SELECT c.id, d.title, c.content FROM document_chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id;
+INSERT INTO chunk_search (rowid, tenant, title, body)
+SELECT c.id, 't' || replace(c.tenant_id, '-', ''), d.title, c.content FROM document_chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id;
 
 -- +goose StatementBegin
 CREATE TRIGGER chunk_search_insert AFTER INSERT ON document_chunks BEGIN
-    INSERT INTO chunk_search (rowid, title, body)
-    VALUES (NEW.id, (SELECT title FROM documents WHERE tenant_id = NEW.tenant_id AND id = NEW.document_id), NEW.content);
+    INSERT OR REPLACE INTO chunk_search (rowid, tenant, title, body)
+    VALUES (NEW.id, 't' || replace(NEW.tenant_id, '-', ''), (SELECT title FROM documents WHERE tenant_id = NEW.tenant_id AND id = NEW.document_id), NEW.content);
 END;
 -- +goose StatementEnd
 
@@ -54,8 +57,8 @@ END;
 -- +goose StatementBegin
 CREATE TRIGGER chunk_search_content AFTER UPDATE OF content ON document_chunks BEGIN
     DELETE FROM chunk_search WHERE rowid = OLD.id;
-    INSERT INTO chunk_search (rowid, title, body)
-    VALUES (NEW.id, (SELECT title FROM documents WHERE tenant_id = NEW.tenant_id AND id = NEW.document_id), NEW.content);
+    INSERT INTO chunk_search (rowid, tenant, title, body)
+    VALUES (NEW.id, 't' || replace(NEW.tenant_id, '-', ''), (SELECT title FROM documents WHERE tenant_id = NEW.tenant_id AND id = NEW.document_id), NEW.content);
 END;
 -- +goose StatementEnd
 
@@ -63,8 +66,8 @@ END;
 CREATE TRIGGER chunk_search_title AFTER UPDATE OF title ON documents WHEN NEW.title IS NOT OLD.title BEGIN
     DELETE FROM chunk_search WHERE rowid IN
         (SELECT id FROM document_chunks WHERE tenant_id = NEW.tenant_id AND document_id = NEW.id);
-    INSERT INTO chunk_search (rowid, title, body)
-    SELECT id, NEW.title, content FROM document_chunks WHERE tenant_id = NEW.tenant_id AND document_id = NEW.id;
+    INSERT INTO chunk_search (rowid, tenant, title, body)
+    SELECT id, 't' || replace(NEW.tenant_id, '-', ''), NEW.title, content FROM document_chunks WHERE tenant_id = NEW.tenant_id AND document_id = NEW.id;
 END;
 -- +goose StatementEnd
 
