@@ -44,7 +44,7 @@ func Snippet(text string, stems map[string]bool) (string, []Match) {
 			hits = append(hits, t)
 		}
 	}
-	start, end := 0, len(text)
+	start := 0
 	if len(hits) > 0 {
 		// The window starting a little before some hit that holds the
 		// most hits.
@@ -61,7 +61,7 @@ func Snippet(text string, stems map[string]bool) (string, []Match) {
 		}
 		start = backWords(text, toks, hits[best].Start, 30)
 	}
-	end = forwardRunes(text, start, SnippetRunes)
+	end := forwardRunes(text, start, SnippetRunes)
 	if end < len(text) {
 		// End at a word boundary when one is near.
 		if i := strings.LastIndexAny(text[start:end], " \n\t"); i > (end-start)/2 {
