@@ -240,7 +240,7 @@ func (e *executor) DocumentUpdate(ctx context.Context, tenantID, id string, p en
 			 -- document's chunks (see migration 00017).
 			 c AS (
 			     UPDATE document_chunks c
-			        SET search = setweight(to_tsvector('english', $6), 'A') || ts_filter(c.search, '{d}'),
+			        SET search = setweight(to_tsvector('simple', $6), 'A') || ts_filter(c.search, '{d}'),
 			            search_len = c.search_len - c.search_title_len + $7, search_title_len = $7
 			       FROM d
 			      WHERE $1::text IS NOT NULL AND c.tenant_id = $4 AND c.document_id = $5 AND c.search IS NOT NULL)

@@ -20,7 +20,7 @@ const (
 
 // searchChunk is a chunk row with its search columns: the words of its
 // document's title and of its text as engram splits and folds them, for
-// to_tsvector('english', …), and their numbers.
+// to_tsvector('simple', …) (no stemming: docs/SEARCH.md), and their numbers.
 type searchChunk struct {
 	DocumentID string `json:"document_id"`
 	Index      int    `json:"chunk_index"`
@@ -48,7 +48,7 @@ func searchChunksJSON(docs []engram.PreparedDocument) ([]byte, error) {
 
 // searchVector is the tsvector of a searchChunk record c: the title's
 // words weighted A, the text's D.
-const searchVector = `setweight(to_tsvector('english', c.title_words), 'A') || to_tsvector('english', c.body_words)`
+const searchVector = `setweight(to_tsvector('simple', c.title_words), 'A') || to_tsvector('simple', c.body_words)`
 
 // insertChunks writes chunks with their search columns from one JSON
 // parameter: one statement. The statement-level triggers of migration
@@ -99,8 +99,8 @@ func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.
 	err := e.run(ctx, func(q querier) error {
 		rs, err := query(ctx, q, "search.lexical",
 			`WITH q AS (
-			     SELECT to_tsquery('english', $2) AS tsq,
-			            coalesce((SELECT array_agg(DISTINCT u.lexeme) FROM unnest(to_tsvector('english', $3)) u), '{}') AS terms),
+			     SELECT to_tsquery('simple', $2) AS tsq,
+			            coalesce((SELECT array_agg(DISTINCT u.lexeme) FROM unnest(to_tsvector('simple', $3)) u), '{}') AS terms),
 			 cand AS (
 			     SELECT c.document_id, c.chunk_index, c.search, c.search_len
 			       FROM q, document_chunks c

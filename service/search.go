@@ -65,13 +65,12 @@ func (s *Store) Search(ctx context.Context, tenantID string, in engram.SearchInp
 		page.HasMore = true
 		page.NextCursor = engram.SearchCursorFor(in.Query, offset+in.Limit)
 	}
-	stems := map[string]bool{}
+	words := map[string]bool{}
 	for _, w := range q.Words() {
-		stems[w] = true
-		stems[textsearch.Stem(w)] = true
+		words[w] = true
 	}
 	for i, h := range hits {
-		snippet, ms := textsearch.Snippet(h.ChunkContent, stems)
+		snippet, ms := textsearch.Snippet(h.ChunkContent, words)
 		matches := make([]engram.SearchMatch, len(ms))
 		for j, m := range ms {
 			matches[j] = engram.SearchMatch{Start: m.Start, End: m.End}

@@ -15,32 +15,15 @@ type Match struct {
 	End   int `json:"end"`
 }
 
-// Stem is the rough English stem that snippets compare words by, so that
-// "files" marks "file" and "configured" marks "configure". It only strips
-// a few common endings; the engines' own stemmers decide what matches,
-// this only decides what is marked.
-func Stem(w string) string {
-	if len(w) <= 3 {
-		return w
-	}
-	for _, s := range []struct{ suffix, repl string }{
-		{"ational", "ate"}, {"ies", "y"}, {"sses", "ss"}, {"ing", ""}, {"ed", ""}, {"es", ""}, {"ly", ""}, {"s", ""}, {"e", ""},
-	} {
-		if strings.HasSuffix(w, s.suffix) && len(w)-len(s.suffix) >= 3 {
-			return strings.TrimSuffix(w, s.suffix) + s.repl
-		}
-	}
-	return w
-}
-
 // Snippet cuts from text the window of about SnippetRunes characters with
-// the most words whose stem is among stems, starting at a word, and says
-// where those words stand in it. With no match it is the text's start.
-func Snippet(text string, stems map[string]bool) (string, []Match) {
+// the most of words (folded), starting at a word, and says where those
+// words stand in it. With no match it is the text's start. Neither engine
+// stems, so a word matches exactly what the index matched.
+func Snippet(text string, words map[string]bool) (string, []Match) {
 	toks := Tokens(text)
 	var hits []Token
 	for _, t := range toks {
-		if stems[t.Text] || stems[Stem(t.Text)] {
+		if words[t.Text] {
 			hits = append(hits, t)
 		}
 	}

@@ -2,8 +2,9 @@
 -- title (weight A) and its text (weight D), written by the statements that
 -- write chunks and titles from text engram has already split into words
 -- and folded (package internal/textsearch, the same words as SQLite's
--- unicode61 sees), and parsed by the 'english' configuration (Snowball
--- stemming, stop words). search_len is the chunk's number of words, title
+-- unicode61 sees), and parsed by the 'simple' configuration: lower case,
+-- no stemming and no stop words, as SQLite's index (stemming lost on the
+-- evaluation, docs/SEARCH.md). search_len is the chunk's number of words, title
 -- included, and search_title_len the title's.
 --
 -- BM25 needs, per tenant, how many chunks hold each word and how long
@@ -100,7 +101,7 @@ CREATE TRIGGER chunks_search_update AFTER UPDATE ON document_chunks
 
 SET LOCAL ROLE engram_maintenance;
 UPDATE document_chunks c
-   SET search = setweight(to_tsvector('english', d.title), 'A') || to_tsvector('english', c.content),
+   SET search = setweight(to_tsvector('simple', d.title), 'A') || to_tsvector('simple', c.content),
        search_title_len = coalesce((SELECT sum(cardinality(positions)) FROM unnest(to_tsvector('simple', d.title))), 0),
        search_len = coalesce((SELECT sum(cardinality(positions)) FROM unnest(to_tsvector('simple', d.title))), 0)
                   + coalesce((SELECT sum(cardinality(positions)) FROM unnest(to_tsvector('simple', c.content))), 0)

@@ -4,7 +4,8 @@
 -- own holding one word (t and the tenant id's hex digits) that every
 -- search requires, so that FTS5 finds and ranks only the tenant's chunks
 -- (weighted 0, it adds nothing to a score); words split and folded by
--- unicode61 (diacritics removed) and stemmed by porter. It is contentless
+-- unicode61 (diacritics removed), not stemmed (porter lost on the
+-- evaluation, docs/SEARCH.md). It is contentless
 -- (the chunks keep the text; snippets are cut from them) with
 -- contentless_delete, and its rowid is the chunk's: document_chunks is
 -- rebuilt here with an INTEGER PRIMARY KEY, because VACUUM may renumber
@@ -37,7 +38,7 @@ DROP TABLE document_chunks;
 ALTER TABLE document_chunks_new RENAME TO document_chunks;
 
 CREATE VIRTUAL TABLE chunk_search USING fts5(tenant, title, body, content = '', contentless_delete = 1,
-    tokenize = 'porter unicode61 remove_diacritics 2');
+    tokenize = 'unicode61 remove_diacritics 2');
 INSERT INTO chunk_search (rowid, tenant, title, body)
 SELECT c.id, 't' || replace(c.tenant_id, '-', ''), d.title, c.content FROM document_chunks c JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id;
 
