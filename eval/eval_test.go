@@ -11,8 +11,9 @@ import (
 )
 
 // sliceFloor is the nDCG@10 that the first 40 man-page queries, over
-// their pages and 40 others, must reach on each engine (measured: about
-// 0.97 on both; docs/SEARCH.md has the whole set's figures).
+// their pages and 40 others, must reach on each engine (measured: 0.9270
+// on SQLite, 0.9287 on PostgreSQL; docs/SEARCH.md has the whole set's
+// figures).
 const sliceFloor = 0.85
 
 func TestManpagesSlice(t *testing.T) {
