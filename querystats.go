@@ -15,7 +15,28 @@ type QueryStats struct {
 	nanos atomic.Int64
 	// failed is the operation name of the last statement that failed.
 	failed atomic.Pointer[string]
+	// commit is the WAL position of the request's last commit, where the
+	// engine reports it (PostgreSQL with a read replica).
+	commit atomic.Uint64
 }
+
+// RecordCommit notes, in the stats carried by ctx, the WAL position at
+// which a write of the request committed: what the client must be able to
+// read next (see WithReplicaReads).
+func RecordCommit(ctx context.Context, at WALPosition) {
+	if s, ok := ctx.Value(statsKey{}).(*QueryStats); ok {
+		for {
+			old := s.commit.Load()
+			if uint64(at) <= old || s.commit.CompareAndSwap(old, uint64(at)) {
+				return
+			}
+		}
+	}
+}
+
+// Commit returns the WAL position of the request's last commit, 0 when none
+// was reported.
+func (s *QueryStats) Commit() WALPosition { return WALPosition(s.commit.Load()) }
 
 type statsKey struct{}
 

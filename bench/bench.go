@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -68,6 +69,9 @@ type Config struct {
 	// BaselineMax caps the naive baseline's size: past it, a per-document
 	// loop takes minutes and says nothing new.
 	BaselineMax int
+	// Latency is the round trip a proxy adds between engram and the
+	// database, reported with the figures (the caller sets up the proxy).
+	Latency time.Duration
 	// Large is the size of the tenant the deep list page and the sync
 	// dedupe are measured in (0 skips them).
 	Large int
@@ -102,7 +106,14 @@ type Report struct {
 	Background int       `json:"background_documents"`
 	Runs       int       `json:"runs"`
 	At         time.Time `json:"at"`
-	Results    []Result  `json:"results"`
+	// Latency is the round trip a proxy added between engram and the
+	// database (engram bench --db-latency); 0: none, loopback.
+	Latency time.Duration `json:"db_latency_ns,omitempty"`
+	// RoundTrip is the median of 51 pings of the database through the
+	// store before the runs: what a round trip took (loopback, or through
+	// the proxy, whose delay is a lower bound on a busy machine).
+	RoundTrip time.Duration `json:"db_round_trip_ns"`
+	Results   []Result      `json:"results"`
 }
 
 // runner holds what one bench run shares.
@@ -120,7 +131,17 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	rep := Report{Engine: cfg.Store.Engine(), Background: cfg.Background, Runs: cfg.Runs, At: time.Now().UTC()}
+	rep := Report{Engine: cfg.Store.Engine(), Background: cfg.Background, Runs: cfg.Runs, At: time.Now().UTC(), Latency: cfg.Latency}
+	pings := make([]time.Duration, 51)
+	for i := range pings {
+		start := time.Now()
+		if err := cfg.Store.Ping(ctx); err != nil {
+			return rep, err
+		}
+		pings[i] = time.Since(start)
+	}
+	slices.Sort(pings)
+	rep.RoundTrip = pings[len(pings)/2]
 	slug := "bench-" + engram.NewID()[24:]
 	tn, key, err := cfg.Store.CreateTenant(ctx, "Bench", slug)
 	if err != nil {

@@ -11,8 +11,12 @@ import (
 // engram/floor (how close to the least the database can do).
 func (rep Report) Markdown() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "Engine: %s · background documents: %d · runs per figure: %d (median, min–max) · %s\n\n",
-		rep.Engine, rep.Background, rep.Runs, rep.At.Format("2006-01-02 15:04 UTC"))
+	db := fmt.Sprintf("database on loopback, round trip %.2f ms (median ping)", float64(rep.RoundTrip)/1e6)
+	if rep.Latency > 0 {
+		db = fmt.Sprintf("database round trip +%s by a delaying proxy, %.2f ms measured (median ping)", rep.Latency, float64(rep.RoundTrip)/1e6)
+	}
+	fmt.Fprintf(&b, "Engine: %s · %s · background documents: %d · runs per figure: %d (median, min–max) · %s\n\n",
+		rep.Engine, db, rep.Background, rep.Runs, rep.At.Format("2006-01-02 15:04 UTC"))
 	b.WriteString("| operation | n | engram (HTTP) ms | naive baseline ms | raw-SQL floor ms | baseline / engram | engram / floor |\n")
 	b.WriteString("|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, r := range rep.Results {

@@ -242,6 +242,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, s.maxBody)
 	w.Header().Set("X-Request-Id", ri.id)
 	rw := &responseWriter{ResponseWriter: w, stats: stats}
+	badPosition := error(nil)
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		// A read-only request may be served from a read replica that has
+		// replayed the client's last write (see readPosition).
+		var min engram.WALPosition
+		min, badPosition = readPosition(r)
+		r = r.WithContext(engram.WithReplicaReads(r.Context(), min))
+	}
 
 	defer func() {
 		if v := recover(); v != nil {
@@ -257,6 +265,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.logAccess(r, rw, ri, stats, start)
 	}()
 
+	if badPosition != nil {
+		s.writeError(rw, r, badPosition)
+		return
+	}
 	s.dispatch(rw, r)
 	if !rw.wrote && !ri.canceled {
 		rw.WriteHeader(http.StatusOK)
@@ -348,6 +360,9 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.wrote = true
 	w.status = code
 	w.Header().Set("Server-Timing", fmt.Sprintf(`db;dur=%.3f;desc="%d statements"`, ms(w.stats.Duration()), w.stats.Count()))
+	if at := w.stats.Commit(); at != 0 {
+		w.Header().Set(commitHeader, at.String())
+	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
@@ -376,4 +391,29 @@ func requestID(in string) string {
 		}
 	}
 	return in
+}
+
+// With a read replica (PostgreSQL's --db-read-url), a response to a
+// request that wrote carries the WAL position of its commit in
+// commitHeader; a client that sends it back in minPositionHeader reads
+// from the replica only once the replica has replayed that far, and from
+// the primary until then: it always reads its own writes. A client that
+// sends nothing may read from a replica up to --db-read-max-lag behind.
+const (
+	commitHeader      = "Engram-Commit-LSN"
+	minPositionHeader = "Engram-Min-LSN"
+)
+
+// readPosition is the position a read-only request must see: its
+// minPositionHeader, or 0.
+func readPosition(r *http.Request) (engram.WALPosition, error) {
+	v := r.Header.Get(minPositionHeader)
+	if v == "" {
+		return 0, nil
+	}
+	p, err := engram.ParseWALPosition(v)
+	if err != nil {
+		return 0, engram.Errorf(engram.EInvalid, "%s: %q is not a WAL position such as 16/B374D848 (send back the %s of your last write)", minPositionHeader, v, commitHeader)
+	}
+	return p, nil
 }

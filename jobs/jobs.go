@@ -65,6 +65,8 @@ type Config struct {
 	// Finished, when set, is told of every job this process's workers
 	// finish, with its kind and final status (for /metrics).
 	Finished func(engram.JobKind, engram.JobStatus)
+
+	pollOnly bool // from Backend.PollOnly
 }
 
 func (c *Config) defaults() {
@@ -109,6 +111,10 @@ type Runner struct {
 type Backend struct {
 	runner   func(store engram.Store, cfg Config) (*Runner, error)
 	migrator func() (riverMigrator, error)
+	// PollOnly makes River poll for new jobs every Config.PollInterval
+	// instead of listening for them: the database is behind a
+	// transaction pooler, where a listening session cannot live.
+	PollOnly bool
 }
 
 // NewBackend returns River over driver; attach hands the engine the
@@ -131,6 +137,7 @@ func New(store engram.Store, b Backend, cfg Config) (*Runner, error) {
 		return nil, errors.New("jobs: no River backend")
 	}
 	cfg.defaults()
+	cfg.pollOnly = b.PollOnly
 	return b.runner(store, cfg)
 }
 
@@ -157,6 +164,7 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 		RescueStuckJobsAfter: cfg.RescueAfter,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        min(cfg.PollInterval, river.FetchCooldownDefault),
+		PollOnly:             cfg.pollOnly,
 		Logger:               slog.New(minLevel{cfg.Logger.Handler(), slog.LevelWarn}),
 	}
 	if cfg.Workers > 0 {

@@ -34,7 +34,7 @@ func scanConnectorRow(r rows.Scanner) (engram.Connector, error) { return scanCon
 func (e *executor) ConnectorInsert(ctx context.Context, tenantID string, c engram.NewConnectorRow, at time.Time) (engram.Connector, error) {
 	next := rows.TimePtr(c.NextSyncAt, ts)
 	var out engram.Connector
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		var err error
 		out, err = oneRow(ctx, q, "connectors.create",
 			`INSERT INTO connectors (tenant_id, id, type, name, status, settings, sync_interval, next_sync_at, created_at, updated_at)
@@ -48,7 +48,7 @@ func (e *executor) ConnectorInsert(ctx context.Context, tenantID string, c engra
 // ConnectorList reads the tenant's connectors, oldest first.
 func (e *executor) ConnectorList(ctx context.Context, tenantID string) ([]engram.Connector, error) {
 	var out []engram.Connector
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "connectors.list",
 			`SELECT `+connectorColumns+` FROM connectors WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
 		if err != nil {
@@ -63,7 +63,7 @@ func (e *executor) ConnectorList(ctx context.Context, tenantID string) ([]engram
 
 // ConnectorGet reads one connector.
 func (e *executor) ConnectorGet(ctx context.Context, tenantID, id string) (engram.Connector, bool, error) {
-	return e.oneConnector(ctx, "connectors.get",
+	return e.oneConnector(ctx, tenantID, "connectors.get",
 		`SELECT `+connectorColumns+` FROM connectors WHERE tenant_id = $1 AND id = $2`, tenantID, id)
 }
 
@@ -72,7 +72,7 @@ func (e *executor) ConnectorGet(ctx context.Context, tenantID, id string) (engra
 // has synced before.
 func (e *executor) ConnectorUpdate(ctx context.Context, tenantID, id string, ch engram.ConnectorChange, at time.Time) (engram.Connector, bool, error) {
 	status, settings := rows.ConnectorChange(ch)
-	return e.oneConnector(ctx, "connectors.update",
+	return e.oneConnector(ctx, tenantID, "connectors.update",
 		`UPDATE connectors SET name = coalesce($3, name), status = coalesce($4, status),
 		        settings = coalesce($5::jsonb, settings), updated_at = $6,
 		        sync_interval = CASE WHEN $7 THEN $8 ELSE sync_interval END,
@@ -86,10 +86,10 @@ func (e *executor) ConnectorUpdate(ctx context.Context, tenantID, id string, ch 
 
 // oneConnector runs a statement that returns at most one connector, and
 // reports whether it did.
-func (e *executor) oneConnector(ctx context.Context, op, sql string, args ...any) (engram.Connector, bool, error) {
+func (e *executor) oneConnector(ctx context.Context, tenantID, op, sql string, args ...any) (engram.Connector, bool, error) {
 	var c engram.Connector
 	found := false
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		var err error
 		c, err = oneRow(ctx, q, op, sql, scanConnector, args...)
 		if isNoRows(err) {
@@ -104,7 +104,7 @@ func (e *executor) oneConnector(ctx context.Context, op, sql string, args ...any
 // ConnectorDisconnect sets a connector disconnected: one statement.
 func (e *executor) ConnectorDisconnect(ctx context.Context, tenantID, id string, at time.Time) (bool, error) {
 	var n int64
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		tag, err := exec(ctx, q, "connectors.disconnect",
 			`UPDATE connectors SET status = 'disconnected', updated_at = $3 WHERE tenant_id = $1 AND id = $2`,
 			tenantID, id, ts(at))

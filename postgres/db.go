@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -46,6 +47,22 @@ type Options struct {
 	// SearchPath, when set, is the connection's search_path (tests use a
 	// schema of their own).
 	SearchPath string
+	// Pooler says the URL points at a connection pooler in transaction
+	// mode, such as PgBouncer's pool_mode = transaction, which hands each
+	// transaction to whichever server connection is free: nothing may
+	// live on a connection between transactions. engram then sends no
+	// startup settings the pooler would refuse (statement_timeout, jit,
+	// plan_cache_mode and search_path travel with each transaction and
+	// each pooled statement instead), prepares no named statements (pgx's
+	// exec mode), and River polls for jobs instead of listening (see
+	// Store.Pooler).
+	Pooler bool
+	// ReadURL, when set, is a streaming replica of the database: reads
+	// that may (engram.WithReplicaReads) go there while it is usable (see
+	// replica). ReadMaxLag is how far behind the primary it may be
+	// (default 5s).
+	ReadURL    string
+	ReadMaxLag time.Duration
 }
 
 func (o *Options) defaults() {
@@ -66,6 +83,7 @@ func (o *Options) defaults() {
 	set(&o.HealthCheckPeriod, time.Minute)
 	set(&o.ConnectTimeout, 10*time.Second)
 	set(&o.StatementTimeout, 30*time.Second)
+	set(&o.ReadMaxLag, 5*time.Second)
 }
 
 // DefaultOptions returns the defaults, for flags to show.
@@ -86,6 +104,11 @@ type Store struct {
 	waiting  atomic.Int64
 	timeouts atomic.Int64
 	enqueue  engram.JobEnqueuer[pgx.Tx]
+	// pooler and scopes: see Options.Pooler and scopes.
+	pooler bool
+	scopes scopes
+	// replica is the read replica (Options.ReadURL), or nil.
+	replica *replica
 }
 
 var _ engram.Migrator = (*Store)(nil)
@@ -93,9 +116,48 @@ var _ engram.Migrator = (*Store)(nil)
 // Open connects to the database at url.
 func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	opt.defaults()
-	cfg, err := pgxpool.ParseConfig(url)
+	cfg, settings, err := poolConfig(url, opt)
 	if err != nil {
 		return nil, fmt.Errorf("postgres url: %w", err)
+	}
+	pool, err := connect(ctx, cfg, opt)
+	if err != nil {
+		return nil, err
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	sub, _ := fs.Sub(migrations, "migrations")
+	mig, err := migrate.New(goose.DialectPostgres, db, sub)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &Store{pool: pool, acquireTimeout: opt.AcquireTimeout, mig: mig, sqlDB: db,
+		pooler: opt.Pooler, scopes: newScopes(settings)}
+	if opt.ReadURL != "" {
+		rcfg, _, err := poolConfig(opt.ReadURL, opt)
+		if err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("postgres read url: %w", err)
+		}
+		// A replica that is down at start is not an error: reads go to
+		// the primary until it answers.
+		rpool, err := pgxpool.NewWithConfig(ctx, rcfg)
+		if err != nil {
+			pool.Close()
+			return nil, err
+		}
+		s.replica = &replica{pool: rpool, maxLag: opt.ReadMaxLag, stop: make(chan struct{}), done: make(chan struct{})}
+		go s.replica.poll(pool)
+	}
+	return s, nil
+}
+
+// poolConfig is the pool configuration for url, and the settings that are
+// not startup parameters (none unless opt.Pooler; see newScopes).
+func poolConfig(url string, opt Options) (*pgxpool.Config, [][2]string, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, nil, err
 	}
 	cfg.MaxConns = opt.MaxConns
 	cfg.MinConns = opt.MinConns
@@ -105,22 +167,40 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	cfg.HealthCheckPeriod = opt.HealthCheckPeriod
 	cfg.ConnConfig.ConnectTimeout = opt.ConnectTimeout
 	rp := cfg.ConnConfig.RuntimeParams
-	rp["statement_timeout"] = fmt.Sprint(opt.StatementTimeout.Milliseconds())
-	rp["jit"] = "off"
-	// Plan every statement with its actual parameters. A cached generic
-	// plan sees an id list as an array of unknown length (unnest estimates
-	// 10 rows), and can then drive a 10,000-id update from the tenant's
-	// documents instead of from the ids: it hit statement_timeout in a
-	// test. Planning costs a fraction of a millisecond; a wrong plan costs
-	// seconds.
-	rp["plan_cache_mode"] = "force_custom_plan"
+	settings := [][2]string{
+		{"statement_timeout", fmt.Sprint(opt.StatementTimeout.Milliseconds())},
+		{"jit", "off"},
+		// Plan every statement with its actual parameters. A cached
+		// generic plan sees an id list as an array of unknown length
+		// (unnest estimates 10 rows), and can then drive a 10,000-id
+		// update from the tenant's documents instead of from the ids: it
+		// hit statement_timeout in a test. Planning costs a fraction of a
+		// millisecond; a wrong plan costs seconds.
+		{"plan_cache_mode", "force_custom_plan"},
+	}
+	if opt.SearchPath != "" {
+		settings = append(settings, [2]string{"search_path", opt.SearchPath})
+	}
+	if opt.Pooler {
+		// A transaction pooler passes on only the settings it tracks
+		// (TimeZone and application_name among them), and prepared
+		// statements do not survive it.
+		cfg.ConnConfig.DefaultQueryExecMode = pgx.QueryExecModeExec
+	} else {
+		for _, kv := range settings {
+			rp[kv[0]] = kv[1]
+		}
+		settings = nil
+	}
 	rp["timezone"] = "UTC"
 	if rp["application_name"] == "" {
 		rp["application_name"] = "engram"
 	}
-	if opt.SearchPath != "" {
-		rp["search_path"] = opt.SearchPath
-	}
+	return cfg, settings, nil
+}
+
+// connect opens the pool and checks that the database answers.
+func connect(ctx context.Context, cfg *pgxpool.Config, opt Options) (*pgxpool.Pool, error) {
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -129,16 +209,12 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 	defer cancel()
 	if err := pool.Ping(pctx); err != nil {
 		pool.Close()
+		if strings.Contains(err.Error(), "unsupported startup parameter") && !opt.Pooler {
+			return nil, fmt.Errorf("connect to postgres: %w (is --db a connection pooler such as PgBouncer in transaction mode? then start engram with --pg-pooler)", err)
+		}
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	db := stdlib.OpenDBFromPool(pool)
-	sub, _ := fs.Sub(migrations, "migrations")
-	mig, err := migrate.New(goose.DialectPostgres, db, sub)
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return &Store{pool: pool, acquireTimeout: opt.AcquireTimeout, mig: mig, sqlDB: db}, nil
+	return pool, nil
 }
 
 // Engine returns "postgres".
@@ -162,10 +238,17 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close closes the pool.
 func (s *Store) Close() error {
+	if s.replica != nil {
+		s.replica.close()
+	}
 	s.sqlDB.Close()
 	s.pool.Close()
 	return nil
 }
+
+// Pooler reports whether the store is behind a transaction pooler
+// (Options.Pooler), where River must poll for jobs rather than listen.
+func (s *Store) Pooler() bool { return s.pooler }
 
 // Pool exposes the pool, for tests that hold its connections.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -138,7 +138,7 @@ func (e *executor) DocumentsList(ctx context.Context, tenantID string, f engram.
 	q := `SELECT ` + listColumns + ` FROM documents WHERE ` + where + ` ORDER BY ` + order +
 		` LIMIT ` + a.add(f.Limit) + ` OFFSET ` + a.add(f.Offset)
 	var docs []engram.Document
-	err = e.run(ctx, func(c querier) error {
+	err = e.run(ctx, tenantID, func(c querier) error {
 		rs, err := query(ctx, c, "documents.list", q, a...)
 		if err != nil {
 			return err
@@ -158,7 +158,7 @@ func (e *executor) DocumentsCount(ctx context.Context, tenantID string, f engram
 	var a args
 	where := documentWhere(&a, tenantID, rows.DocumentConds(f))
 	var n int
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		return queryRow(ctx, q, "documents.count", `SELECT count(*) FROM documents WHERE `+where, a, &n)
 	})
 	return n, err
@@ -213,7 +213,7 @@ func (e *executor) DocumentGet(ctx context.Context, tenantID, id string, include
 		q += ` AND NOT is_deleted`
 	}
 	var d engram.Document
-	err := e.run(ctx, func(c querier) error {
+	err := e.run(ctx, tenantID, func(c querier) error {
 		var err error
 		d, err = oneRow(ctx, c, "documents.get", q, scanFull, tenantID, id)
 		return err
@@ -229,7 +229,7 @@ func (e *executor) DocumentUpdate(ctx context.Context, tenantID, id string, p en
 	if p.Title != nil {
 		titleWords, titleLen = textsearch.Normalize(*p.Title)
 	}
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		var err error
 		d, err = oneRow(ctx, q, "documents.update",
 			`WITH d AS (
@@ -256,7 +256,7 @@ func (e *executor) DocumentsInsert(ctx context.Context, tenantID string, docs []
 	if err != nil {
 		return err
 	}
-	return e.run(ctx, func(q querier) error { return insertDocumentRows(ctx, q, tenantID, b, at) })
+	return e.run(ctx, tenantID, func(q querier) error { return insertDocumentRows(ctx, q, tenantID, b, at) })
 }
 
 // ChunksInsert inserts the documents' chunks from one JSON parameter.
@@ -265,5 +265,5 @@ func (e *executor) ChunksInsert(ctx context.Context, tenantID string, docs []eng
 	if err != nil {
 		return err
 	}
-	return e.run(ctx, func(q querier) error { return insertChunks(ctx, q, tenantID, b) })
+	return e.run(ctx, tenantID, func(q querier) error { return insertChunks(ctx, q, tenantID, b) })
 }

@@ -12,25 +12,46 @@ import (
 var _ engram.Driver = (*Store)(nil)
 
 // executor runs driver statements in a transaction, or, without one, each
-// on a connection taken from the pool for that statement.
+// on a connection taken from the pool for that statement (reads from the
+// read replica's pool when there is one and the context allows it).
 type executor struct {
-	s  *Store
-	tx pgx.Tx
+	s     *Store
+	tx    pgx.Tx
+	write bool // Writer(): never on the replica
 }
 
 // Reader runs reads on pooled connections.
 func (s *Store) Reader() engram.Executor { return &executor{s: s} }
 
 // Writer runs one autocommitted write on a pooled connection.
-func (s *Store) Writer() engram.Executor { return &executor{s: s} }
+func (s *Store) Writer() engram.Executor { return &executor{s: s, write: true} }
 
 // run calls fn with the transaction, or with a pooled connection held for
-// the call.
-func (e *executor) run(ctx context.Context, fn func(q querier) error) error {
+// the call. On a pooled connection, the statements of a tenant (tenantID
+// not "") run as that tenant under row-level security, each in its own
+// pipeline (see scopedConn); cross-tenant work (tenantID "") runs as the
+// login role, as in Begin. A read goes to the read replica when the
+// context allows it and the replica is usable; when no replica connection
+// can be had, to the primary.
+func (e *executor) run(ctx context.Context, tenantID string, fn func(q querier) error) error {
 	if e.tx != nil {
 		return fn(e.tx)
 	}
-	return e.s.read(ctx, func(c *pgxConn) error { return fn(c) })
+	on := func(c *pgxConn) error { return fn(e.s.scoped(c, tenantID)) }
+	if r := e.s.replica; r != nil && !e.write {
+		if min, ok := engram.ReplicaReads(ctx); ok && r.usable(min) {
+			c, err := r.acquire(ctx)
+			if err == nil {
+				defer c.Release()
+				return on(c)
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r.failed()
+		}
+	}
+	return e.s.read(ctx, on)
 }
 
 // Begin takes a connection (waiting at most the acquire timeout) and opens
@@ -50,7 +71,7 @@ func (s *Store) Begin(ctx context.Context, tenantID string) (engram.Tx, error) {
 	if err != nil {
 		return nil, err
 	}
-	tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginQuery(tenantID)})
+	tx, err := c.BeginTx(ctx, pgx.TxOptions{BeginQuery: beginQuery(tenantID, s.scopes.begin)})
 	if err != nil {
 		c.Release()
 		return nil, translate(err)
@@ -62,14 +83,11 @@ func (s *Store) Begin(ctx context.Context, tenantID string) (engram.Tx, error) {
 // protocol takes no parameters, so the tenant is written into the text,
 // and only in the one form a tenant id has: anything else sets no tenant,
 // and the policies then admit no row.
-func beginQuery(tenantID string) string {
+func beginQuery(tenantID, settings string) string {
 	if tenantID == "" {
-		return "begin"
+		return "begin" + settings
 	}
-	if !isUUID(tenantID) {
-		tenantID = ""
-	}
-	return "begin; select set_config('engram.tenant_id', '" + tenantID + "', true); set local role engram_app"
+	return "begin; select set_config('engram.tenant_id', '" + scopedTenant(tenantID) + "', true); set local role engram_app" + settings
 }
 
 // isUUID reports whether s is a UUID in its canonical text form.
@@ -95,12 +113,42 @@ func isUUID(s string) bool {
 type txExecutor struct {
 	executor
 	conn *pgxpool.Conn
+	// committed: commitAt committed on the connection itself, so the pgx
+	// transaction does not know it has ended.
+	committed bool
 }
 
 func (t *txExecutor) Commit(ctx context.Context) error {
+	if t.s.replica != nil {
+		return t.commitAt(ctx)
+	}
 	err := t.tx.Commit(ctx)
 	t.release(ctx)
 	return translate(err)
+}
+
+// commitAt commits and reads the primary's WAL position after the commit
+// in the same round trip, and records it (engram.RecordCommit): a replica
+// that has replayed that far shows this transaction, so the client that
+// carries the position back reads its own write. Only with a read replica.
+func (t *txExecutor) commitAt(ctx context.Context) error {
+	defer t.release(ctx)
+	results, err := t.conn.Conn().PgConn().Exec(ctx, "commit; select pg_current_wal_lsn()::text").ReadAll()
+	if err != nil {
+		return translate(err)
+	}
+	// COMMIT of a failed transaction answers ROLLBACK, as pgx's Commit
+	// reports.
+	if len(results) != 2 || results[0].CommandTag.String() != "COMMIT" {
+		return pgx.ErrTxCommitRollback
+	}
+	t.committed = true
+	if rows := results[1].Rows; len(rows) == 1 && len(rows[0]) == 1 {
+		if pos, err := engram.ParseWALPosition(string(rows[0][0])); err == nil {
+			engram.RecordCommit(ctx, pos)
+		}
+	}
+	return nil
 }
 
 func (t *txExecutor) Rollback(ctx context.Context) { t.release(ctx) }
@@ -110,7 +158,9 @@ func (t *txExecutor) release(ctx context.Context) {
 	if t.conn == nil {
 		return
 	}
-	_ = t.tx.Rollback(context.WithoutCancel(ctx))
+	if !t.committed {
+		_ = t.tx.Rollback(context.WithoutCancel(ctx))
+	}
 	t.conn.Release()
 	t.conn = nil
 }
@@ -125,7 +175,7 @@ func (t *txExecutor) InsertJobs(ctx context.Context, jobs []engram.TenantJob) ([
 
 // AuditInsert writes one audit_log row.
 func (e *executor) AuditInsert(ctx context.Context, a engram.AuditEntry) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, a.TenantID, func(q querier) error {
 		_, err := exec(ctx, q, "audit.insert",
 			`INSERT INTO audit_log (tenant_id, id, at, actor_key_id, action, target_type, target_count, details)
 			 VALUES ($1, $2, $3, nullif($4, '')::uuid, $5, $6, $7, $8::jsonb)`,

@@ -42,7 +42,7 @@ func scanGap(r pgx.Row, extra ...any) (engram.Gap, error) {
 
 // GapInsert inserts the gap's row.
 func (e *executor) GapInsert(ctx context.Context, tenantID string, g engram.PreparedGap, at time.Time) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "gaps.create",
 			`INSERT INTO knowledge_gaps (tenant_id, id, title, description, category, priority, created_at, updated_at)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
@@ -53,7 +53,7 @@ func (e *executor) GapInsert(ctx context.Context, tenantID string, g engram.Prep
 
 // GapQuestionsInsert inserts the questions from one JSON array.
 func (e *executor) GapQuestionsInsert(ctx context.Context, tenantID string, qs []engram.NewGapQuestion) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "gap_questions.create",
 			`INSERT INTO gap_questions (tenant_id, gap_id, position, text)
 			 SELECT $1, q.gap_id, q.position, q.text
@@ -67,7 +67,7 @@ func (e *executor) GapQuestionsInsert(ctx context.Context, tenantID string, qs [
 // locking them while it does.
 func (e *executor) GapDocumentsLink(ctx context.Context, tenantID, gapID string, docIDs []string) (map[string]bool, error) {
 	var linked map[string]bool
-	err := e.run(ctx, func(q querier) (err error) {
+	err := e.run(ctx, tenantID, func(q querier) (err error) {
 		linked, err = idSet(query(ctx, q, "gap_documents.create",
 			`INSERT INTO gap_documents (tenant_id, gap_id, document_id)
 			 SELECT d.tenant_id, $1, d.id FROM unnest($3::uuid[]) AS u(id)
@@ -115,7 +115,7 @@ func (e *executor) GapList(ctx context.Context, tenantID string, f engram.GapFil
 	sql := `SELECT ` + gapColumns + `, ` + gapCountColumns + `
 	        FROM (SELECT * FROM knowledge_gaps WHERE ` + strings.Join(conds, " AND ") + order + ` LIMIT ` + param(f.Limit+1) + `) AS g` + order
 	var out []engram.Gap
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "gaps.list", sql, args...)
 		if err != nil {
 			return err
@@ -132,7 +132,7 @@ func (e *executor) GapList(ctx context.Context, tenantID string, f engram.GapFil
 func (e *executor) GapGet(ctx context.Context, tenantID, id string) (engram.GapDetail, bool, error) {
 	var d engram.GapDetail
 	var questions []byte
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		var err error
 		d.Gap, err = oneRow(ctx, q, "gaps.get",
 			`SELECT `+gapColumns+`, `+gapCountColumns+`,
@@ -162,7 +162,7 @@ func (e *executor) GapGet(ctx context.Context, tenantID, id string) (engram.GapD
 func (e *executor) GapUpdate(ctx context.Context, tenantID, id string, p engram.GapPatch, at time.Time) (bool, error) {
 	category := rows.GapCategoryParam(p)
 	var ok bool
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		tag, err := exec(ctx, q, "gaps.update",
 			`UPDATE knowledge_gaps
 			    SET title = coalesce($1, title), description = coalesce($2, description),
@@ -178,7 +178,7 @@ func (e *executor) GapUpdate(ctx context.Context, tenantID, id string, p engram.
 // GapDelete deletes the gap; its rows in other tables go by cascade.
 func (e *executor) GapDelete(ctx context.Context, tenantID, id string) (bool, error) {
 	var ok bool
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		tag, err := exec(ctx, q, "gaps.delete", `DELETE FROM knowledge_gaps WHERE tenant_id = $1 AND id = $2`, tenantID, id)
 		ok = tag.RowsAffected() > 0
 		return err
@@ -188,7 +188,7 @@ func (e *executor) GapDelete(ctx context.Context, tenantID, id string) (bool, er
 
 // GapsLock locks the tenant's gaps among ids in id order.
 func (e *executor) GapsLock(ctx context.Context, tenantID string, ids []string) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "gaps.lock",
 			`SELECT 1 FROM unnest($2::uuid[]) AS u(id) JOIN knowledge_gaps g ON g.tenant_id = $1 AND g.id = u.id
 			  ORDER BY g.id FOR UPDATE OF g`, tenantID, ids)
@@ -199,7 +199,7 @@ func (e *executor) GapsLock(ctx context.Context, tenantID string, ids []string) 
 // GapsSetStatus sets the status in one UPDATE … RETURNING id.
 func (e *executor) GapsSetStatus(ctx context.Context, tenantID string, ids []string, st engram.GapStatus, at time.Time) (map[string]bool, error) {
 	var found map[string]bool
-	err := e.run(ctx, func(q querier) (err error) {
+	err := e.run(ctx, tenantID, func(q querier) (err error) {
 		found, err = idSet(query(ctx, q, "gaps.set_status",
 			`UPDATE knowledge_gaps g
 			    SET status = $1,

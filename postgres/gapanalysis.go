@@ -17,7 +17,7 @@ const analysisDocuments = `tenant_id = $1 AND NOT is_deleted AND classification 
 // AnalysisDocumentsCount counts the documents an analysis reads.
 func (e *executor) AnalysisDocumentsCount(ctx context.Context, tenantID string) (int, error) {
 	var n int
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		return queryRow(ctx, q, "documents.analysis_count", `SELECT count(*) FROM documents WHERE `+analysisDocuments, []any{tenantID}, &n)
 	})
 	return n, err
@@ -30,7 +30,7 @@ func (e *executor) AnalysisDocumentsList(ctx context.Context, tenantID, afterID 
 	if after == "" {
 		after = "00000000-0000-0000-0000-000000000000"
 	}
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "documents.analysis_batch",
 			`SELECT id::text, title, left(content, $2) FROM documents
 			  WHERE `+analysisDocuments+` AND id > $3::uuid ORDER BY id LIMIT $4`,
@@ -57,7 +57,7 @@ func (e *executor) AnalysisDocumentsList(ctx context.Context, tenantID, afterID 
 // gap.
 func (e *executor) GapsUpsertProposals(ctx context.Context, tenantID string, ps []engram.PreparedProposal, at time.Time) (map[string]string, error) {
 	ids := map[string]string{}
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "gaps.upsert_proposals",
 			`INSERT INTO knowledge_gaps (tenant_id, id, title, description, category, priority, context, fingerprint, created_at, updated_at)
 			 SELECT $1, p.id, p.title, p.description, p.category, p.priority, p.context::jsonb, p.fingerprint, $2, $2
@@ -86,7 +86,7 @@ func (e *executor) GapsUpsertProposals(ctx context.Context, tenantID string, ps 
 // the documents while it does, so one deleted meanwhile is skipped rather
 // than a foreign-key error.
 func (e *executor) GapLinksInsert(ctx context.Context, tenantID string, links []engram.GapLink) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "gap_documents.link",
 			`INSERT INTO gap_documents (tenant_id, gap_id, document_id)
 			 SELECT d.tenant_id, l.gap_id, d.id

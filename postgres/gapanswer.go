@@ -41,7 +41,7 @@ func scanAnswer(r pgx.Row, extra ...any) (engram.GapAnswer, error) {
 // GapAnswers reads the gap's answers, oldest first.
 func (e *executor) GapAnswers(ctx context.Context, tenantID, gapID string) ([]engram.GapAnswer, error) {
 	out := []engram.GapAnswer{}
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "gap_answers.list",
 			`SELECT `+answerColumns+` FROM gap_answers WHERE tenant_id = $1 AND gap_id = $2 ORDER BY created_at, id`, tenantID, gapID)
 		if err != nil {
@@ -63,7 +63,7 @@ func (e *executor) GapAnswers(ctx context.Context, tenantID, gapID string) ([]en
 // GapLockQuestions locks the gap's row and counts its questions.
 func (e *executor) GapLockQuestions(ctx context.Context, tenantID, gapID string) (int, bool, error) {
 	var n int
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		return queryRow(ctx, q, "gaps.lock_count",
 			`SELECT (SELECT count(*) FROM gap_questions q WHERE q.tenant_id = g.tenant_id AND q.gap_id = g.id)
 			   FROM knowledge_gaps g WHERE g.tenant_id = $1 AND g.id = $2 FOR UPDATE OF g`,
@@ -77,7 +77,7 @@ func (e *executor) GapLockQuestions(ctx context.Context, tenantID, gapID string)
 
 // GapStatusWrite stores the computed status.
 func (e *executor) GapStatusWrite(ctx context.Context, tenantID, gapID string, st engram.GapStatus, at time.Time) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "gaps.write_status",
 			`UPDATE knowledge_gaps SET status = $1, updated_at = $2 WHERE tenant_id = $3 AND id = $4`,
 			string(st), ts(at), tenantID, gapID)
@@ -89,7 +89,7 @@ func (e *executor) GapStatusWrite(ctx context.Context, tenantID, gapID string, s
 func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engram.NewGapAnswer, at time.Time) (engram.GapAnswer, engram.GapFacts, error) {
 	var out engram.GapAnswer
 	var fd rows.GapFactsRow
-	err := e.run(ctx, func(q querier) (err error) {
+	err := e.run(ctx, tenantID, func(q querier) (err error) {
 		out, err = oneRow(ctx, q, "gap_answers.create",
 			`INSERT INTO gap_answers (tenant_id, id, gap_id, question_position, answer_text, created_by, created_at, updated_at)
 			 VALUES ($1, $2, $3, $4, $5, nullif($6, '')::uuid, $7, $7)
@@ -111,7 +111,7 @@ func (e *executor) GapAnswerInsert(ctx context.Context, tenantID string, a engra
 func (e *executor) changeAnswer(ctx context.Context, op, tenantID, gapID, answerID, set string, args ...any) (engram.GapAnswer, engram.GapFacts, bool, error) {
 	var a engram.GapAnswer
 	var fd rows.GapFactsRow
-	err := e.run(ctx, func(q querier) (err error) {
+	err := e.run(ctx, tenantID, func(q querier) (err error) {
 		a, err = oneRow(ctx, q, op,
 			`UPDATE gap_answers SET `+set+`
 			  WHERE tenant_id = $1 AND gap_id = $2 AND id = $3
@@ -158,7 +158,7 @@ func (e *executor) GapFeedbackCount(ctx context.Context, tenantID, gapID string,
 	if useful {
 		u, nu = 1, 0
 	}
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		return queryRow(ctx, q, "gaps.feedback_count",
 			`UPDATE knowledge_gaps SET feedback_useful = feedback_useful + $1, feedback_not_useful = feedback_not_useful + $2
 			  WHERE tenant_id = $3 AND id = $4 RETURNING feedback_useful, feedback_not_useful`,
@@ -172,7 +172,7 @@ func (e *executor) GapFeedbackCount(ctx context.Context, tenantID, gapID string,
 
 // GapFeedbackInsert keeps the feedback row.
 func (e *executor) GapFeedbackInsert(ctx context.Context, tenantID, gapID, actor string, useful bool, comment string, at time.Time) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "gap_feedback.create",
 			`INSERT INTO gap_feedback (tenant_id, id, gap_id, useful, comment, created_by, created_at)
 			 VALUES ($1, $2, $3, $4, $5, nullif($6, '')::uuid, $7)`,

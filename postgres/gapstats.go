@@ -68,7 +68,7 @@ func (e *executor) GapRecount(ctx context.Context, tenantID string) (engram.GapS
 // gapStats runs a gap stats query: gapCountsQuery, or gapRecountQuery.
 func (e *executor) gapStats(ctx context.Context, op, sql, tenantID string) (engram.GapStats, error) {
 	r := rows.NewGapStatsRow()
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		return queryRow(ctx, q, op, sql, []any{tenantID}, r.Dest()...)
 	})
 	if err != nil {

@@ -54,10 +54,10 @@ func scanJobItem(r rows.Scanner) (engram.Job, error) {
 
 // jobStatement runs a statement that returns one job row; false when it
 // returned none.
-func (e *executor) jobStatement(ctx context.Context, op, sql string, args ...any) (engram.JobRecord, bool, error) {
+func (e *executor) jobStatement(ctx context.Context, tenantID, op, sql string, args ...any) (engram.JobRecord, bool, error) {
 	var j engram.JobRecord
 	found := false
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		var err error
 		j, err = oneRow(ctx, q, op, sql, scanJob, args...)
 		if isNoRows(err) {
@@ -79,14 +79,14 @@ func (e *executor) JobInsert(ctx context.Context, tenantID string, j engram.NewJ
 	}
 	now := ts(at)
 	if j.Kind == engram.JobSync {
-		return e.jobStatement(ctx, "jobs.create_sync",
+		return e.jobStatement(ctx, tenantID, "jobs.create_sync",
 			`INSERT INTO jobs (tenant_id, id, kind, status, params, connector_id, river_job_id, requested_by, created_at, updated_at)
 			 VALUES ($1, $2, 'sync', 'queued', $3::jsonb, $4, $5, nullif($6, '')::uuid, $7, $7)
 			 ON CONFLICT (tenant_id, connector_id) WHERE kind = 'sync' AND status IN ('queued', 'running') DO NOTHING
 			 RETURNING `+jobColumns,
 			tenantID, j.ID, string(params), j.Params.ConnectorID, j.RiverJobID, j.RequestedBy, now)
 	}
-	return e.jobStatement(ctx, "jobs.create",
+	return e.jobStatement(ctx, tenantID, "jobs.create",
 		`INSERT INTO jobs (tenant_id, id, kind, status, params, progress_total, river_job_id, requested_by, created_at, updated_at, connector_id)
 		 VALUES ($1, $2, $3, 'queued', $4::jsonb, $5, $6, nullif($7, '')::uuid, $8, $8, nullif($9, '')::uuid)
 		 ON CONFLICT (tenant_id) WHERE kind = 'delete_all' AND status IN ('queued', 'running') DO NOTHING
@@ -111,7 +111,7 @@ func (e *executor) JobActiveID(ctx context.Context, tenantID string, kind engram
 		return "", err
 	}
 	var id string
-	err = e.run(ctx, func(q querier) error {
+	err = e.run(ctx, tenantID, func(q querier) error {
 		err := queryRow(ctx, q, st.Op, st.SQL, args, &id)
 		if isNoRows(err) {
 			return nil
@@ -126,7 +126,7 @@ func (e *executor) JobActiveID(ctx context.Context, tenantID string, kind engram
 // analysis: one could not be added to a jobs table that may already hold
 // two.)
 func (e *executor) JobsLockAnalyses(ctx context.Context, tenantID string) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "jobs.lock_analysis",
 			`SELECT pg_advisory_xact_lock(hashtextextended('engram.analyze_gaps.' || $1::text, 0))`, tenantID)
 		return err
@@ -159,7 +159,7 @@ func (e *executor) JobSnapshotRead(ctx context.Context, tenantID string, t engra
 	}
 	var s engram.JobSnapshot
 	var bound *string
-	err = e.run(ctx, func(q querier) error { return queryRow(ctx, q, st.Op, st.SQL, args, &s.Total, &bound) })
+	err = e.run(ctx, tenantID, func(q querier) error { return queryRow(ctx, q, st.Op, st.SQL, args, &s.Total, &bound) })
 	if bound != nil {
 		s.Bound = *bound
 	}
@@ -168,13 +168,13 @@ func (e *executor) JobSnapshotRead(ctx context.Context, tenantID string, t engra
 
 // JobGet reads one job.
 func (e *executor) JobGet(ctx context.Context, tenantID, id string) (engram.JobRecord, error) {
-	j, ok, err := e.jobStatement(ctx, "jobs.get", `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	j, ok, err := e.jobStatement(ctx, tenantID, "jobs.get", `SELECT `+jobColumns+` FROM jobs WHERE tenant_id = $1 AND id = $2`, tenantID, id)
 	return rows.JobFound(id, j, ok, err)
 }
 
 // JobLock reads and locks one job (FOR UPDATE).
 func (e *executor) JobLock(ctx context.Context, tenantID, id string) (engram.JobRecord, error) {
-	j, ok, err := e.jobStatement(ctx, "jobs.lock",
+	j, ok, err := e.jobStatement(ctx, tenantID, "jobs.lock",
 		`SELECT `+jobColumns+` FROM jobs WHERE tenant_id = $1 AND id = $2 FOR UPDATE`, tenantID, id)
 	return rows.JobFound(id, j, ok, err)
 }
@@ -187,7 +187,7 @@ func (e *executor) JobList(ctx context.Context, tenantID string, f engram.JobFil
 		p.After = &t
 	}
 	var out []engram.Job
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "jobs.list",
 			`SELECT `+jobColumns+` FROM jobs
 			  WHERE tenant_id = $1 AND ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR status = $3)
@@ -206,7 +206,7 @@ func (e *executor) JobList(ctx context.Context, tenantID string, f engram.JobFil
 
 // JobLatestForConnector reads the connector's newest job of kind.
 func (e *executor) JobLatestForConnector(ctx context.Context, tenantID, connectorID string, kind engram.JobKind) (*engram.Job, error) {
-	j, ok, err := e.jobStatement(ctx, "jobs.latest_for_connector",
+	j, ok, err := e.jobStatement(ctx, tenantID, "jobs.latest_for_connector",
 		`SELECT `+jobColumns+` FROM jobs WHERE tenant_id = $1 AND connector_id = $2 AND kind = $3
 		  ORDER BY created_at DESC, id DESC LIMIT 1`, tenantID, connectorID, string(kind))
 	return rows.JobPtr(j, ok, err)
@@ -215,7 +215,7 @@ func (e *executor) JobLatestForConnector(ctx context.Context, tenantID, connecto
 // JobCancel cancels a queued job and notes a cancel request on a running
 // one.
 func (e *executor) JobCancel(ctx context.Context, tenantID, id string, at, staleBefore time.Time) (engram.JobRecord, bool, error) {
-	return e.jobStatement(ctx, "jobs.cancel",
+	return e.jobStatement(ctx, tenantID, "jobs.cancel",
 		`UPDATE jobs SET cancel_requested_at = coalesce(cancel_requested_at, $3::timestamptz),
 		        finished_at = CASE WHEN `+endsOnCancel+` THEN $3::timestamptz END,
 		        status = CASE WHEN `+endsOnCancel+` THEN 'cancelled' ELSE status END,
@@ -231,7 +231,7 @@ const endsOnCancel = `(status = 'queued' OR (kind = 'sync' AND coalesce(heartbea
 
 // JobHeartbeat notes that the running job's worker is alive.
 func (e *executor) JobHeartbeat(ctx context.Context, tenantID, id string, at time.Time) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "jobs.heartbeat",
 			`UPDATE jobs SET heartbeat_at = $3 WHERE tenant_id = $1 AND id = $2 AND status = 'running'`,
 			tenantID, id, ts(at))
@@ -243,7 +243,7 @@ func (e *executor) JobHeartbeat(ctx context.Context, tenantID, id string, at tim
 // status test repeats jobs_one_sync's predicate so the index serves it.
 func (e *executor) JobEndStaleSync(ctx context.Context, tenantID, connectorID, message string, staleBefore, at time.Time) (bool, error) {
 	var ended bool
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		t, err := exec(ctx, q, "jobs.end_stale_sync",
 			`UPDATE jobs SET status = 'failed', error = $3, finished_at = $5, updated_at = $5
 			  WHERE tenant_id = $1 AND connector_id = $2 AND kind = 'sync' AND status IN ('queued', 'running')
@@ -257,7 +257,7 @@ func (e *executor) JobEndStaleSync(ctx context.Context, tenantID, connectorID, m
 
 // JobStart marks the job running.
 func (e *executor) JobStart(ctx context.Context, tenantID, id string, at time.Time) (engram.JobRecord, bool, error) {
-	return e.jobStatement(ctx, "jobs.start",
+	return e.jobStatement(ctx, tenantID, "jobs.start",
 		`UPDATE jobs SET status = 'running', started_at = coalesce(started_at, $3), heartbeat_at = $3, updated_at = $3
 		  WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')
 		 RETURNING `+jobColumns, tenantID, id, ts(at))
@@ -265,14 +265,14 @@ func (e *executor) JobStart(ctx context.Context, tenantID, id string, at time.Ti
 
 // JobCancelled ends the job as cancelled.
 func (e *executor) JobCancelled(ctx context.Context, tenantID, id string, at time.Time) (engram.JobRecord, bool, error) {
-	return e.jobStatement(ctx, "jobs.cancelled",
+	return e.jobStatement(ctx, tenantID, "jobs.cancelled",
 		`UPDATE jobs SET status = 'cancelled', finished_at = $3, updated_at = $3
 		  WHERE tenant_id = $1 AND id = $2 RETURNING `+jobColumns, tenantID, id, ts(at))
 }
 
 // JobAdvance folds a batch into the job, guarded by its status and cursor.
 func (e *executor) JobAdvance(ctx context.Context, tenantID, id, after string, a engram.JobAdvance, at time.Time) (engram.JobRecord, bool, error) {
-	return e.jobStatement(ctx, "jobs.advance",
+	return e.jobStatement(ctx, tenantID, "jobs.advance",
 		`UPDATE jobs SET progress_done = progress_done + $3, resume_after = coalesce(nullif($4, ''), resume_after),
 		        result = $5::jsonb, updated_at = $6,
 		        status = CASE WHEN $7::boolean THEN 'succeeded' ELSE status END,
@@ -283,7 +283,7 @@ func (e *executor) JobAdvance(ctx context.Context, tenantID, id, after string, a
 
 // JobFail ends an unfinished job as failed.
 func (e *executor) JobFail(ctx context.Context, tenantID, id, message string, at time.Time) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "jobs.fail",
 			`UPDATE jobs SET status = 'failed', error = $3, finished_at = $4, updated_at = $4
 			  WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running')`, tenantID, id, message, ts(at))
@@ -295,7 +295,7 @@ func (e *executor) JobFail(ctx context.Context, tenantID, id, message string, at
 // order, as SyncBatch and DeleteDocuments take them: connectors before
 // documents.
 func (e *executor) ConnectorsLockForDeleteBatch(ctx context.Context, tenantID string) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "connectors.lock_for_delete",
 			`SELECT 1 FROM connectors WHERE tenant_id = $1 ORDER BY id FOR SHARE`, tenantID)
 		return err
@@ -310,7 +310,7 @@ func (e *executor) DocumentsDeleteBatch(ctx context.Context, tenantID string, b 
 	var last *string
 	conn := rows.OptionalString(b.ConnectorID) // scopes a delete to one connector's documents
 	now := ts(at)
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		if b.Hard {
 			return queryRow(ctx, q, "documents.delete_all_batch",
 				`WITH t AS (
@@ -349,7 +349,7 @@ func (e *executor) DocumentsDeleteBatch(ctx context.Context, tenantID string, b 
 // TenantCounts counts a tenant's rows in one statement.
 func (e *executor) TenantCounts(ctx context.Context, tenantID string) (engram.TenantCounts, error) {
 	var c engram.TenantCounts
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		return queryRow(ctx, q, "tenant.counts",
 			`SELECT (SELECT count(*) FROM documents WHERE tenant_id = $1),
 			        (SELECT count(*) FROM documents WHERE tenant_id = $1 AND is_deleted),

@@ -152,7 +152,7 @@ func (e *executor) DocumentsHardDelete(ctx context.Context, tenantID string, doc
 func (e *executor) ClassifyRead(ctx context.Context, tenantID string, q engram.ClassifyQuery) ([]engram.ClassifyCandidate, error) {
 	const cols = `SELECT d.id::text, d.title, left(d.content, $1), d.sender, d.sender_email, d.source_type, d.metadata, d.user_confirmed, d.content_hash`
 	var out []engram.ClassifyCandidate
-	err := e.run(ctx, func(qr querier) error {
+	err := e.run(ctx, tenantID, func(qr querier) error {
 		var rs pgx.Rows
 		var err error
 		switch {
@@ -204,7 +204,7 @@ func (e *executor) ClassifyWrite(ctx context.Context, tenantID string, verdicts 
 		return nil, err
 	}
 	var out map[string]bool
-	err = e.run(ctx, func(q querier) error {
+	err = e.run(ctx, tenantID, func(q querier) error {
 		out, err = idSet(query(ctx, q, "documents.classify_write",
 			`WITH v AS MATERIALIZED (
 			     SELECT x.ctid AS tid, r.* FROM (SELECT * FROM json_to_recordset($2::json)
@@ -283,7 +283,7 @@ func (e *executor) DocumentRecount(ctx context.Context, tenantID string) (engram
 
 func (e *executor) documentStats(ctx context.Context, op, q, tenantID string) (engram.DocumentStats, error) {
 	r := rows.NewDocumentStatsRow()
-	err := e.run(ctx, func(qr querier) error {
+	err := e.run(ctx, tenantID, func(qr querier) error {
 		return queryRow(ctx, qr, op, q, []any{tenantID}, r.Dest()...)
 	})
 	return r.Stats(), err

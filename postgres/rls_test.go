@@ -227,3 +227,91 @@ func TestRowSecurityEveryTenantTable(t *testing.T) {
 		t.Errorf("%d tables with a tenant_id, want at least 15", tables)
 	}
 }
+
+// TestRowSecurityPooled checks the statements that run outside a driver
+// transaction (Reader and Writer): a tenant's statement without its
+// tenant_id filter still reads and writes only that tenant's rows, a
+// tenant that is not a tenant id sees nothing, and the scope ends with the
+// statement, leaving nothing on the pooled connection for its next user.
+func TestRowSecurityPooled(t *testing.T) {
+	t.Parallel()
+	f := newRLSFixture(t)
+	ctx := context.Background()
+	const who = `SELECT current_user || '/' || coalesce(current_setting('engram.tenant_id', true), '')`
+	in, after, err := postgres.PooledScoped(ctx, f.d, f.a, `SELECT tenant_id::text FROM connectors`, who)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in) != 1 || in[0] != f.a {
+		t.Errorf("tenant A's pooled read without a tenant filter sees %v, want only %s", in, f.a)
+	}
+	if len(after) != 1 || strings.HasPrefix(after[0], "engram_app") || strings.HasSuffix(after[0], f.a) {
+		t.Errorf("after the scoped statement the connection is %v, want the login role and no tenant", after)
+	}
+	for _, tenant := range []string{"not-a-uuid", "x'); SET ROLE postgres; --"} {
+		in, _, err := postgres.PooledScoped(ctx, f.d, tenant, `SELECT tenant_id::text FROM connectors`, who)
+		if err != nil || len(in) != 0 {
+			t.Errorf("tenant %q sees %v (%v), want nothing", tenant, in, err)
+		}
+	}
+	// A write without a tenant filter changes only the tenant's rows.
+	in, _, err = postgres.PooledScoped(ctx, f.d, f.a, `UPDATE connectors SET name = 'renamed' RETURNING tenant_id::text`, who)
+	if err != nil || len(in) != 1 || in[0] != f.a {
+		t.Errorf("tenant A's pooled update without a tenant filter touched %v (%v), want only %s", in, err, f.a)
+	}
+	_, names, err := postgres.PooledScoped(ctx, f.d, f.a, `SELECT 1::text`, `SELECT tenant_id::text || '=' || name FROM connectors ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{f.a: "renamed", f.b: "docs"}
+	for _, n := range names {
+		tenant, name, _ := strings.Cut(n, "=")
+		if want[tenant] != name {
+			t.Errorf("connector of %s is named %q, want %q", tenant, name, want[tenant])
+		}
+	}
+	// A failed statement leaves no scope behind either.
+	if _, _, err := postgres.PooledScoped(ctx, f.d, f.a, `SELECT 1/0`, who); err == nil {
+		t.Error("SELECT 1/0 succeeded")
+	}
+}
+
+// TestPoolerSettings checks that behind a transaction pooler
+// (Options.Pooler), where no startup setting is sent, the settings still
+// hold in every transaction and every pooled statement, of a tenant or
+// not, and stay off the connection afterwards.
+func TestPoolerSettings(t *testing.T) {
+	t.Parallel()
+	base, ok := testdb.PostgresURL(t)
+	if !ok {
+		t.Skip("TEST_DATABASE_URL is not set")
+	}
+	s := testdb.OpenPostgres(t, base, postgres.Options{MaxConns: 2, Pooler: true, StatementTimeout: 1234 * time.Millisecond})
+	d := testdb.Driver(s)
+	ctx := context.Background()
+	const show = `SELECT current_setting('statement_timeout') || ' ' || current_setting('plan_cache_mode')`
+	for _, tenant := range []string{"", engram.NewID()} {
+		in, after, err := postgres.PooledScoped(ctx, d, tenant, show, show)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(in) != 1 || in[0] != "1234ms force_custom_plan" {
+			t.Errorf("tenant %q: a pooled statement runs with %v, want 1234ms force_custom_plan", tenant, in)
+		}
+		if len(after) != 1 || strings.HasPrefix(after[0], "1234ms") {
+			t.Errorf("tenant %q: after the pooled statement the connection has %v, want the server's defaults", tenant, after)
+		}
+		tx, err := d.Begin(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got string
+		if err := postgres.RawTx(tx).QueryRow(ctx, show).Scan(&got); err != nil || got != "1234ms force_custom_plan" {
+			t.Errorf("tenant %q: a transaction runs with %q (%v), want 1234ms force_custom_plan", tenant, got, err)
+		}
+		tx.Rollback(ctx)
+	}
+	if !testdb.Postgres(s).Pooler() {
+		t.Error("Pooler() = false, want true")
+	}
+}

@@ -23,7 +23,7 @@ import (
 // job, which names no row, is cancelled by the worker.
 func (e *executor) ConnectorsDue(ctx context.Context, now time.Time, limit int) ([]engram.DueConnector, error) {
 	var due []engram.DueConnector
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		rs, err := query(ctx, q, "connectors.due",
 			`SELECT c.tenant_id::text, c.id::text, c.sync_interval,
 			        EXISTS (SELECT 1 FROM jobs j WHERE j.tenant_id = c.tenant_id AND j.connector_id = c.id
@@ -58,7 +58,7 @@ func (e *executor) JobsInsertScheduled(ctx context.Context, jobs []engram.Schedu
 		tenants[i], ids[i], conns[i], params[i] = j.TenantID, j.Job.ID, j.ConnectorID, j.Params
 	}
 	var n int
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		tag, err := exec(ctx, q, "jobs.create_scheduled",
 			`INSERT INTO jobs (tenant_id, id, kind, status, params, connector_id, river_job_id, created_at, updated_at)
 			 SELECT x.t, x.j, 'sync', 'queued', x.p::jsonb, x.c, x.r, $6, $6
@@ -78,7 +78,7 @@ func (e *executor) ConnectorsReschedule(ctx context.Context, next []engram.NextS
 	for i, n := range next {
 		tenants[i], ids[i], at[i] = n.TenantID, n.ConnectorID, ts(n.At)
 	}
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, "", func(q querier) error {
 		_, err := exec(ctx, q, "connectors.reschedule",
 			`UPDATE connectors c SET next_sync_at = x.n
 			   FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS x(t, id, n)
@@ -90,7 +90,7 @@ func (e *executor) ConnectorsReschedule(ctx context.Context, next []engram.NextS
 // JobActiveCounts counts queued and running jobs by kind and status.
 func (e *executor) JobActiveCounts(ctx context.Context) ([]engram.JobCount, error) {
 	var out []engram.JobCount
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		rs, err := query(ctx, q, "jobs.active_counts",
 			`SELECT kind, status, count(*) FROM jobs WHERE status IN ('queued', 'running') GROUP BY kind, status`)
 		if err != nil {
@@ -168,7 +168,7 @@ const compactSearchTerms = `WITH t AS (SELECT DISTINCT tenant_id FROM search_ter
 // of deltas).
 func (e *executor) CountsLockCompaction(ctx context.Context) (bool, error) {
 	var mine bool
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		return queryRow(ctx, q, "counts.lock",
 			`SELECT pg_try_advisory_xact_lock(hashtextextended('engram.counts.compact', 0))`, nil, &mine)
 	})
@@ -181,7 +181,7 @@ func (e *executor) CountsLockCompaction(ctx context.Context) (bool, error) {
 // appends after a statement's snapshot stay for the next pass.
 func (e *executor) CountsCompact(ctx context.Context, limit int) (int, error) {
 	most := 0
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		for i, sql := range compactQueries {
 			var n int
 			op := "search_terms.compact"
@@ -202,7 +202,7 @@ func (e *executor) CountsCompact(ctx context.Context, limit int) (int, error) {
 // before before.
 func (e *executor) SyncNotesDropStale(ctx context.Context, before time.Time) (int, error) {
 	var n int
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		tag, err := exec(ctx, q, "sync_seen.drop_stale", `DELETE FROM sync_seen WHERE run_id < $1`, engram.IDBefore(before))
 		n = int(tag.RowsAffected())
 		return err
@@ -213,7 +213,7 @@ func (e *executor) SyncNotesDropStale(ctx context.Context, before time.Time) (in
 // JobsUnfinished lists queued and running jobs unchanged since before.
 func (e *executor) JobsUnfinished(ctx context.Context, before time.Time, limit int) ([]engram.UnfinishedJob, error) {
 	var out []engram.UnfinishedJob
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		rs, err := query(ctx, q, "jobs.unfinished",
 			`SELECT tenant_id::text, id::text, kind, coalesce(river_job_id, 0) FROM jobs
 			  WHERE status IN ('queued', 'running') AND updated_at < $1
@@ -248,7 +248,7 @@ var statTables = []string{"documents", "document_chunks", "deleted_documents", "
 // engram bench: 150 ms instead of 50).
 func (e *executor) StatisticsStale(ctx context.Context, minChanges int64) ([]string, error) {
 	var stale []string
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		rs, err := query(ctx, q, "statistics.stale",
 			`SELECT relname::text FROM pg_stat_user_tables
 			  WHERE schemaname = current_schema() AND relname = ANY($1) AND n_mod_since_analyze > $2
@@ -277,7 +277,7 @@ func (e *executor) StatisticsAnalyze(ctx context.Context, table string) error {
 		// Only names from the fixed list reach the statement.
 		return engram.Errorf(engram.EInvalid, "%q is not a table whose statistics engram refreshes", table)
 	}
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, "", func(q querier) error {
 		if _, err := exec(ctx, q, "statistics.lock_timeout", `SET LOCAL lock_timeout = '2s'`); err != nil {
 			return err
 		}
@@ -294,7 +294,7 @@ func (e *executor) JobsFail(ctx context.Context, jobs []engram.UnfinishedJob, me
 		tenants[i], ids[i] = j.TenantID, j.ID
 	}
 	var out []engram.UnfinishedJob
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		rs, err := query(ctx, q, "jobs.fail_many",
 			`WITH f AS (
 			     UPDATE jobs j SET status = 'failed', error = $3, finished_at = $4, updated_at = $4

@@ -96,7 +96,7 @@ func tsQuery(q engram.SearchQuery) string {
 func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.SearchRequest) ([]engram.SearchHit, error) {
 	f := r.Filter
 	var out []engram.SearchHit
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "search.lexical",
 			`WITH q AS (
 			     SELECT to_tsquery('simple', $2) AS tsq,
@@ -173,7 +173,7 @@ func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.
 // splitting: two statements.
 func (e *executor) SearchReindex(ctx context.Context, tenantID, after string, limit int) (string, int, error) {
 	var docs []engram.PreparedDocument
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "search.reindex_read",
 			`WITH d AS (SELECT id, title FROM documents WHERE tenant_id = $1 AND id > $2::uuid ORDER BY id LIMIT $3)
 			 SELECT d.id::text, d.title, c.chunk_index, c.content, c.token_count
@@ -208,7 +208,7 @@ func (e *executor) SearchReindex(ctx context.Context, tenantID, after string, li
 		return "", 0, err
 	}
 	var n int64
-	err = e.run(ctx, func(q querier) error {
+	err = e.run(ctx, tenantID, func(q querier) error {
 		tag, err := exec(ctx, q, "search.reindex_write",
 			`UPDATE document_chunks t SET search = `+searchVector+`, search_len = c.len, search_title_len = c.title_len
 			   FROM json_to_recordset($2::json) AS c(document_id uuid, chunk_index integer, title_words text, body_words text,

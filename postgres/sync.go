@@ -20,7 +20,7 @@ import (
 func (e *executor) ConnectorLockForBatch(ctx context.Context, tenantID, connectorID string) (engram.ConnectorStatus, bool, error) {
 	var status string
 	found := false
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		err := queryRow(ctx, q, "connectors.sync_lock",
 			`SELECT status FROM connectors WHERE tenant_id = $1 AND id = $2 FOR NO KEY UPDATE`,
 			[]any{tenantID, connectorID}, &status)
@@ -38,7 +38,7 @@ func (e *executor) ConnectorLockForBatch(ctx context.Context, tenantID, connecto
 // the join, never a load of all the connector's ids.
 func (e *executor) SyncExistingRead(ctx context.Context, tenantID, connectorID string, externalIDs []string) ([]engram.SyncExisting, error) {
 	var out []engram.SyncExisting
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "sync.sort",
 			`SELECT i.external_id, coalesce(d.id::text, ''), coalesce(d.content_hash, ''), coalesce(d.title, ''),
 			        d.source_updated_at, coalesce(d.is_deleted, false), t.id IS NOT NULL
@@ -66,7 +66,7 @@ func (e *executor) SyncExistingRead(ctx context.Context, tenantID, connectorID s
 
 // SyncSeenInsert notes the external ids under the run.
 func (e *executor) SyncSeenInsert(ctx context.Context, tenantID, connectorID, runID string, externalIDs []string) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "sync.seen",
 			`INSERT INTO sync_seen (tenant_id, connector_id, run_id, external_id)
 			 SELECT $1, $2, $3, k.external_id FROM unnest($4::text[]) AS k(external_id)
@@ -77,7 +77,7 @@ func (e *executor) SyncSeenInsert(ctx context.Context, tenantID, connectorID, ru
 
 // ChunksDelete deletes the documents' chunks, each id one look-up.
 func (e *executor) ChunksDelete(ctx context.Context, tenantID string, ids []string) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "chunks.delete_changed",
 			`DELETE FROM document_chunks c USING unnest($2::uuid[]) AS u(id)
 			  WHERE c.tenant_id = $1 AND c.document_id = u.id`, tenantID, ids)
@@ -92,7 +92,7 @@ func (e *executor) DocumentsSyncUpdate(ctx context.Context, tenantID string, doc
 		return 0, err
 	}
 	var n int64
-	err = e.run(ctx, func(q querier) error {
+	err = e.run(ctx, tenantID, func(q querier) error {
 		tag, err := exec(ctx, q, "documents.sync_update",
 			`UPDATE documents d
 			    SET title = r.title, content = r.content, content_hash = r.content_hash, metadata = r.metadata::jsonb,
@@ -112,7 +112,7 @@ func (e *executor) DocumentsSyncUpdate(ctx context.Context, tenantID string, doc
 
 // ConnectorAddSynced adds to the connector's synced total.
 func (e *executor) ConnectorAddSynced(ctx context.Context, tenantID, connectorID string, n int, at time.Time) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "connectors.sync_progress",
 			`UPDATE connectors SET total_items_synced = total_items_synced + $1, last_sync_at = $2, updated_at = $2
 			  WHERE tenant_id = $3 AND id = $4`, n, ts(at), tenantID, connectorID)
@@ -124,7 +124,7 @@ func (e *executor) ConnectorAddSynced(ctx context.Context, tenantID, connectorID
 // did not see.
 func (e *executor) DocumentsArchiveUnseen(ctx context.Context, tenantID, connectorID, runID string, at time.Time) (int, error) {
 	var n int64
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		tag, err := exec(ctx, q, "sync.archive_missing",
 			`UPDATE documents d SET status = 'archived', updated_at = $1
 			  WHERE d.tenant_id = $2 AND d.connector_id = $3 AND NOT d.is_deleted AND d.status <> 'archived'
@@ -140,7 +140,7 @@ func (e *executor) DocumentsArchiveUnseen(ctx context.Context, tenantID, connect
 
 // SyncSeenDrop deletes the run's notes.
 func (e *executor) SyncSeenDrop(ctx context.Context, tenantID, connectorID, runID string) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "sync.seen_drop",
 			`DELETE FROM sync_seen WHERE tenant_id = $1 AND connector_id = $2 AND run_id = $3`, tenantID, connectorID, runID)
 		return err

@@ -17,7 +17,7 @@ import (
 func (e *executor) ConnectorLockForSync(ctx context.Context, tenantID, connectorID string) (engram.ConnectorStatus, bool, error) {
 	var status string
 	found := false
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		err := queryRow(ctx, q, "connectors.lock_for_sync",
 			`SELECT status FROM connectors WHERE tenant_id = $1 AND id = $2 FOR SHARE`,
 			[]any{tenantID, connectorID}, &status)
@@ -41,7 +41,7 @@ func nullJSON(b json.RawMessage) *string {
 
 // JobRecordProgress sets a job's progress, result and cursor.
 func (e *executor) JobRecordProgress(ctx context.Context, tenantID, id string, pr engram.JobProgress, result json.RawMessage, cursor string, at time.Time) (engram.JobRecord, bool, error) {
-	return e.jobStatement(ctx, "jobs.progress",
+	return e.jobStatement(ctx, tenantID, "jobs.progress",
 		`UPDATE jobs SET progress_done = $3, progress_total = $4, result = coalesce($5::jsonb, result),
 		        resume_after = coalesce(nullif($7, ''), resume_after), heartbeat_at = $6, updated_at = $6
 		  WHERE tenant_id = $1 AND id = $2 RETURNING `+jobColumns,
@@ -50,7 +50,7 @@ func (e *executor) JobRecordProgress(ctx context.Context, tenantID, id string, p
 
 // JobFinish ends an unfinished job.
 func (e *executor) JobFinish(ctx context.Context, tenantID, id string, status engram.JobStatus, result json.RawMessage, message *string, at time.Time) (engram.JobRecord, bool, error) {
-	return e.jobStatement(ctx, "jobs.finish",
+	return e.jobStatement(ctx, tenantID, "jobs.finish",
 		`UPDATE jobs SET status = $3, result = coalesce($4::jsonb, result), error = $5, finished_at = $6, updated_at = $6
 		  WHERE tenant_id = $1 AND id = $2 AND status IN ('queued', 'running') RETURNING `+jobColumns,
 		tenantID, id, string(status), nullJSON(result), message, ts(at))
@@ -58,7 +58,7 @@ func (e *executor) JobFinish(ctx context.Context, tenantID, id string, status en
 
 // ConnectorRecordSync writes a sync's outcome on its connector.
 func (e *executor) ConnectorRecordSync(ctx context.Context, tenantID, connectorID string, status engram.JobStatus, message *string, at time.Time) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "connectors.record_sync",
 			`UPDATE connectors SET last_sync_at = $3, last_sync_status = $4, last_sync_error = $5, updated_at = $3
 			  WHERE tenant_id = $1 AND id = $2`, tenantID, connectorID, ts(at), string(status), message)

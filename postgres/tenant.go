@@ -10,7 +10,7 @@ import (
 
 // TenantInsert inserts an active tenant with empty settings.
 func (e *executor) TenantInsert(ctx context.Context, id, name, slug string, at time.Time) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, "", func(q querier) error {
 		_, err := exec(ctx, q, "tenant.create",
 			`INSERT INTO tenants (id, name, slug, settings, is_active, created_at, updated_at)
 			 VALUES ($1, $2, $3, '{}', true, $4, $4)`, id, name, slug, ts(at))
@@ -20,7 +20,7 @@ func (e *executor) TenantInsert(ctx context.Context, id, name, slug string, at t
 
 // APIKeyInsert inserts a key of the tenant.
 func (e *executor) APIKeyInsert(ctx context.Context, tenantID string, k engram.APIKeyRow) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "apikey.create",
 			`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at)
 			 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
@@ -33,7 +33,7 @@ func (e *executor) APIKeyInsert(ctx context.Context, tenantID string, k engram.A
 // statement.
 func (e *executor) APIKeyInsertForSlug(ctx context.Context, slug string, k engram.APIKeyRow) (bool, error) {
 	var n int64
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		tag, err := exec(ctx, q, "apikey.create",
 			`INSERT INTO api_keys (tenant_id, id, name, role, key_hash, prefix, created_at, expires_at)
 			 SELECT id, $1, $2, $3, $4, $5, $6, $7 FROM tenants WHERE slug = $8`,
@@ -60,7 +60,7 @@ func (e *executor) TenantGet(ctx context.Context, id string) (engram.Tenant, boo
 func (e *executor) tenant(ctx context.Context, op, sql, arg string) (engram.Tenant, bool, error) {
 	var t engram.Tenant
 	var settings []byte
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		return queryRow(ctx, q, op, sql, []any{arg}, &t.ID, &t.Name, &t.Slug, &settings, &t.IsActive, &t.CreatedAt, &t.UpdatedAt)
 	})
 	if isNoRows(err) {
@@ -79,7 +79,7 @@ func (e *executor) tenant(ctx context.Context, op, sql, arg string) (engram.Tena
 // TenantCount counts tenants.
 func (e *executor) TenantCount(ctx context.Context) (int, error) {
 	var n int
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		return queryRow(ctx, q, "tenant.count", `SELECT count(*) FROM tenants`, nil, &n)
 	})
 	return n, err
@@ -90,7 +90,7 @@ func (e *executor) APIKeyAuthenticate(ctx context.Context, keyHash string) (engr
 	var k engram.KeyOwner
 	var role string
 	var settings []byte
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, "", func(q querier) error {
 		return queryRow(ctx, q, "apikey.authenticate",
 			`SELECT k.tenant_id::text, k.id::text, k.role, t.slug, t.settings, k.last_used_at, k.expires_at
 			   FROM api_keys k JOIN tenants t ON t.id = k.tenant_id
@@ -111,7 +111,7 @@ func (e *executor) APIKeyAuthenticate(ctx context.Context, keyHash string) (engr
 
 // APIKeyTouch notes the key's last use.
 func (e *executor) APIKeyTouch(ctx context.Context, tenantID, keyID string, at time.Time) error {
-	return e.run(ctx, func(q querier) error {
+	return e.run(ctx, tenantID, func(q querier) error {
 		_, err := exec(ctx, q, "apikey.touch",
 			`UPDATE api_keys SET last_used_at = $1 WHERE tenant_id = $2 AND id = $3`, ts(at), tenantID, keyID)
 		return err
@@ -121,7 +121,7 @@ func (e *executor) APIKeyTouch(ctx context.Context, tenantID, keyID string, at t
 // APIKeyList reads the tenant's keys, oldest first.
 func (e *executor) APIKeyList(ctx context.Context, tenantID string) ([]engram.APIKey, error) {
 	out := []engram.APIKey{}
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "apikey.list",
 			`SELECT id::text, name, role, prefix, created_at, last_used_at, expires_at, revoked_at
 			   FROM api_keys WHERE tenant_id = $1 ORDER BY created_at, id`, tenantID)
@@ -147,7 +147,7 @@ func (e *executor) APIKeyList(ctx context.Context, tenantID string) ([]engram.AP
 // APIKeyRevoke revokes one key; a revoked key keeps its first time.
 func (e *executor) APIKeyRevoke(ctx context.Context, tenantID, id string, at time.Time) (bool, error) {
 	var n int64
-	err := e.run(ctx, func(q querier) error {
+	err := e.run(ctx, tenantID, func(q querier) error {
 		tag, err := exec(ctx, q, "apikey.revoke",
 			`UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE tenant_id = $2 AND id = $3`, ts(at), tenantID, id)
 		n = tag.RowsAffected()

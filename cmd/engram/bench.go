@@ -3,22 +3,26 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/bench"
+	"github.com/engram-kb/engram/bench/netdelay"
 	"github.com/engram-kb/engram/jobs"
 )
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("bench", "bench [--db URL] [--background N] [--runs N] [--sizes 10,100,1000,10000] [--large N] [--gaps N] [--delete-all N] [--out DIR]", stderr)
+	fs := newFlagSet("bench", "bench [--db URL] [--background N] [--runs N] [--sizes 10,100,1000,10000] [--large N] [--gaps N] [--delete-all N] [--db-latency 0.5ms,2ms] [--out DIR]", stderr)
 	var db dbFlags
 	db.register(fs, false)
 	db.url = "" // no default database: a temporary SQLite file unless --db or DATABASE_URL names one
@@ -32,6 +36,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	large := fs.Int("large", 0, "documents of the tenant the deep list page and the sync dedupe are measured in (e.g. 1000000; 0 skips them)")
 	gaps := fs.Int("gaps", 100000, "gaps the gap stats are measured over (0 skips them)")
 	deleteAll := fs.Int("delete-all", 100000, "documents the delete-all job is measured at (0 skips it)")
+	latency := fs.String("db-latency", "", "PostgreSQL: round trips a delaying proxy adds between engram and the database, comma-separated (e.g. 0.5ms,2ms); one bench run each")
 	out := fs.String("out", "", "directory to write bench-ENGINE.{json,md} and the SVG charts to (default: print only)")
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h") {
 		fs.SetOutput(stdout)
@@ -55,6 +60,56 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		ns = append(ns, n)
 	}
+	var latencies []time.Duration
+	for _, f := range strings.Split(*latency, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		d, err := time.ParseDuration(f)
+		if err != nil || d < 0 || d > time.Second {
+			return fmt.Errorf("--db-latency: %q is not a duration from 0 to 1s, such as 2ms", f)
+		}
+		latencies = append(latencies, d)
+	}
+	if len(latencies) == 0 {
+		latencies = []time.Duration{0}
+	}
+	if slices.Max(latencies) > 0 && !strings.HasPrefix(db.url, "postgres://") && !strings.HasPrefix(db.url, "postgresql://") {
+		return errors.New("--db-latency needs --db postgres://HOST:PORT/…: an embedded SQLite has no network to delay")
+	}
+	cfg := bench.Config{Background: *background, Runs: *runs, Sizes: ns, BaselineMax: *baselineMax, Large: *large, Gaps: *gaps,
+		DeleteAll: *deleteAll, Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }}
+	for _, d := range latencies {
+		if err := benchOnce(ctx, db, cfg, d, *out, stdout, stderr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchOnce runs the bench once, with latency added to every round trip
+// between engram (and the yardsticks) and the database by a delaying
+// proxy when latency > 0, and prints or writes the report.
+func benchOnce(ctx context.Context, db dbFlags, cfg bench.Config, latency time.Duration, out string, stdout, stderr io.Writer) error {
+	if latency > 0 {
+		u, err := url.Parse(db.url)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			return fmt.Errorf("--db-latency needs --db postgres://HOST:PORT/…: an embedded SQLite has no network to delay")
+		}
+		target := u.Host
+		if u.Port() == "" {
+			target = net.JoinHostPort(u.Hostname(), "5432")
+		}
+		proxy, err := netdelay.Start(target, latency)
+		if err != nil {
+			return err
+		}
+		defer proxy.Close()
+		u.Host = proxy.Addr()
+		db.url = u.String()
+		cfg.Logf("database round trip +%s through a delaying proxy at %s", latency, proxy.Addr())
+	}
+	cfg.Latency = latency
 	s, err := db.open(ctx)
 	if err != nil {
 		return err
@@ -73,7 +128,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// SQLite, which has no notifications, River's default second of
 	// polling would be timed as part of the job.
 	workers := 0
-	if *deleteAll > 0 {
+	if cfg.DeleteAll > 0 {
 		workers = 1
 	}
 	logger, err := newLogger(stderr, "warn", "text")
@@ -97,33 +152,36 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("start job workers: %w", err)
 	}
 	defer runner.Stop(context.WithoutCancel(ctx))
-	rep, err := bench.Run(ctx, bench.Config{Store: s, URL: "http://" + ln.Addr().String(), Ref: s.ref, Background: *background, Runs: *runs,
-		Sizes: ns, BaselineMax: *baselineMax, Large: *large, Gaps: *gaps, DeleteAll: *deleteAll,
-		Logf: func(f string, a ...any) { fmt.Fprintf(stderr, f+"\n", a...) }})
+	cfg.Store, cfg.URL, cfg.Ref = s, "http://"+ln.Addr().String(), s.ref
+	rep, err := bench.Run(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	md := rep.Markdown()
 	fmt.Fprint(stdout, md)
-	if *out == "" {
+	if out == "" {
 		return nil
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
 	js, _ := json.MarshalIndent(rep, "", "  ")
-	files := map[string]string{
-		"bench-" + rep.Engine + ".json":            string(js) + "\n",
-		"bench-" + rep.Engine + ".md":              md,
-		"bench-" + rep.Engine + "-confirm.svg":     rep.SVG("bulk confirm"),
-		"bench-" + rep.Engine + "-hard-delete.svg": rep.SVG("bulk hard delete"),
-		"bench-" + rep.Engine + "-classify.svg":    rep.SVG("bulk classify"),
+	name := "bench-" + rep.Engine
+	if latency > 0 {
+		name += "-latency-" + latency.String()
 	}
-	for name, text := range files {
-		if err := os.WriteFile(filepath.Join(*out, name), []byte(text), 0o644); err != nil {
+	files := map[string]string{
+		name + ".json":            string(js) + "\n",
+		name + ".md":              md,
+		name + "-confirm.svg":     rep.SVG("bulk confirm"),
+		name + "-hard-delete.svg": rep.SVG("bulk hard delete"),
+		name + "-classify.svg":    rep.SVG("bulk classify"),
+	}
+	for file, text := range files {
+		if err := os.WriteFile(filepath.Join(out, file), []byte(text), 0o644); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stderr, "wrote %s/bench-%s.*\n", *out, rep.Engine)
+	fmt.Fprintf(stderr, "wrote %s/%s.*\n", out, name)
 	return nil
 }

@@ -36,3 +36,35 @@ func TestBench(t *testing.T) {
 		})
 	}
 }
+
+// TestBenchLatency runs `engram bench --db-latency` small: on PostgreSQL
+// each latency is a run of its own through the delaying proxy, named in
+// the report and its files; SQLite, which has no network, refuses it.
+func TestBenchLatency(t *testing.T) {
+	t.Parallel()
+	for engine, db := range databases(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			out := t.TempDir()
+			stdout, stderr, err := runEngram(t, "bench", "--db", db, "--background", "20", "--runs", "1", "--sizes", "10",
+				"--baseline-max", "10", "--gaps", "0", "--delete-all", "0", "--db-latency", "0,3ms", "--out", out)
+			if engine == "sqlite" {
+				if err == nil || !strings.Contains(stderr, "--db-latency needs --db postgres://") {
+					t.Fatalf("sqlite with --db-latency: %v\n%s", err, stderr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("bench: %v\n%s", err, stderr)
+			}
+			if !strings.Contains(stdout, "database on loopback") || !strings.Contains(stdout, "database round trip +3ms by a delaying proxy") {
+				t.Errorf("the reports do not name both runs:\n%s", stdout)
+			}
+			for _, f := range []string{"bench-postgres.md", "bench-postgres-latency-3ms.md", "bench-postgres-latency-3ms.json"} {
+				if _, err := os.Stat(filepath.Join(out, f)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}

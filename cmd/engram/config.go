@@ -74,6 +74,9 @@ func (d *dbFlags) register(fs *flag.FlagSet, withPool bool) {
 	fs.DurationVar(&d.pg.HealthCheckPeriod, "pg-health-check-period", envDuration("ENGRAM_PG_HEALTH_CHECK_PERIOD", def.HealthCheckPeriod), "PostgreSQL pool: check idle connections this often (ENGRAM_PG_HEALTH_CHECK_PERIOD)")
 	fs.DurationVar(&d.pg.ConnectTimeout, "pg-connect-timeout", envDuration("ENGRAM_PG_CONNECT_TIMEOUT", def.ConnectTimeout), "PostgreSQL: give up connecting after this long (ENGRAM_PG_CONNECT_TIMEOUT)")
 	fs.DurationVar(&d.pg.StatementTimeout, "pg-statement-timeout", envDuration("ENGRAM_PG_STATEMENT_TIMEOUT", def.StatementTimeout), "PostgreSQL: statement_timeout of every connection (ENGRAM_PG_STATEMENT_TIMEOUT)")
+	fs.BoolVar(&d.pg.Pooler, "pg-pooler", env("ENGRAM_PG_POOLER", "") == "1", "PostgreSQL: --db is a connection pooler in transaction mode (PgBouncer): settings travel with each transaction, no prepared statements, River polls for jobs (ENGRAM_PG_POOLER=1)")
+	fs.StringVar(&d.pg.ReadURL, "db-read-url", env("ENGRAM_DB_READ_URL", ""), "PostgreSQL: a streaming replica that read-only requests use while it keeps up; a client reads its own writes (ENGRAM_DB_READ_URL)")
+	fs.DurationVar(&d.pg.ReadMaxLag, "db-read-max-lag", envDuration("ENGRAM_DB_READ_MAX_LAG", def.ReadMaxLag), "PostgreSQL: read from the replica only while it is at most this far behind (ENGRAM_DB_READ_MAX_LAG)")
 	fs.IntVar(&d.sqliteReaders, "sqlite-readers", envInt("ENGRAM_SQLITE_READERS", 0), "SQLite: read connections; 0 means max(4, CPUs) (ENGRAM_SQLITE_READERS)")
 }
 

@@ -54,8 +54,9 @@ func (d *dbFlags) open(ctx context.Context) (*store, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &store{Store: service.New(e, service.Options{}), river: jobs.NewBackend(riverpgxv5.New(e.Pool()), e.SetJobEnqueuer),
-			ref: pgref.New(e.Pool())}, nil
+		river := jobs.NewBackend(riverpgxv5.New(e.Pool()), e.SetJobEnqueuer)
+		river.PollOnly = e.Pooler()
+		return &store{Store: service.New(e, service.Options{}), river: river, ref: pgref.New(e.Pool())}, nil
 	case strings.HasPrefix(u, "sqlite:"):
 		path := strings.TrimPrefix(strings.TrimPrefix(u, "sqlite:"), "//")
 		if path == "" {

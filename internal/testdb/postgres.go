@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sync"
 	"testing"
 
@@ -42,6 +43,19 @@ func postgresEngine(t testing.TB) (Engine, bool) {
 // a store on it with opt. The database is dropped at the end of t.
 func OpenPostgres(t testing.TB, base string, opt postgres.Options) Store {
 	t.Helper()
+	return openPostgres(t, base, "", opt)
+}
+
+// OpenPostgresWithReplica is OpenPostgres with the store reading from the
+// streaming replica at replicaBase (a server URL like base), where the
+// test's database appears once the replica has replayed its creation.
+func OpenPostgresWithReplica(t testing.TB, base, replicaBase string, opt postgres.Options) Store {
+	t.Helper()
+	return openPostgres(t, base, replicaBase, opt)
+}
+
+func openPostgres(t testing.TB, base, replicaBase string, opt postgres.Options) Store {
+	t.Helper()
 	ctx := context.Background()
 	templateOnce.Do(func() { templateName, templateErr = ensureTemplate(ctx, base) })
 	if templateErr != nil {
@@ -56,7 +70,17 @@ func OpenPostgres(t testing.TB, base string, opt postgres.Options) Store {
 	if _, err := admin.Exec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, templateName)); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
-	d, err := postgres.Open(ctx, withDatabase(t, base, name), opt)
+	target := withDatabase(t, base, name)
+	if pooler := os.Getenv("TEST_PGBOUNCER_URL"); pooler != "" {
+		// The store goes through the pooler; creating and dropping the
+		// databases stays direct (a pooler keeps server connections to
+		// the template, which CREATE DATABASE … TEMPLATE refuses).
+		target, opt.Pooler = withDatabase(t, pooler, name), true
+	}
+	if replicaBase != "" {
+		opt.ReadURL = withDatabase(t, replicaBase, name)
+	}
+	d, err := postgres.Open(ctx, target, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

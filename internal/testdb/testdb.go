@@ -75,7 +75,9 @@ func OpenSQLite(t testing.TB) Store {
 func Backend(s engram.Store) jobs.Backend {
 	switch d := Driver(s).(type) {
 	case *postgres.Store:
-		return jobs.NewBackend(riverpgxv5.New(d.Pool()), d.SetJobEnqueuer)
+		b := jobs.NewBackend(riverpgxv5.New(d.Pool()), d.SetJobEnqueuer)
+		b.PollOnly = d.Pooler()
+		return b
 	case *sqlite.Store:
 		return jobs.NewBackend(riversqlite.New(d.WriteDB()), d.SetJobEnqueuer)
 	}
