@@ -44,7 +44,7 @@ SELECT c.id, 't' || replace(c.tenant_id, '-', ''), d.title, c.content FROM docum
 
 -- +goose StatementBegin
 CREATE TRIGGER chunk_search_insert AFTER INSERT ON document_chunks BEGIN
-    INSERT OR REPLACE INTO chunk_search (rowid, tenant, title, body)
+    INSERT INTO chunk_search (rowid, tenant, title, body)
     VALUES (NEW.id, 't' || replace(NEW.tenant_id, '-', ''), (SELECT title FROM documents WHERE tenant_id = NEW.tenant_id AND id = NEW.document_id), NEW.content);
 END;
 -- +goose StatementEnd
