@@ -92,6 +92,7 @@ type Executor interface {
 	GapExecutor
 	UserExecutor
 	ClassifierExecutor
+	SearchExecutor
 }
 
 // AuditEntry is one audit_log row.

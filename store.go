@@ -21,6 +21,7 @@ type Store interface {
 	GapStore
 	JobScheduler
 	ClassifierStore
+	SearchStore
 	// Engine names the engine: "sqlite" or "postgres".
 	Engine() string
 	// Ping checks that the database answers. Returns unavailable.

@@ -222,6 +222,23 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 		return rep, err
 	}
 	rep.Results = append(rep.Results, create)
+	// Lexical search through the API over the tenant as it now is: words
+	// every background document holds, and a word one document holds.
+	if err := r.post("/api/documents", map[string]any{"documents": []map[string]string{
+		{"title": "Zanzibar trip", "content": "The zanzibar itinerary, for the search benchmark."}}}); err != nil {
+		return rep, err
+	}
+	for _, q := range []struct{ name, query string }{
+		{"search, words in every document", "quarterly+roadmap+review"},
+		{"search, a word in one document", "zanzibar"},
+	} {
+		res := Result{Op: q.name, N: cfg.Background}
+		if res.Engram, err = r.repeat(func() error { return r.get("/api/search?limit=20&q=" + q.query) }); err != nil {
+			return rep, err
+		}
+		cfg.Logf("%s: engram %.2f ms", q.name, res.Engram.Median)
+		rep.Results = append(rep.Results, res)
+	}
 	for _, op := range []func(context.Context) ([]Result, error){r.gapStats, r.large, r.deleteAll, r.classifier} {
 		res, err := op(ctx)
 		if err != nil {

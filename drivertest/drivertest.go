@@ -39,6 +39,7 @@ func Run(t *testing.T, h Harness) {
 	t.Run("Gaps", func(t *testing.T) { testGaps(t, h) })
 	t.Run("Users", func(t *testing.T) { testUsers(t, h) })
 	t.Run("Classifier", func(t *testing.T) { testClassifier(t, h) })
+	t.Run("Search", func(t *testing.T) { testSearch(t, h) })
 }
 
 // fixture is a database with one tenant.

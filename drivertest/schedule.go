@@ -11,9 +11,10 @@ import (
 	"github.com/engram-kb/engram"
 )
 
-// keptCountTables are the tables of kept counts (document_counts and
-// gap_counts) that CountsCompact folds one statement each.
-const keptCountTables = 2
+// keptCountTables are the tables of kept counts (document_counts,
+// gap_counts and search_terms) that CountsCompact folds one statement
+// each.
+const keptCountTables = 3
 
 // testSchedule covers the ScheduleExecutor statements: the only ones that
 // read across tenants, so each case runs on a database of its own and

@@ -147,6 +147,8 @@ func (s *Server) routes() {
 
 	s.handle("POST /api/documents", canWrite, s.createDocuments)
 	s.handle("GET /api/documents", canRead, s.listDocuments)
+	s.handle("GET /api/search", canRead, s.search)
+	s.handle("POST /api/search", canRead, s.searchPost)
 	s.handle("GET /api/documents/stats", canRead, s.documentStats)
 	s.handle("GET /api/documents/review", canRead, s.reviewQueue)
 	s.handle("GET /api/documents/{id}", canRead, s.getDocument)

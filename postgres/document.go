@@ -10,6 +10,7 @@ import (
 
 	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/internal/rows"
+	"github.com/engram-kb/engram/internal/textsearch"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -33,16 +34,6 @@ const documentRecord = `id uuid, connector_id uuid, external_id text,
 	source_type text, source_url text, title text, content text, content_hash text,
 	metadata text, sender text, sender_email text, recipients text,
 	source_created_at timestamptz, source_updated_at timestamptz, chunk_count integer`
-
-// insertChunks writes chunks from one JSON parameter: one statement.
-func insertChunks(ctx context.Context, tx querier, tenantID string, chunksJSON []byte) error {
-	_, err := exec(ctx, tx, "chunks.create",
-		`INSERT INTO document_chunks (tenant_id, document_id, chunk_index, content, token_count)
-		 SELECT $1, c.document_id, c.chunk_index, c.content, c.token_count
-		   FROM json_to_recordset($2::json) AS c(document_id uuid, chunk_index integer, content text, token_count integer)`,
-		tenantID, string(chunksJSON))
-	return err
-}
 
 // listColumns are the columns of a list item: everything but content.
 const listColumns = `id, connector_id, external_id, source_type, source_url, title, content_hash,
@@ -233,12 +224,27 @@ func (e *executor) DocumentGet(ctx context.Context, tenantID, id string, include
 // DocumentUpdate changes title and metadata, returning the document.
 func (e *executor) DocumentUpdate(ctx context.Context, tenantID, id string, p engram.DocumentPatch, at time.Time) (engram.Document, bool, error) {
 	var d engram.Document
+	var titleWords string
+	var titleLen int
+	if p.Title != nil {
+		titleWords, titleLen = textsearch.Normalize(*p.Title)
+	}
 	err := e.run(ctx, tenantID, func(q querier) error {
 		var err error
 		d, err = oneRow(ctx, q, "documents.update",
-			`UPDATE documents SET title = coalesce($1, title), metadata = coalesce($2::jsonb, metadata), updated_at = $3
-			  WHERE tenant_id = $4 AND id = $5 AND NOT is_deleted
-			 RETURNING `+fullColumns, scanFull, p.Title, p.MetadataJSON, ts(at), tenantID, id)
+			`WITH d AS (
+			     UPDATE documents SET title = coalesce($1, title), metadata = coalesce($2::jsonb, metadata), updated_at = $3
+			      WHERE tenant_id = $4 AND id = $5 AND NOT is_deleted
+			     RETURNING `+fullColumns+`),
+			 -- A new title rewrites the A-weighted words of the
+			 -- document's chunks (see migration 00017).
+			 c AS (
+			     UPDATE document_chunks c
+			        SET search = setweight(to_tsvector('simple', $6), 'A') || ts_filter(c.search, '{d}'),
+			            search_len = c.search_len - c.search_title_len + $7, search_title_len = $7
+			       FROM d
+			      WHERE $1::text IS NOT NULL AND c.tenant_id = $4 AND c.document_id = $5 AND c.search IS NOT NULL)
+			 SELECT `+fullColumns+` FROM d`, scanFull, p.Title, p.MetadataJSON, ts(at), tenantID, id, titleWords, titleLen)
 		return err
 	})
 	return found(d, err)
@@ -255,7 +261,7 @@ func (e *executor) DocumentsInsert(ctx context.Context, tenantID string, docs []
 
 // ChunksInsert inserts the documents' chunks from one JSON parameter.
 func (e *executor) ChunksInsert(ctx context.Context, tenantID string, docs []engram.PreparedDocument) error {
-	b, _, err := rows.ChunksJSON(docs)
+	b, err := searchChunksJSON(docs)
 	if err != nil {
 		return err
 	}

@@ -144,8 +144,21 @@ var compactQueries = func() []string {
 	for _, c := range countTables {
 		out = append(out, compactSQL(c.table, c.keys, c.sums))
 	}
-	return out
+	return append(out, compactSearchTerms)
 }()
+
+// compactSearchTerms folds the deltas of search_terms (migration 00017)
+// of up to $1 tenants, term by term: only the terms that have deltas are
+// rewritten, not a tenant's whole vocabulary, and a term whose sums are
+// zero goes (its counts carry nothing else).
+const compactSearchTerms = `WITH t AS (SELECT DISTINCT tenant_id FROM search_terms WHERE NOT compacted LIMIT $1),
+	      p AS (SELECT DISTINCT s.tenant_id, s.term FROM search_terms s JOIN t USING (tenant_id) WHERE NOT s.compacted),
+	      moved AS (DELETE FROM search_terms c USING p WHERE c.tenant_id = p.tenant_id AND c.term = p.term RETURNING c.*),
+	      folded AS (INSERT INTO search_terms (tenant_id, term, df, len, compacted)
+	                 SELECT tenant_id, term, sum(df), sum(len), true FROM moved GROUP BY tenant_id, term
+	                 HAVING sum(df) <> 0 OR sum(len) <> 0
+	                 RETURNING 1)
+	 SELECT count(*) FROM t`
 
 // CountsLockCompaction takes the compaction's transaction advisory lock
 // without waiting. One compaction runs at a time: two at once would each
@@ -171,7 +184,11 @@ func (e *executor) CountsCompact(ctx context.Context, limit int) (int, error) {
 	err := e.run(ctx, "", func(q querier) error {
 		for i, sql := range compactQueries {
 			var n int
-			if err := queryRow(ctx, q, countTables[i].table+".compact", sql, []any{limit}, &n); err != nil {
+			op := "search_terms.compact"
+			if i < len(countTables) {
+				op = countTables[i].table + ".compact"
+			}
+			if err := queryRow(ctx, q, op, sql, []any{limit}, &n); err != nil {
 				return err
 			}
 			most = max(most, n)

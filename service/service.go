@@ -21,6 +21,9 @@ type Options struct {
 	Clock engram.Clock
 	// Accounts configure users' passwords, sessions and sign-in limits.
 	Accounts AccountOptions
+	// TitleWeight is how much a title word counts in lexical ranking
+	// against a word of the text (default DefaultTitleWeight).
+	TitleWeight float64
 }
 
 // Store is engram.Store over a driver.
@@ -28,6 +31,8 @@ type Store struct {
 	d   engram.Driver
 	now engram.Clock
 	acc AccountOptions
+	// titleWeight is Options.TitleWeight.
+	titleWeight float64
 	// dummy is a hash of no one's password, made at the first sign-in and
 	// checked when an email is unknown, so that a wrong email costs what
 	// a wrong password does.
@@ -49,7 +54,10 @@ func New(d engram.Driver, opt Options) *Store {
 		opt.Clock = time.Now
 	}
 	opt.Accounts.defaults()
-	return &Store{d: d, now: opt.Clock, acc: opt.Accounts}
+	if opt.TitleWeight <= 0 {
+		opt.TitleWeight = DefaultTitleWeight
+	}
+	return &Store{d: d, now: opt.Clock, acc: opt.Accounts, titleWeight: opt.TitleWeight}
 }
 
 // Driver returns the engine driver the store runs on.

@@ -76,6 +76,7 @@ func Run(t *testing.T, h Harness) {
 		t.Run("LastAdminRace", func(t *testing.T) { testLastAdminRace(t, h) })
 	})
 	t.Run("Classifier", func(t *testing.T) { testClassifier(t, h) })
+	t.Run("Search", func(t *testing.T) { testSearch(t, h) })
 }
 
 // fixture is a store with one tenant.

@@ -23,7 +23,8 @@ func TestBench(t *testing.T) {
 			for _, op := range []string{"| bulk confirm | 10 |", "| bulk hard delete | 10 |", "| bulk classify | 10 |", "| document stats |",
 				"| create 1000 documents |", "| gap stats | 200 |", "| list page of 50 after 1800 rows | 2000 |",
 				"| sync dedupe of 10000 items | 2000 |", "| delete all (job) | 100 |",
-				"| train classifier | 300 |", "| classify with the model | 300 |"} {
+				"| train classifier | 300 |", "| classify with the model | 300 |",
+				"| search, words in every document | 50 |", "| search, a word in one document | 50 |"} {
 				if !strings.Contains(stdout, op) {
 					t.Errorf("report lacks %q:\n%s", op, stdout)
 				}

@@ -12,9 +12,25 @@ import (
 	"github.com/engram-kb/engram/jobs"
 )
 
-// evalCmd runs `engram eval classify`: classification measured on a
-// labelled dataset by the production path (see package classify/eval).
+// evalCmd runs `engram eval classify` or `engram eval search`.
 func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "search" {
+		return evalSearchCmd(ctx, args, stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "classify" {
+		return evalClassifyCmd(ctx, args, stdout, stderr)
+	}
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help") {
+		fmt.Fprintln(stdout, "Usage: engram eval classify|search --dataset DIR … (engram eval classify --help, engram eval search --help)")
+		return nil
+	}
+	fmt.Fprintln(stderr, "Usage: engram eval classify|search --dataset DIR …")
+	return fmt.Errorf("eval needs classify or search")
+}
+
+// evalClassifyCmd runs `engram eval classify`: classification measured on
+// a labelled dataset by the production path (see package classify/eval).
+func evalClassifyCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("eval", "eval classify --dataset DIR [--train-fraction 0.5] [--seed N] [--json] [--db URL]", stderr)
 	var db dbFlags
 	db.register(fs, false)

@@ -32,6 +32,9 @@ Usage:
   engram bench   [--db URL] [--background N] [--runs N] [--out DIR]
   engram classifier train|status --tenant SLUG [--no-reclassify] [--db URL]
   engram eval classify --dataset DIR [--train-fraction 0.5] [--seed N] [--json] [--db URL]
+  engram search  "QUERY" --tenant SLUG [--limit N] [--json] [--db URL]
+  engram reindex --tenant SLUG [--db URL]
+  engram eval search --dataset DIR [--db URL] [--mode lexical] [--json] [--run FILE]
   engram version
 
 The database comes from --db, else DATABASE_URL, else sqlite:engram.db in
@@ -81,6 +84,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "classifier":
 		return classifierCmd(ctx, args[1:], stdout, stderr)
+	case "search":
+		return searchCmd(ctx, args[1:], stdout, stderr)
+	case "reindex":
+		return reindexCmd(ctx, args[1:], stdout, stderr)
 	case "eval":
 		return evalCmd(ctx, args[1:], stdout, stderr)
 	case "version", "--version":

@@ -1,0 +1,176 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/eval"
+	"github.com/engram-kb/engram/jobs"
+	"github.com/engram-kb/engram/service"
+)
+
+// searchCmd runs one search of a tenant, as GET /api/search does.
+func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("search", `search "QUERY" --tenant SLUG [--limit N] [--json] [--db URL]`, stderr)
+	var db dbFlags
+	db.register(fs, false)
+	tenant := fs.String("tenant", "", "the tenant's slug (required)")
+	limit := fs.Int("limit", engram.DefaultSearchLimit, "results, 1 to 100")
+	asJSON := fs.Bool("json", false, "print the results as JSON")
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return subcommandHelp(fs, args, stdout, "search needs the query as its first argument")
+	}
+	q := args[0]
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *tenant == "" {
+		fs.Usage()
+		return fmt.Errorf("--tenant is required")
+	}
+	s, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := ensureMigrated(ctx, s); err != nil {
+		return err
+	}
+	t, err := s.TenantBySlug(ctx, *tenant)
+	if err != nil {
+		return cliError(err)
+	}
+	page, err := s.Search(ctx, t.ID, engram.SearchInput{Query: q, Limit: *limit})
+	if err != nil {
+		return cliError(err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, map[string]any{"results": page.Results, "has_more": page.HasMore})
+	}
+	for i, r := range page.Results {
+		fmt.Fprintf(stdout, "%2d. %s  (%.3f, chunk %d, %s)\n    %s\n", i+1, r.Title, r.Score, r.ChunkIndex, r.DocumentID,
+			strings.Join(strings.Fields(r.Snippet), " "))
+	}
+	if len(page.Results) == 0 {
+		fmt.Fprintln(stdout, "no results")
+	}
+	return nil
+}
+
+// reindexCmd rebuilds a tenant's search index from its chunks.
+func reindexCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("reindex", "reindex --tenant SLUG [--db URL]", stderr)
+	var db dbFlags
+	db.register(fs, false)
+	tenant := fs.String("tenant", "", "the tenant's slug (required)")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *tenant == "" {
+		fs.Usage()
+		return fmt.Errorf("--tenant is required")
+	}
+	s, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := ensureMigrated(ctx, s); err != nil {
+		return err
+	}
+	t, err := s.TenantBySlug(ctx, *tenant)
+	if err != nil {
+		return cliError(err)
+	}
+	n, err := s.Reindex(ctx, t.ID)
+	if err != nil {
+		return cliError(err)
+	}
+	return writeJSON(stdout, map[string]int{"chunks_indexed": n})
+}
+
+// evalSearchCmd measures search on a BEIR set in a fresh tenant.
+func evalSearchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("eval", "eval search --dataset DIR [--db URL] [--mode lexical] [--json] [--run FILE] [--queries N]", stderr)
+	var db dbFlags
+	db.register(fs, false)
+	dataset := fs.String("dataset", "", "a directory in the BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv (required)")
+	mode := fs.String("mode", "lexical", "lexical, vector or hybrid")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	runFile := fs.String("run", "", "also write the ranking as a TREC run file")
+	queries := fs.Int("queries", 0, "run only the first N queries, over their documents and as many others (0: all)")
+	titleWeight := fs.Float64("title-weight", service.DefaultTitleWeight, "how much a title word counts against a word of the text (to measure the choice)")
+	if len(args) == 0 || args[0] != "search" {
+		return subcommandHelp(fs, args, stdout, "eval needs the subcommand search")
+	}
+	// Without --db the set goes to a temporary SQLite file.
+	hasDB := false
+	for _, a := range args {
+		if a == "--db" || a == "-db" || strings.HasPrefix(a, "--db=") || strings.HasPrefix(a, "-db=") {
+			hasDB = true
+		}
+	}
+	if err := parse(fs, args[1:]); err != nil {
+		return err
+	}
+	if *dataset == "" {
+		fs.Usage()
+		return fmt.Errorf("--dataset is required")
+	}
+	if !hasDB && os.Getenv("DATABASE_URL") == "" {
+		dir, err := os.MkdirTemp("", "engram-eval-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		db.url = "sqlite:" + filepath.Join(dir, "eval.db")
+	}
+	set, err := eval.Load(*dataset, *queries, *queries)
+	if err != nil {
+		return err
+	}
+	s, err := db.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	m, err := jobs.NewMigrator(s, s.river)
+	if err != nil {
+		return err
+	}
+	if _, err := m.MigrateUp(ctx); err != nil {
+		return err
+	}
+	// The store the server would run, with the title weight to measure.
+	measured := service.New(s.Driver(), service.Options{TitleWeight: *titleWeight})
+	rep, runs, err := eval.Run(ctx, measured, s.Engine(), set, eval.Options{Mode: engram.SearchMode(*mode)})
+	if err != nil {
+		return cliError(err)
+	}
+	if *runFile != "" {
+		f, err := os.Create(*runFile)
+		if err != nil {
+			return err
+		}
+		if err := eval.WriteRun(f, runs, "engram-"+rep.Engine+"-"+rep.Mode); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	if *asJSON {
+		return writeJSON(stdout, rep)
+	}
+	fmt.Fprintf(stdout, "engine %s, mode %s: %d documents (loaded in %.1fs), %d queries\n", rep.Engine, rep.Mode, rep.Documents, rep.LoadSeconds, rep.Queries)
+	fmt.Fprintf(stdout, "nDCG@10 %.4f  MRR@10 %.4f  Recall@100 %.4f\n", rep.NDCG10, rep.MRR10, rep.Recall100)
+	fmt.Fprintf(stdout, "latency p50 %s  p95 %s  max %s\n", rep.LatencyP50.Round(10*time.Microsecond), rep.LatencyP95.Round(10*time.Microsecond), rep.LatencyMax.Round(10*time.Microsecond))
+	return nil
+}

@@ -1,0 +1,120 @@
+package service
+
+import (
+	"context"
+
+	"github.com/engram-kb/engram"
+	"github.com/engram-kb/engram/internal/textsearch"
+)
+
+// DefaultTitleWeight is how much a word of a document's title counts
+// against one of its text in lexical ranking (docs/SEARCH.md has its
+// measured effect).
+const DefaultTitleWeight = 2.0
+
+// reindexBatch is how many documents one reindex transaction takes.
+const reindexBatch = 500
+
+// Search parses the query and runs it: one statement (the lexical
+// ranking) for a query with something to match, none for one whose words
+// are all excluded or punctuation. Each document appears once, with its
+// best chunk, unless in.Chunks. Returns invalid_argument for an empty
+// query, a limit outside 1–100, a cursor of another query, or a mode that
+// needs an embedder when none is configured.
+func (s *Store) Search(ctx context.Context, tenantID string, in engram.SearchInput) (engram.SearchPage, error) {
+	page := engram.SearchPage{Mode: in.Mode}
+	if isBlank(in.Query) {
+		return page, engram.Errorf(engram.EInvalid, "q: must not be empty")
+	}
+	switch in.Mode {
+	case "":
+		page.Mode = engram.SearchLexical
+	case engram.SearchLexical:
+	case engram.SearchVector, engram.SearchHybrid:
+		return page, engram.Errorf(engram.EInvalid, "mode: %q needs an embedding model, and none is configured; use lexical", in.Mode)
+	default:
+		return page, engram.Errorf(engram.EInvalid, "mode: %q is not one of lexical, vector, hybrid", in.Mode)
+	}
+	if in.Limit == 0 {
+		in.Limit = engram.DefaultSearchLimit
+	}
+	if in.Limit < 1 || in.Limit > engram.MaxSearchLimit {
+		return page, engram.Errorf(engram.EInvalid, "limit: must be between 1 and %d", engram.MaxSearchLimit)
+	}
+	offset := 0
+	if in.Cursor != "" {
+		var err error
+		if offset, err = engram.DecodeSearchCursor(in.Cursor, in.Query); err != nil {
+			return page, err
+		}
+	}
+	q := textsearch.Parse(in.Query)
+	page.Results = []engram.SearchResult{}
+	if q.Empty() {
+		return page, nil
+	}
+	hits, err := s.d.Reader().SearchLexical(ctx, tenantID, engram.SearchRequest{
+		Query: q, Filter: in.Filter, Chunks: in.Chunks, TitleWeight: s.titleWeight,
+		Offset: offset, Limit: in.Limit + 1,
+	})
+	if err != nil {
+		return page, err
+	}
+	if len(hits) > in.Limit {
+		hits = hits[:in.Limit]
+		page.HasMore = true
+		page.NextCursor = engram.SearchCursorFor(in.Query, offset+in.Limit)
+	}
+	words := map[string]bool{}
+	for _, w := range q.Words() {
+		words[w] = true
+	}
+	for i, h := range hits {
+		snippet, ms := textsearch.Snippet(h.ChunkContent, words)
+		matches := make([]engram.SearchMatch, len(ms))
+		for j, m := range ms {
+			matches[j] = engram.SearchMatch{Start: m.Start, End: m.End}
+		}
+		rank := offset + i + 1
+		page.Results = append(page.Results, engram.SearchResult{
+			DocumentID: h.DocumentID, ExternalID: h.ExternalID, Title: h.Title, SourceType: h.SourceType, Classification: h.Classification,
+			Status: h.Status, CreatedAt: h.CreatedAt, SourceCreatedAt: h.SourceCreatedAt, ChunkIndex: h.ChunkIndex,
+			Snippet: snippet, Matches: matches, Score: h.Score, Ranks: engram.SearchRanks{Lexical: &rank},
+		})
+	}
+	return page, nil
+}
+
+// Reindex rebuilds the tenant's search index entries, reindexBatch
+// documents per transaction, for recovery (a restored backup, an index
+// damaged outside engram); the writes keep it exact otherwise.
+func (s *Store) Reindex(ctx context.Context, tenantID string) (int, error) {
+	total, after := 0, engram.NilID
+	for {
+		var last string
+		var n int
+		err := s.inTx(ctx, tenantID, func(tx engram.Tx) error {
+			var err error
+			last, n, err = tx.SearchReindex(ctx, tenantID, after, reindexBatch)
+			return err
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if last == "" {
+			return total, nil
+		}
+		after = last
+	}
+}
+
+// isBlank reports whether s has nothing but white space.
+func isBlank(s string) bool {
+	for _, r := range s {
+		if r != ' ' && r != '\t' && r != '\n' && r != '\r' && r != '\f' && r != '\v' && r != 0x85 && r != 0xA0 && r != 0x3000 {
+			return false
+		}
+	}
+	return true
+}
