@@ -48,7 +48,10 @@ func TestRolesOnEveryRoute(t *testing.T) {
 	// documents into a connector and start or stop its sync).
 	for _, r := range routes {
 		own := r.path == "/api/auth/logout" || r.path == "/api/auth/password"
-		if r.method != "GET" && r.need == "canRead" && !own {
+		// POST /api/search is GET /api/search with the query in the body,
+		// for queries too long for a URL: it reads and changes nothing.
+		reads := r.method == "POST" && r.path == "/api/search"
+		if r.method != "GET" && r.need == "canRead" && !own && !reads {
 			t.Errorf("%s %s changes data but is open to viewers", r.method, r.path)
 		}
 		manages := strings.HasPrefix(r.path, "/api/users") || strings.HasPrefix(r.path, "/api/apikeys") ||
