@@ -215,6 +215,29 @@ func subcommandHelp(fs *flag.FlagSet, args []string, stdout io.Writer, msg strin
 	return fmt.Errorf("%s", msg)
 }
 
+// openForTenant opens the migrated store and finds the tenant named by
+// --tenant (required), for the commands that work on one tenant.
+func openForTenant(ctx context.Context, fs *flag.FlagSet, db dbFlags, slug string) (*store, engram.Tenant, error) {
+	if slug == "" {
+		fs.Usage()
+		return nil, engram.Tenant{}, fmt.Errorf("--tenant is required")
+	}
+	s, err := db.open(ctx)
+	if err != nil {
+		return nil, engram.Tenant{}, err
+	}
+	if err := ensureMigrated(ctx, s); err != nil {
+		s.Close()
+		return nil, engram.Tenant{}, err
+	}
+	t, err := s.TenantBySlug(ctx, slug)
+	if err != nil {
+		s.Close()
+		return nil, engram.Tenant{}, cliError(err)
+	}
+	return s, t, nil
+}
+
 // pendingChecker reports pending migrations.
 type pendingChecker interface {
 	MigrationsPending(ctx context.Context) (bool, error)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 
 	"github.com/engram-kb/engram"
@@ -24,22 +23,11 @@ func classifierCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if *tenant == "" {
-		fs.Usage()
-		return fmt.Errorf("--tenant is required")
-	}
-	s, err := db.open(ctx)
+	s, tn, err := openForTenant(ctx, fs, db, *tenant)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := ensureMigrated(ctx, s); err != nil {
-		return err
-	}
-	tn, err := s.TenantBySlug(ctx, *tenant)
-	if err != nil {
-		return cliError(err)
-	}
 	if action == "status" {
 		st, err := s.ClassifierStatus(ctx, tn.ID)
 		if err != nil {

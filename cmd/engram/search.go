@@ -30,22 +30,11 @@ func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if *tenant == "" {
-		fs.Usage()
-		return fmt.Errorf("--tenant is required")
-	}
-	s, err := db.open(ctx)
+	s, t, err := openForTenant(ctx, fs, db, *tenant)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := ensureMigrated(ctx, s); err != nil {
-		return err
-	}
-	t, err := s.TenantBySlug(ctx, *tenant)
-	if err != nil {
-		return cliError(err)
-	}
 	page, err := s.Search(ctx, t.ID, engram.SearchInput{Query: q, Limit: *limit})
 	if err != nil {
 		return cliError(err)
@@ -72,22 +61,11 @@ func reindexCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *tenant == "" {
-		fs.Usage()
-		return fmt.Errorf("--tenant is required")
-	}
-	s, err := db.open(ctx)
+	s, t, err := openForTenant(ctx, fs, db, *tenant)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := ensureMigrated(ctx, s); err != nil {
-		return err
-	}
-	t, err := s.TenantBySlug(ctx, *tenant)
-	if err != nil {
-		return cliError(err)
-	}
 	n, err := s.Reindex(ctx, t.ID)
 	if err != nil {
 		return cliError(err)

@@ -31,22 +31,11 @@ func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	if *tenant == "" {
-		fs.Usage()
-		return fmt.Errorf("--tenant is required")
-	}
-	s, err := db.open(ctx)
+	s, tn, err := openForTenant(ctx, fs, db, *tenant)
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	if err := ensureMigrated(ctx, s); err != nil {
-		return err
-	}
-	tn, err := s.TenantBySlug(ctx, *tenant)
-	if err != nil {
-		return cliError(err)
-	}
 	c, err := s.GetConnector(ctx, tn.ID, id)
 	if err != nil {
 		return cliError(err)
