@@ -63,6 +63,14 @@ type Capabilities struct {
 	// refreshes itself: StatisticsStale sends one statement and
 	// StatisticsAnalyze two. Without them (SQLite) both send none.
 	Statistics bool
+	// SearchAllWords: SearchLexical scores its candidates by every word
+	// of r.Query, whichever clauses found them (r.Match), so a search can
+	// leave its common words out of finding (engram.PlanSearchMatch).
+	// Without it (SQLite, whose FTS5 bm25() scores only the words of the
+	// MATCH) a search is not planned: leaving the common words out of
+	// finding left them out of the score, and nDCG@10 on the man pages
+	// fell from 0.7275 to 0.6262 (docs/SEARCH.md).
+	SearchAllWords bool
 }
 
 // Tx is a write transaction of a Driver.

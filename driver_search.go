@@ -13,8 +13,13 @@ type SearchExecutor interface {
 	// match r.Query and r.Filter by BM25 (title words weighted by
 	// r.TitleWeight), best first, keeps each document's best chunk unless
 	// r.Chunks, and returns r.Limit hits after r.Offset. One statement.
-	// r.Query must not be empty.
+	// r.Query must not be empty. The candidates are the chunks
+	// r.Finder() matches; every word of r.Query scores them.
 	SearchLexical(ctx context.Context, tenantID string, r SearchRequest) ([]SearchHit, error)
+	// SearchWordChunks reads how many of the tenant's chunks hold each of
+	// words, up to limit: one statement (PostgreSQL: the kept term
+	// statistics; SQLite: the index, each word's count stopping at limit).
+	SearchWordChunks(ctx context.Context, tenantID string, words []string, limit int) (map[string]int, error)
 	// SearchReindex rewrites the index entries of the chunks of up to
 	// limit of the tenant's documents (soft-deleted ones included) whose
 	// id is greater than after (engram.NilID to start), in id order, from their text and titles,

@@ -39,12 +39,21 @@ var SearchModes = []SearchMode{SearchLexical, SearchVector, SearchHybrid}
 // case, without diacritics).
 type SearchTerm []string
 
-// SearchQuery is a parsed query: every clause of All must match, a
-// clause matching when any of its terms does (words joined by OR); no
-// term of Not may match.
+// SearchQuery is a parsed query: a chunk matches when any clause of All
+// does, a clause matching when any of its terms does; no term of Not may
+// match.
 type SearchQuery struct {
 	All [][]SearchTerm
 	Not []SearchTerm
+}
+
+// Finder is the query that finds a request's candidates: Match when it
+// has clauses, else Query.
+func (r SearchRequest) Finder() SearchQuery {
+	if len(r.Match.All) > 0 {
+		return r.Match
+	}
+	return r.Query
 }
 
 // Empty reports whether the query has nothing a document must match, so
@@ -82,7 +91,10 @@ type SearchFilter struct {
 
 // SearchRequest is what a driver's lexical search is asked.
 type SearchRequest struct {
+	// Query scores the candidates; Match, when it has clauses, finds them
+	// (PlanSearchMatch: the rare clauses of Query), else Query does.
 	Query  SearchQuery
+	Match  SearchQuery
 	Filter SearchFilter
 	// Chunks: one hit per matching chunk instead of one per document
 	// (its best chunk).

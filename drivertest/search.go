@@ -11,7 +11,7 @@ import (
 	"github.com/engram-kb/engram"
 )
 
-// testSearch covers SearchLexical and SearchReindex: one statement per
+// testSearch covers SearchLexical, SearchWordChunks and SearchReindex: one statement per
 // search, BM25 order with the title weighted, best chunk or every chunk,
 // the filters and their defaults, paging, other tenants, and the index
 // kept by the delete batches of delete-all and of a connector's delete.
@@ -63,6 +63,24 @@ func testSearch(t *testing.T, h Harness) {
 	theirs, _ := engram.PrepareDocuments([]engram.NewDocument{{Title: "Osprey osprey osprey", Content: "osprey"}})
 	if err := f.s.CreateDocuments(ctx, other, theirs); err != nil {
 		t.Fatal(err)
+	}
+
+	// Chunk counts per word: the tenant's only, stopped at the limit, a
+	// word no chunk holds missing or 0; one statement.
+	var counts map[string]int
+	count(t, "SearchWordChunks", 1, func(ctx context.Context) (err error) {
+		counts, err = f.d.Reader().SearchWordChunks(ctx, f.tenant, []string{"lake", "filler", "zzyzx", "sightings"}, 1000)
+		return err
+	})
+	if counts["lake"] != 2 || counts["sightings"] != 1 || counts["zzyzx"] != 0 || counts["filler"] < 2 {
+		t.Fatalf("SearchWordChunks = %v, want lake 2, sightings 1, filler 2 or more, zzyzx 0", counts)
+	}
+	count(t, "SearchWordChunks limited", 1, func(ctx context.Context) (err error) {
+		counts, err = f.d.Reader().SearchWordChunks(ctx, other, []string{"osprey", "lake"}, 1)
+		return err
+	})
+	if counts["osprey"] != 1 || counts["lake"] != 0 {
+		t.Fatalf("SearchWordChunks of the other tenant, limit 1 = %v, want osprey 1, lake 0", counts)
 	}
 
 	hits := search(engram.SearchRequest{Query: word("osprey")})

@@ -205,7 +205,7 @@ func jsonParam(v any) (string, error) {
 // deltas (migrations 00012 and 00013) and planner statistics engram
 // refreshes.
 func (s *Store) Capabilities() engram.Capabilities {
-	return engram.Capabilities{RowLocks: true, WritableCTE: true, CountDeltas: true, Statistics: true}
+	return engram.Capabilities{RowLocks: true, WritableCTE: true, CountDeltas: true, Statistics: true, SearchAllWords: true}
 }
 
 // collectIDs reads a one-column result of ids into a set.

@@ -144,7 +144,7 @@ func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.
 			  WHERE $13 OR r.rn = 1
 			  ORDER BY r.score DESC, r.document_id, r.chunk_index
 			  LIMIT $14 OFFSET $15`,
-			tenantID, tsQuery(r.Query), strings.Join(r.Query.Words(), " "),
+			tenantID, tsQuery(r.Finder()), strings.Join(r.Query.Words(), " "),
 			f.Classification, f.Status, f.SourceType, f.ConnectorID, f.SenderEmail,
 			tsPtr(f.CreatedAfter), tsPtr(f.CreatedBefore), engram.SearchCandidates,
 			r.TitleWeight, r.Chunks, r.Limit, r.Offset)
@@ -162,6 +162,31 @@ func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.
 			h.Classification, h.Status = engram.Classification(class), engram.DocumentStatus(status)
 			inUTC(&h.CreatedAt, h.SourceCreatedAt)
 			out = append(out, h)
+		}
+		return translate(rs.Err())
+	})
+	return out, err
+}
+
+// SearchWordChunks sums each word's chunk counts in the tenant's term
+// statistics (the compacted row and the deltas since): one statement.
+func (e *executor) SearchWordChunks(ctx context.Context, tenantID string, words []string, limit int) (map[string]int, error) {
+	out := make(map[string]int, len(words))
+	err := e.run(ctx, tenantID, func(q querier) error {
+		rs, err := query(ctx, q, "search.word_chunks",
+			`SELECT term, least(sum(df), $3)::int FROM search_terms WHERE tenant_id = $1 AND term = ANY($2) GROUP BY term`,
+			tenantID, words, limit)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var w string
+			var n int
+			if err := rs.Scan(&w, &n); err != nil {
+				return translate(err)
+			}
+			out[w] = n
 		}
 		return translate(rs.Err())
 	})

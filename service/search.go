@@ -53,8 +53,12 @@ func (s *Store) Search(ctx context.Context, tenantID string, in engram.SearchInp
 	if q.Empty() {
 		return page, nil
 	}
+	match, err := s.searchMatch(ctx, tenantID, q)
+	if err != nil {
+		return page, err
+	}
 	hits, err := s.d.Reader().SearchLexical(ctx, tenantID, engram.SearchRequest{
-		Query: q, Filter: in.Filter, Chunks: in.Chunks, TitleWeight: s.titleWeight,
+		Query: q, Match: match, Filter: in.Filter, Chunks: in.Chunks, TitleWeight: s.titleWeight,
 		Offset: offset, Limit: in.Limit + 1,
 	})
 	if err != nil {
@@ -83,6 +87,21 @@ func (s *Store) Search(ctx context.Context, tenantID string, in engram.SearchInp
 		})
 	}
 	return page, nil
+}
+
+// searchMatch picks the clauses of q that find its candidates
+// (engram.PlanSearchMatch) from the tenant's counts of its words: one
+// statement when q has more than one clause and the engine scores by
+// every word (engram.Capabilities.SearchAllWords), none otherwise.
+func (s *Store) searchMatch(ctx context.Context, tenantID string, q engram.SearchQuery) (engram.SearchQuery, error) {
+	if len(q.All) < 2 || !s.d.Capabilities().SearchAllWords {
+		return q, nil
+	}
+	counts, err := s.d.Reader().SearchWordChunks(ctx, tenantID, q.Words(), s.matchBudget+1)
+	if err != nil {
+		return q, err
+	}
+	return engram.PlanSearchMatch(q, counts, s.matchBudget), nil
 }
 
 // Reindex rebuilds the tenant's search index entries, reindexBatch

@@ -24,6 +24,10 @@ type Options struct {
 	// TitleWeight is how much a title word counts in lexical ranking
 	// against a word of the text (default DefaultTitleWeight).
 	TitleWeight float64
+	// SearchMatchBudget bounds the chunks the clauses that find a
+	// search's candidates may hold (default engram.SearchMatchBudget;
+	// engram.PlanSearchMatch).
+	SearchMatchBudget int
 }
 
 // Store is engram.Store over a driver.
@@ -33,6 +37,8 @@ type Store struct {
 	acc AccountOptions
 	// titleWeight is Options.TitleWeight.
 	titleWeight float64
+	// matchBudget is Options.SearchMatchBudget.
+	matchBudget int
 	// dummy is a hash of no one's password, made at the first sign-in and
 	// checked when an email is unknown, so that a wrong email costs what
 	// a wrong password does.
@@ -57,7 +63,10 @@ func New(d engram.Driver, opt Options) *Store {
 	if opt.TitleWeight <= 0 {
 		opt.TitleWeight = DefaultTitleWeight
 	}
-	return &Store{d: d, now: opt.Clock, acc: opt.Accounts, titleWeight: opt.TitleWeight}
+	if opt.SearchMatchBudget <= 0 {
+		opt.SearchMatchBudget = engram.SearchMatchBudget
+	}
+	return &Store{d: d, now: opt.Clock, acc: opt.Accounts, titleWeight: opt.TitleWeight, matchBudget: opt.SearchMatchBudget}
 }
 
 // Driver returns the engine driver the store runs on.

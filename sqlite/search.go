@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"strings"
 
 	"github.com/engram-kb/engram"
@@ -80,7 +81,7 @@ func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.
 		  WHERE ?11 OR r.rn = 1
 		  ORDER BY r.score DESC, r.document_id, r.chunk_index
 		  LIMIT ?12 OFFSET ?13`,
-		r.TitleWeight, ftsQuery(tenantID, r.Query), tenantID, class, status, f.SourceType, f.ConnectorID, f.SenderEmail,
+		r.TitleWeight, ftsQuery(tenantID, r.Finder()), tenantID, class, status, f.SourceType, f.ConnectorID, f.SenderEmail,
 		fmtTimePtr(f.CreatedAfter), fmtTimePtr(f.CreatedBefore), r.Chunks, r.Limit, r.Offset, engram.SearchCandidates)
 	if err != nil {
 		return nil, err
@@ -99,6 +100,37 @@ func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.
 		h.CreatedAt = parseTime(created)
 		h.SourceCreatedAt = parseTimePtr(srcCreated)
 		out = append(out, h)
+	}
+	return out, translate(rs.Err())
+}
+
+// SearchWordChunks counts each word's chunks of the tenant in the FTS5
+// index, stopping at limit: one statement. FTS5 keeps no count per word
+// and tenant, and its file-wide one (fts5vocab) reads the word's whole
+// list, so a count here costs at most limit rows.
+func (e *executor) SearchWordChunks(ctx context.Context, tenantID string, words []string, limit int) (map[string]int, error) {
+	list, err := json.Marshal(words)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := query(ctx, e.q, "search.word_chunks",
+		`SELECT w.value, (SELECT count(*) FROM (
+		         SELECT 1 FROM chunk_search
+		          WHERE chunk_search MATCH 'tenant : "' || ?1 || '" AND {title body} : "' || replace(w.value, '"', '') || '"'
+		          LIMIT ?3))
+		   FROM json_each(?2) w`, tenantWord(tenantID), string(list), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	out := make(map[string]int, len(words))
+	for rs.Next() {
+		var w string
+		var n int
+		if err := rs.Scan(&w, &n); err != nil {
+			return nil, translate(err)
+		}
+		out[w] = n
 	}
 	return out, translate(rs.Err())
 }

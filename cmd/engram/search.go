@@ -84,6 +84,7 @@ func evalSearchCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	runFile := fs.String("run", "", "also write the ranking as a TREC run file")
 	queries := fs.Int("queries", 0, "run only the first N queries, over their documents and as many others (0: all)")
 	titleWeight := fs.Float64("title-weight", service.DefaultTitleWeight, "how much a title word counts against a word of the text (to measure the choice)")
+	matchBudget := fs.Int("match-budget", engram.SearchMatchBudget, "how many chunks the rare words that find a query's candidates may hold (to measure the choice)")
 	if len(args) == 0 || args[0] != "search" {
 		return subcommandHelp(fs, args, stdout, "eval needs the subcommand search")
 	}
@@ -125,8 +126,9 @@ func evalSearchCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if _, err := m.MigrateUp(ctx); err != nil {
 		return err
 	}
-	// The store the server would run, with the title weight to measure.
-	measured := service.New(s.Driver(), service.Options{TitleWeight: *titleWeight})
+	// The store the server would run, with the title weight and the
+	// match budget to measure.
+	measured := service.New(s.Driver(), service.Options{TitleWeight: *titleWeight, SearchMatchBudget: *matchBudget})
 	rep, runs, err := eval.Run(ctx, measured, s.Engine(), set, eval.Options{Mode: engram.SearchMode(*mode)})
 	if err != nil {
 		return cliError(err)
