@@ -112,7 +112,8 @@
     var p = percent(job);
     if (bar) { bar.value = p; bar.textContent = p + "%"; }
     if (text) {
-      text.textContent = job.status + ": " + job.progress.done + " of " + job.progress.total + " (" + p + "%" + eta(job) + ")" +
+      var counts = job.progress.total ? job.progress.done + " of " + job.progress.total : job.progress.done + " items";
+      text.textContent = job.status + ": " + counts + " (" + p + "%" + eta(job) + ")" +
         (job.error ? " — " + job.error : "");
     }
     el.dataset.jobStatus = job.status;
@@ -214,7 +215,7 @@
     var status = document.getElementById("review-status"), doneEl = document.getElementById("review-done");
     var leftEl = document.getElementById("review-left");
     var items = function () { return Array.prototype.slice.call(queue.querySelectorAll("li.item")); };
-    var at = 0, done = 0, loading = false;
+    var at = 0, done = 0;
     function current() { return items()[at]; }
     function focus(i) {
       var all = items();
@@ -227,15 +228,32 @@
       all[at].scrollIntoView({ block: "nearest" });
       if (all.length - at < 20) { more(); }
     }
+    var pending = null;
+    // more loads the next page of the queue; it resolves when it is in.
     function more() {
       var next = queue.dataset.next;
-      if (!next || loading) { return; }
-      loading = true;
-      api("GET", "/api/documents/review?limit=200&cursor=" + encodeURIComponent(next)).then(function (data) {
+      if (!next) { return Promise.resolve(false); }
+      if (pending) { return pending; }
+      pending = api("GET", "/api/documents/review?limit=200&cursor=" + encodeURIComponent(next)).then(function (data) {
         data.documents.forEach(function (d) { queue.appendChild(itemFor(d)); });
         queue.dataset.next = data.pagination.next_cursor || "";
-        loading = false;
-      }).catch(function (err) { loading = false; say(status, err.message, true); });
+        pending = null;
+        return true;
+      }).catch(function (err) { pending = null; say(status, err.message, true); return false; });
+      return pending;
+    }
+    // selectAll loads the rest of the queue (up to the bulk limit of
+    // 10,000) and selects every document not yet reviewed.
+    function selectAll() {
+      say(status, "Loading the whole queue…");
+      function step() {
+        if (items().length >= 10000) { return Promise.resolve(); }
+        return more().then(function (got) { return got ? step() : undefined; });
+      }
+      step().then(function () {
+        items().forEach(function (li) { if (!li.classList.contains("reviewed")) { li.querySelector("input.sel").checked = true; } });
+        say(status, selectedItems().length + " selected. Press c to confirm them all, r to reject them all.");
+      });
     }
     function itemFor(d) {
       var li = document.createElement("li");
@@ -277,11 +295,17 @@
       }
       var li = current();
       if (!li) { return; }
+      if (li.classList.contains("reviewed")) { focus(at + 1); return; }
+      mark(li, "…");
       api("POST", "/api/documents/" + li.dataset.id + "/" + kind, {}).then(function () {
         mark(li, kind === "confirm" ? "confirmed" : "rejected");
         count(1);
         say(status, "“" + li.querySelector(".title").textContent + "” " + (kind === "confirm" ? "confirmed." : "rejected."));
-      }).catch(function (err) { say(status, err.message, true); });
+      }).catch(function (err) {
+        li.classList.remove("reviewed");
+        li.querySelector(".state").textContent = "";
+        say(status, err.message, true);
+      });
       focus(at + 1);
     }
     function setClass(c) {
@@ -305,7 +329,7 @@
         c: function () { decide("confirm"); },
         r: function () { decide("reject"); },
         x: function () { var li = current(); if (li) { var b = li.querySelector("input.sel"); b.checked = !b.checked; } },
-        a: function () { items().forEach(function (li) { if (!li.classList.contains("reviewed")) { li.querySelector("input.sel").checked = true; } }); say(status, selectedItems().length + " selected."); }
+        a: selectAll
       };
       var fn = keys[ev.key];
       if (fn) { ev.preventDefault(); fn(); }
