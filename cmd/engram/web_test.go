@@ -468,6 +468,14 @@ func (e *webEnv) screenshots(t *testing.T, dir string) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// Something to review and a few open gaps, so the pages show work.
+	e.seedDocuments(t, "Weekly sync notes", 12)
+	for _, g := range []string{
+		`{"title": "Why did the deadline move to the next sprint?", "category": "rationale", "priority": 4, "questions": ["Why did the deadline move?", "Who decided it?"]}`,
+		`{"title": "Who is on call for the ingest service?", "category": "process", "priority": 3, "questions": ["Who is on call this week?"]}`,
+	} {
+		e.api(t, "POST", "/api/knowledge/gaps", g)
+	}
 	shot := func(name, path string) {
 		e.run(t, 20*time.Second, chromedp.Navigate(e.srv.base+path), chromedp.WaitReady(chromedp.CSS(`main`)), chromedp.Sleep(300*time.Millisecond))
 		png := get(t, e, 20*time.Second, chromedp.CaptureScreenshot())
