@@ -96,6 +96,8 @@ func (h *Handler) routes() {
 	h.mux.HandleFunc("GET /login", h.loginPage)
 	h.mux.HandleFunc("POST /login", h.loginSubmit)
 	h.mux.HandleFunc("POST /logout", h.logout)
+	h.mux.HandleFunc("GET /accept-invite", h.acceptInvite)
+	h.page("GET /account", h.account)
 	h.page("GET /documents", h.documents)
 	h.page("GET /documents/{id}", h.document)
 	h.page("GET /review", h.review)
@@ -216,6 +218,17 @@ type loginView struct {
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "login", view{Title: "Sign in", Data: loginView{Next: safeNext(r.URL.Query().Get("next"))}})
+}
+
+// acceptInvite is the page an invitation link opens: the invited person
+// chooses a password, and the API's accept-invite signs them in.
+func (h *Handler) acceptInvite(w http.ResponseWriter, r *http.Request) {
+	h.render(w, r, http.StatusOK, "accept", view{Title: "Join engram", Data: r.URL.Query().Get("token")})
+}
+
+func (h *Handler) account(r *http.Request, p engram.Principal, v *view) (string, error) {
+	v.Title, v.Active = "Your account", "account"
+	return "account", nil
 }
 
 func (h *Handler) loginSubmit(w http.ResponseWriter, r *http.Request) {

@@ -151,6 +151,13 @@ func TestPages(t *testing.T) {
 			}
 		})
 
+		t.Run("an invitation link opens a page", func(t *testing.T) {
+			resp, body := e.do(t, anon, "GET", "/accept-invite?token=egi_x%22%3E%3Cb%3E", "", nil)
+			if resp.StatusCode != 200 || !strings.Contains(body, `value="egi_x&#34;&gt;&lt;b&gt;"`) {
+				t.Fatalf("%d\n%s", resp.StatusCode, body)
+			}
+		})
+
 		t.Run("sign-in from another site is refused", func(t *testing.T) {
 			resp, body := e.do(t, e.browser(t), "POST", "/login", "https://evil.example", url.Values{"email": {"admin@example.com"}, "password": {e.password[engram.RoleAdmin]}})
 			if resp.StatusCode != http.StatusForbidden || resp.Header.Get("Set-Cookie") != "" {
@@ -188,7 +195,7 @@ func TestPages(t *testing.T) {
 
 		t.Run("every page renders", func(t *testing.T) {
 			for _, p := range []string{"/documents", "/documents?status=pending&created_after=2020-01-01", "/documents/" + id, "/review",
-				"/search", "/search?q=plans", "/ask", "/gaps", "/integrations", "/jobs", "/settings"} {
+				"/search", "/search?q=plans", "/ask", "/gaps", "/integrations", "/jobs", "/settings", "/account"} {
 				resp, body := e.do(t, admin, "GET", p, "", nil)
 				if resp.StatusCode != 200 || !strings.Contains(body, "admin@example.com") {
 					t.Errorf("%s: %d\n%s", p, resp.StatusCode, body)

@@ -82,6 +82,7 @@ func TestWebApp(t *testing.T) {
 			if dir := os.Getenv("ENGRAM_SCREENSHOTS"); dir != "" && engine == "sqlite" {
 				t.Run("screenshots", func(t *testing.T) { e.screenshots(t, dir) })
 			}
+			t.Run("delete all with progress", e.deleteAll)
 			t.Run("sign out", e.signOut)
 		})
 	}
@@ -503,5 +504,24 @@ func (e *webEnv) signOut(t *testing.T) {
 	)
 	if loc := get(t, e, 5*time.Second, chromedp.Location()); !strings.Contains(loc, "/login?next=%2Fjobs") {
 		t.Fatalf("after sign-out /jobs went to %s", loc)
+	}
+}
+
+func (e *webEnv) deleteAll(t *testing.T) {
+	total := int(e.stats(t)["total"].(float64))
+	e.run(t, 90*time.Second,
+		chromedp.Navigate(e.srv.base+"/documents"),
+		chromedp.Click(chromedp.CSS(`#delete-all button`)),
+		// The confirmation is accepted by the dialog listener.
+		chromedp.WaitVisible(chromedp.CSS(`#jobs`)),
+		poll(`(function () { var r = document.querySelector('#jobs tbody tr');
+			return r && r.cells[0].textContent === 'delete all' && r.dataset.jobStatus === 'succeeded' &&
+				r.querySelector('progress').value === 100; })()`),
+	)
+	if got := text(t, e, `#jobs tbody tr .progress-text`); !strings.Contains(got, fmt.Sprintf("%d of %d", total, total)) {
+		t.Fatalf("delete-all progress reads %q, want %d of %d", got, total, total)
+	}
+	if st := e.stats(t); int(st["total"].(float64)) != 0 || int(st["deleted"].(float64)) != total {
+		t.Fatalf("after delete-all: %v", st)
 	}
 }

@@ -77,7 +77,9 @@
         api(method, form.dataset.api, body).then(function (data) {
           var then = form.dataset.then || "";
           if (then === "reload") { window.location.reload(); return; }
-          if (then === "watch") { say(status, "Started."); watchConnector(form.closest("[data-id]"), data.job && data.job.id); return; }
+          if (then === "watch") { say(status, "Started."); watchConnector(form.closest("[data-id]"), data.job_id); return; }
+          if (then.charAt(0) === "/") { window.location.href = then; return; }
+          if (then === "reset") { form.reset(); }
           if (then.indexOf("show:") === 0) {
             var out = form.querySelector("output");
             out.textContent = pick(data, then.slice(5)) || "";
