@@ -23,6 +23,9 @@ type documentsView struct {
 	Statuses   []engram.DocumentStatus
 	Classes    []engram.Classification
 	Confirmed  int
+	// APIQuery is the list's filters as GET /api/documents reads them,
+	// for "select all matching".
+	APIQuery string
 }
 
 func (h *Handler) documents(r *http.Request, p engram.Principal, v *view) (string, error) {
@@ -47,6 +50,13 @@ func (h *Handler) documents(r *http.Request, p engram.Principal, v *view) (strin
 		return "", err
 	}
 	dv.Docs = page.Documents
+	all := url.Values{}
+	for k, vs := range api {
+		if k != "cursor" && k != "limit" {
+			all[k] = vs
+		}
+	}
+	dv.APIQuery = all.Encode()
 	if page.HasMore {
 		next := url.Values{}
 		for k, vs := range q {

@@ -334,6 +334,23 @@ func (e *webEnv) bulkDeleteUndo(t *testing.T) {
 	if got := int(e.stats(t)["deleted"].(float64)); got != 0 {
 		t.Fatalf("deleted = %d after undo, want 0", got)
 	}
+
+	// Every matching document, beyond the page, in one request.
+	confirmed := int(e.stats(t)["by_status"].(map[string]any)["confirmed"].(float64))
+	e.run(t, 30*time.Second,
+		chromedp.Navigate(e.srv.base+"/documents?status=confirmed"),
+		chromedp.Click(chromedp.CSS(`#select-matching`)),
+		poll(fmt.Sprintf(`document.getElementById('bulk-count').textContent === '(all %d matching selected)'`, confirmed)),
+		chromedp.SetValue(chromedp.CSS(`#bulk-class`), "personal"),
+		chromedp.Click(chromedp.CSS(`button[data-action="classify"]`)),
+		poll(`document.getElementById('bulk-result').textContent.indexOf('set to personal') > 0`),
+	)
+	if got := text(t, e, `#bulk-result`); !strings.HasPrefix(got, fmt.Sprintf("%d set to personal", confirmed)) {
+		t.Fatalf("select all matching: %q", got)
+	}
+	if got := int(e.stats(t)["by_classification"].(map[string]any)["personal"].(float64)); got != confirmed {
+		t.Fatalf("personal = %d, want %d", got, confirmed)
+	}
 }
 
 func (e *webEnv) searchAndOpen(t *testing.T) {

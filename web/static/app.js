@@ -162,9 +162,34 @@
     if (!table || !bulk) { return; }
     var boxes = Array.prototype.slice.call(table.querySelectorAll("input.sel"));
     var count = document.getElementById("bulk-count"), result = document.getElementById("bulk-result");
-    var last = -1;
-    function selected() { return boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; }); }
-    function update() { var n = selected().length; count.textContent = n ? "(" + n + " selected)" : "(none selected)"; }
+    var last = -1, matching = null;
+    function selected() { return matching || boxes.filter(function (b) { return b.checked; }).map(function (b) { return b.value; }); }
+    function update() {
+      var n = selected().length;
+      count.textContent = matching ? "(all " + n + " matching selected)" : n ? "(" + n + " selected)" : "(none selected)";
+    }
+    // "Select all matching" pages through the list with the same filters
+    // and keeps every id, up to the bulk limit.
+    var selectMatching = document.getElementById("select-matching");
+    if (selectMatching) {
+      selectMatching.addEventListener("click", function () {
+        var ids = [], base = "/api/documents?limit=200" + (bulk.dataset.query ? "&" + bulk.dataset.query : "");
+        say(result, "Selecting…");
+        function page(cursor) {
+          return api("GET", base + (cursor ? "&cursor=" + encodeURIComponent(cursor) : "")).then(function (data) {
+            data.documents.forEach(function (d) { ids.push(d.id); });
+            var next = data.pagination.next_cursor;
+            if (next && ids.length < 10000) { return page(next); }
+          });
+        }
+        page("").then(function () {
+          matching = ids.slice(0, 10000);
+          boxes.forEach(function (b) { b.checked = true; });
+          update();
+          say(result, matching.length + " documents selected.");
+        }).catch(function (err) { say(result, err.message, true); });
+      });
+    }
     boxes.forEach(function (b, i) {
       b.addEventListener("click", function (ev) {
         // Shift-click selects the range from the last box clicked.
@@ -173,11 +198,13 @@
           for (var j = lo; j <= hi; j++) { boxes[j].checked = b.checked; }
         }
         last = i;
+        matching = null;
         update();
       });
     });
     document.getElementById("select-all").addEventListener("change", function (ev) {
       boxes.forEach(function (b) { b.checked = ev.target.checked; });
+      matching = null;
       update();
     });
     bulk.querySelectorAll("button[data-action]").forEach(function (btn) {
