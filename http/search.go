@@ -60,59 +60,8 @@ func (s *Server) searchPost(w http.ResponseWriter, r *http.Request, p engram.Pri
 // runSearch reads a search's fields, runs it and writes its page.
 func (s *Server) runSearch(w http.ResponseWriter, r *http.Request, p engram.Principal, q params) error {
 	start := time.Now()
-	var in engram.SearchInput
-	var err error
-	in.Query, _ = q.get("q")
-	if v, ok := q.get("mode"); ok {
-		if in.Mode, err = parseEnum("mode", v, engram.SearchModes); err != nil {
-			return err
-		}
-	}
-	if v, ok := q.get("group"); ok {
-		g, err := parseEnum("group", v, []string{"documents", "chunks"})
-		if err != nil {
-			return err
-		}
-		in.Chunks = g == "chunks"
-	}
-	if in.Limit, err = q.intRange("limit", engram.DefaultSearchLimit, 1, engram.MaxSearchLimit); err != nil {
-		return err
-	}
-	in.Cursor, _ = q.get("cursor")
-	f := &in.Filter
-	if v, ok := q.get("classification"); ok {
-		c, err := parseEnum("classification", v, engram.Classifications)
-		if err != nil {
-			return err
-		}
-		f.Classification = &c
-	}
-	if v, ok := q.get("status"); ok {
-		st, err := parseEnum("status", v, engram.DocumentStatuses)
-		if err != nil {
-			return err
-		}
-		f.Status = &st
-	}
-	if v, ok := q.get("source_type"); ok {
-		if v == "" || len(v) > 50 {
-			return engram.Errorf(engram.EInvalid, "source_type: must be 1 to 50 characters")
-		}
-		f.SourceType = &v
-	}
-	if v, ok := q.get("sender_email"); ok {
-		if v == "" || len(v) > 320 {
-			return engram.Errorf(engram.EInvalid, "sender_email: must be 1 to 320 characters")
-		}
-		f.SenderEmail = &v
-	}
-	if f.ConnectorID, err = q.id("connector_id"); err != nil {
-		return err
-	}
-	if f.CreatedAfter, err = q.timestamp("created_after"); err != nil {
-		return err
-	}
-	if f.CreatedBefore, err = q.timestamp("created_before"); err != nil {
+	in, err := searchInput(q)
+	if err != nil {
 		return err
 	}
 	page, err := s.store.Search(r.Context(), p.TenantID, in)
@@ -136,4 +85,64 @@ func (s *Server) runSearch(w http.ResponseWriter, r *http.Request, p engram.Prin
 		TookMS     json.Number           `json:"took_ms"`
 	}{true, page.Mode, page.Results, pagination{in.Limit, page.HasMore, next},
 		json.Number(strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 3, 64))})
+}
+
+// searchInput reads a search's fields.
+func searchInput(q params) (engram.SearchInput, error) {
+	var in engram.SearchInput
+	var err error
+	in.Query, _ = q.get("q")
+	if v, ok := q.get("mode"); ok {
+		if in.Mode, err = parseEnum("mode", v, engram.SearchModes); err != nil {
+			return in, err
+		}
+	}
+	if v, ok := q.get("group"); ok {
+		g, err := parseEnum("group", v, []string{"documents", "chunks"})
+		if err != nil {
+			return in, err
+		}
+		in.Chunks = g == "chunks"
+	}
+	if in.Limit, err = q.intRange("limit", engram.DefaultSearchLimit, 1, engram.MaxSearchLimit); err != nil {
+		return in, err
+	}
+	in.Cursor, _ = q.get("cursor")
+	f := &in.Filter
+	if v, ok := q.get("classification"); ok {
+		c, err := parseEnum("classification", v, engram.Classifications)
+		if err != nil {
+			return in, err
+		}
+		f.Classification = &c
+	}
+	if v, ok := q.get("status"); ok {
+		st, err := parseEnum("status", v, engram.DocumentStatuses)
+		if err != nil {
+			return in, err
+		}
+		f.Status = &st
+	}
+	if v, ok := q.get("source_type"); ok {
+		if v == "" || len(v) > 50 {
+			return in, engram.Errorf(engram.EInvalid, "source_type: must be 1 to 50 characters")
+		}
+		f.SourceType = &v
+	}
+	if v, ok := q.get("sender_email"); ok {
+		if v == "" || len(v) > 320 {
+			return in, engram.Errorf(engram.EInvalid, "sender_email: must be 1 to 320 characters")
+		}
+		f.SenderEmail = &v
+	}
+	if f.ConnectorID, err = q.id("connector_id"); err != nil {
+		return in, err
+	}
+	if f.CreatedAfter, err = q.timestamp("created_after"); err != nil {
+		return in, err
+	}
+	if f.CreatedBefore, err = q.timestamp("created_before"); err != nil {
+		return in, err
+	}
+	return in, nil
 }

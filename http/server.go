@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/engram-kb/engram"
@@ -91,6 +92,8 @@ type Server struct {
 	corsOrigins  []string
 	refreshTTL   time.Duration
 	learner      engram.Learner
+	// pages serves every path outside /api (see MountPages).
+	pages http.Handler
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -313,6 +316,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // dispatch routes r, answering unknown paths and methods in JSON rather
 // than with the mux's plain-text pages.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	if s.pages != nil && !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/readyz" {
+		s.pages.ServeHTTP(w, r)
+		return
+	}
 	h, pattern := s.mux.Handler(r)
 	if pattern != "" {
 		s.mux.ServeHTTP(w, r)

@@ -20,6 +20,7 @@ import (
 	"github.com/engram-kb/engram/postgres"
 	"github.com/engram-kb/engram/service"
 	"github.com/engram-kb/engram/sqlite"
+	"github.com/engram-kb/engram/web"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 )
@@ -115,13 +116,16 @@ func (w wiring) runner(s *store) (*jobs.Runner, error) {
 		Logger: w.logger, Connectors: w.connectors, Analyzer: analyze.New(), AnalyzerName: analyze.Name, Finished: w.finished})
 }
 
-// api returns engram's HTTP API over s.
+// api returns engram's HTTP API over s, with the web app at every path
+// outside /api.
 func (w wiring) api(s *store) http.Handler {
-	return enghttp.NewServer(enghttp.Config{
+	api := enghttp.NewServer(enghttp.Config{
 		Store: s, Classifier: classify.New(), Learner: classify.Learner{}, Analyzer: analyze.New(), AnalyzerName: analyze.Name, Logger: w.logger, Version: version,
 		ObserveRequest: w.observeRequest, SlowRequest: w.slowRequest, Ready: w.ready,
 		Connectors: w.connectors, JobBatchSize: w.jobs.batchSize, Signup: w.signup, CORSOrigins: w.corsOrigins,
 	})
+	web.Mount(api, s, w.logger)
+	return api
 }
 
 // httpServer serves h with the timeouts that keep a slow or stuck client
