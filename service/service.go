@@ -33,6 +33,9 @@ type Store struct {
 	acc AccountOptions
 	// titleWeight is Options.TitleWeight.
 	titleWeight float64
+	// embedder embeds search queries for vector and hybrid search (nil:
+	// lexical only); see SetEmbedder.
+	embedder engram.Embedder
 	// dummy is a hash of no one's password, made at the first sign-in and
 	// checked when an email is unknown, so that a wrong email costs what
 	// a wrong password does.
