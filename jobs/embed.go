@@ -114,7 +114,12 @@ func (w *embedWorker) Work(ctx context.Context, j *river.Job[embedArgs]) error {
 			w.log.Info("embedding paused", "tenant_id", j.Args.TenantID, "embedded", total)
 			return river.JobSnooze(0)
 		}
-		p, err := w.store.EmbedBatch(ctx, j.Args.TenantID, w.embedder, w.batch)
+		// A batch runs on a context of its own, so that a shutdown
+		// lets it finish, bounded by a slice: with the slice before it,
+		// below River's rescue time.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.slice)
+		p, err := w.store.EmbedBatch(bctx, j.Args.TenantID, w.embedder, w.batch)
+		cancel()
 		if err != nil {
 			w.log.Warn("embedding batch failed", "tenant_id", j.Args.TenantID, "attempt", j.Attempt,
 				"model", engram.EmbeddingModel(w.embedder), "error", engram.LogText(err))

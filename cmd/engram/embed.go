@@ -21,7 +21,7 @@ type embedFlags struct {
 	url, model, keyFile string
 	dims, batch         int
 	sendDims            bool
-	every               time.Duration
+	every, timeout      time.Duration
 }
 
 func (f *embedFlags) register(fs *flag.FlagSet) {
@@ -31,6 +31,7 @@ func (f *embedFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&f.sendDims, "embed-send-dimensions", env("ENGRAM_EMBED_SEND_DIMENSIONS", "") == "1", "send --embed-dimensions to the API, for models that shorten their vectors (ENGRAM_EMBED_SEND_DIMENSIONS=1)")
 	fs.StringVar(&f.keyFile, "embed-key-file", env("ENGRAM_EMBED_KEY_FILE", ""), "file whose first line is the embeddings API key, when "+embedKeyEnv+" is not set (ENGRAM_EMBED_KEY_FILE)")
 	fs.IntVar(&f.batch, "embed-batch", envInt("ENGRAM_EMBED_BATCH", jobs.DefaultEmbedBatch), "chunks per embedding request and batch (ENGRAM_EMBED_BATCH)")
+	fs.DurationVar(&f.timeout, "embed-timeout", envDuration("ENGRAM_EMBED_TIMEOUT", 30*time.Second), "give up one embeddings request after this long (it is retried, with backoff, up to 5 attempts) (ENGRAM_EMBED_TIMEOUT)")
 	fs.DurationVar(&f.every, "embed-every", envDuration("ENGRAM_EMBED_EVERY", jobs.DefaultEmbedEvery), "how often workers look for chunks to embed (ENGRAM_EMBED_EVERY)")
 }
 
@@ -50,7 +51,7 @@ func (f embedFlags) embedder() (engram.Embedder, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := openai.NewClient(openai.Config{BaseURL: f.url, APIKey: key})
+	c, err := openai.NewClient(openai.Config{BaseURL: f.url, APIKey: key, Timeout: f.timeout})
 	if err != nil {
 		return nil, fmt.Errorf("--embed-url: %w", err)
 	}

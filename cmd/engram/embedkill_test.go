@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -115,6 +116,116 @@ func TestEmbeddingSurvivesKill(t *testing.T) {
 			}
 			serve.cmd.Process.Kill()
 			<-serve.done
+		})
+	}
+}
+
+// TestEmbeddingFaults runs `engram serve` against an embeddings server
+// that fails in each way the issue names: every failure is a retried
+// embed job with a clear message in the log, a search meanwhile answers
+// by its words (mode lexical), and once the server answers again every
+// chunk is embedded and a hybrid search ranks by both.
+func TestEmbeddingFaults(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("runs a server through provider faults; skipped with -short")
+	}
+	const dims = 16
+	for engine, db := range databases(t) {
+		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
+			if out, errOut, err := runEngram(t, "migrate", "up", "--db", db); err != nil {
+				t.Fatalf("migrate up: %v\n%s%s", err, out, errOut)
+			}
+			ctx := context.Background()
+			d := dbFlags{url: db, maxConns: 2}
+			st, err := d.open(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			tn, key, err := st.CreateTenant(ctx, "Acme", "acme")
+			if err != nil {
+				t.Fatal(err)
+			}
+			prepared, err := engram.PrepareDocuments([]engram.NewDocument{
+				{Title: "Harbour log", Content: "The harbour tide was calm at dawn."},
+				{Title: "Lunch", Content: "Soup and bread."},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.CreateDocuments(ctx, tn.ID, prepared); err != nil {
+				t.Fatal(err)
+			}
+			srv := embedtest.New(dims)
+			defer srv.Close()
+			e, err := embedFlags{url: srv.URL, model: embedtest.Model, dims: dims, batch: 10}.embedder()
+			if err != nil {
+				t.Fatal(err)
+			}
+			srv.SetFault(embedtest.ServerError)
+			serve := startServe(t, db, "--embed-url", srv.URL, "--embed-model", embedtest.Model, "--embed-dimensions", fmt.Sprint(dims),
+				"--embed-every", "1s", "--embed-timeout", "300ms")
+			defer func() { serve.cmd.Process.Kill() }()
+			for _, f := range []struct {
+				fault embedtest.Fault
+				log   string
+			}{
+				{embedtest.ServerError, "HTTP 500"},
+				{embedtest.RateLimit, "HTTP 429"},
+				{embedtest.Hang, "no answer within 300ms"},
+				{embedtest.WrongDimensions, "gave 15 dimensions, configured 16"},
+				{embedtest.Malformed, "the answer is not the API's JSON"},
+			} {
+				since := len(serve.log())
+				srv.SetFault(f.fault)
+				deadline := time.Now().Add(time.Minute)
+				for !strings.Contains(serve.log()[since:], f.log) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s: no failed embed batch saying %q within a minute:\n%s", f.fault, f.log, serve.log())
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				code, m := call(t, "GET", serve.base+"/api/search?q=harbour+tide", key.Secret, "")
+				if code != 200 || m["mode"] != "lexical" || len(m["results"].([]any)) != 1 {
+					t.Fatalf("%s: search while embedding fails = %d %v", f.fault, code, m)
+				}
+				if s, _ := st.EmbedStatus(ctx, tn.ID, e); s.Embedded != 0 {
+					t.Fatalf("%s: a failed batch stored vectors: %+v", f.fault, s)
+				}
+			}
+			srv.SetFault(embedtest.None)
+			deadline := time.Now().Add(time.Minute)
+			for {
+				s, err := st.EmbedStatus(ctx, tn.ID, e)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if s.Embedded == 2 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("not embedded within a minute of the server's recovery: %+v\n%s", s, serve.log())
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			code, m := call(t, "GET", serve.base+"/api/search?q=harbour+tide", key.Secret, "")
+			res, _ := m["results"].([]any)
+			if code != 200 || m["mode"] != "hybrid" || len(res) == 0 {
+				t.Fatalf("hybrid search = %d %v", code, m)
+			}
+			ranks := res[0].(map[string]any)["ranks"].(map[string]any)
+			if ranks["lexical"] != float64(1) || ranks["vector"] != float64(1) {
+				t.Fatalf("the harbour log's ranks = %v", ranks)
+			}
+			code, m = call(t, "GET", serve.base+"/api/search?q=harbour&mode=vector", key.Secret, "")
+			if code != 200 || m["mode"] != "vector" {
+				t.Fatalf("vector search = %d %v", code, m)
+			}
+			if strings.Contains(serve.log(), srv.URL+"/v1/embeddings: HTTP") && strings.Contains(serve.log(), "egm_") {
+				t.Fatal("the log holds a key")
+			}
 		})
 	}
 }
