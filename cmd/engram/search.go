@@ -144,6 +144,9 @@ func evalSearchCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
+	if emb == nil && opt.Mode != engram.SearchLexical {
+		return fmt.Errorf("--mode %s needs an embedding model: --embed-url, --embed-model, --embed-dimensions", *mode)
+	}
 	if emb != nil {
 		measured.SetEmbedder(emb)
 		// The corpus is embedded by the embedding jobs' batches, run
