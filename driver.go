@@ -101,6 +101,7 @@ type Executor interface {
 	UserExecutor
 	ClassifierExecutor
 	SearchExecutor
+	VectorExecutor
 }
 
 // AuditEntry is one audit_log row.

@@ -6,8 +6,11 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/engram-kb/engram"
 	"github.com/engram-kb/engram/eval"
+	"github.com/engram-kb/engram/internal/embedtest"
 	"github.com/engram-kb/engram/internal/testdb"
+	"github.com/engram-kb/engram/provider/openai"
 )
 
 // sliceFloor is the nDCG@10 that the first 40 man-page queries, over
@@ -51,4 +54,58 @@ func TestScore(t *testing.T) {
 	if n, m, r := eval.Score([]string{"x"}, rel); n != 0 || m != 0 || r != 0 {
 		t.Fatalf("Score of a miss = %v %v %v", n, m, r)
 	}
+}
+
+// TestManpagesSliceVectors runs the same slice in vector and hybrid mode
+// with the hashing embedder of internal/embedtest behind the
+// OpenAI-compatible client, the corpus embedded by the embedding jobs'
+// batches. It checks the mechanics, not quality: the hashing embedder
+// makes no semantic claim, so its figures (logged) say nothing about a
+// real model. Every query must be answered, and hybrid results carry
+// both ranks.
+func TestManpagesSliceVectors(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "data", "retrieval", "manpages")
+	if _, err := os.Stat(filepath.Join(dir, "corpus.jsonl")); err != nil {
+		t.Skip("the man-page set is not beside the repository:", err)
+	}
+	set, err := eval.Load(dir, 40, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := embedtest.New(256)
+	t.Cleanup(srv.Close)
+	c, err := openai.NewClient(openai.Config{BaseURL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := openai.NewEmbeddings(c, openai.EmbeddingsConfig{Model: embedtest.Model, Dimensions: 256})
+	if err != nil {
+		t.Fatal(err)
+	}
+	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
+		s.SetEmbedder(e)
+		for _, mode := range []engram.SearchMode{engram.SearchVector, engram.SearchHybrid} {
+			rep, runs, err := eval.Run(context.Background(), s, s.Engine(), set, eval.Options{Mode: mode,
+				Embed: func(ctx context.Context, tenantID string) error {
+					for {
+						p, err := s.EmbedBatch(ctx, tenantID, e, 64)
+						if err != nil || p.Read == 0 {
+							return err
+						}
+					}
+				}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%s %s (hashing embedder): nDCG@10 %.4f MRR@10 %.4f Recall@100 %.4f", rep.Engine, mode, rep.NDCG10, rep.MRR10, rep.Recall100)
+			if len(runs) != len(set.Queries) || rep.EmbedSeconds == 0 {
+				t.Fatalf("%s: %d rankings for %d queries, embedded in %vs", mode, len(runs), len(set.Queries), rep.EmbedSeconds)
+			}
+			for _, r := range runs {
+				if len(r.IDs) == 0 {
+					t.Fatalf("%s: query %s has no results", mode, r.QueryID)
+				}
+			}
+		}
+	})
 }

@@ -69,6 +69,13 @@ type Config struct {
 	// starts the syncs that connectors' sync_interval makes due (default
 	// DefaultScheduleEvery).
 	ScheduleEvery time.Duration
+	// Embedder, when set, embeds the tenants' chunks (see embed.go):
+	// EmbedBatch chunks per batch (default DefaultEmbedBatch), looking for
+	// tenants with chunks to embed every EmbedEvery (default
+	// DefaultEmbedEvery).
+	Embedder   engram.Embedder
+	EmbedBatch int
+	EmbedEvery time.Duration
 	// Finished, when set, is told of every job this process's workers
 	// finish, with its kind and final status (for /metrics).
 	Finished func(engram.JobKind, engram.JobStatus)
@@ -91,6 +98,12 @@ func (c *Config) defaults() {
 	}
 	if c.TrainEvery <= 0 {
 		c.TrainEvery = DefaultTrainEvery
+	}
+	if c.EmbedBatch <= 0 {
+		c.EmbedBatch = DefaultEmbedBatch
+	}
+	if c.EmbedEvery <= 0 {
+		c.EmbedEvery = DefaultEmbedEvery
 	}
 	if c.Finished == nil {
 		c.Finished = func(engram.JobKind, engram.JobStatus) {}
@@ -172,6 +185,12 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 	if cfg.Learner != nil {
 		river.AddWorker(workers, &trainWorker{store: store, learner: cfg.Learner, base: cfg.Classifier, log: cfg.Logger})
 	}
+	var embedSweep *embedSweepWorker
+	if cfg.Embedder != nil {
+		embedSweep = &embedSweepWorker{store: store, embedder: cfg.Embedder, log: cfg.Logger}
+		river.AddWorker(workers, embedSweep)
+		river.AddWorker(workers, &embedWorker{store: store, embedder: cfg.Embedder, batch: cfg.EmbedBatch, slice: cfg.slice(), log: cfg.Logger})
+	}
 	rc := &river.Config{
 		Workers: workers,
 		// Workers set their own timeout (see kindWorker.Timeout).
@@ -188,6 +207,9 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 		if cfg.Learner != nil {
 			rc.PeriodicJobs = append(rc.PeriodicJobs, trainSweepJob(cfg.TrainEvery))
 		}
+		if cfg.Embedder != nil {
+			rc.PeriodicJobs = append(rc.PeriodicJobs, embedSweepJob(cfg.EmbedEvery))
+		}
 	}
 	client, err := river.NewClient(driver, rc)
 	if err != nil {
@@ -195,6 +217,9 @@ func newRunner[TTx any](driver riverdriver.Driver[TTx], store engram.Store, atta
 	}
 	sched.list = client.JobList
 	sweep.insert = client.InsertMany
+	if embedSweep != nil {
+		embedSweep.insert = client.InsertMany
+	}
 	attach(func(ctx context.Context, tx TTx, jobs []engram.TenantJob) ([]int64, error) {
 		params := make([]river.InsertManyParams, len(jobs))
 		for i, j := range jobs {

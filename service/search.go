@@ -15,12 +15,18 @@ const DefaultTitleWeight = 2.0
 // reindexBatch is how many documents one reindex transaction takes.
 const reindexBatch = 500
 
-// Search parses the query and runs it: one statement (the lexical
+// Search parses the query and runs it. Lexical: one statement (the
 // ranking) for a query with something to match, none for one whose words
-// are all excluded or punctuation. Each document appears once, with its
-// best chunk, unless in.Chunks. Returns invalid_argument for an empty
-// query, a limit outside 1–100, a cursor of another query, or a mode that
-// needs an embedder when none is configured.
+// are all excluded or punctuation. Vector: the query embedded (at most
+// QueryEmbedTimeout) and two statements (the tenant's vectors scanned,
+// the best chunks read); hybrid: the lexical statement besides, the two
+// rankings fused (see hybrid.go). A hybrid search whose query the
+// provider cannot embed answers lexically, with page.Mode lexical. Each
+// document appears once, with its best chunk, unless in.Chunks. The mode
+// defaults to hybrid when an embedder is set, lexical otherwise. Returns
+// invalid_argument for an empty query, a limit outside 1–100, a cursor of
+// another query, or a mode that needs an embedder when none is set, and
+// unavailable when a vector search's query cannot be embedded.
 func (s *Store) Search(ctx context.Context, tenantID string, in engram.SearchInput) (engram.SearchPage, error) {
 	page := engram.SearchPage{Mode: in.Mode}
 	if isBlank(in.Query) {
@@ -29,9 +35,14 @@ func (s *Store) Search(ctx context.Context, tenantID string, in engram.SearchInp
 	switch in.Mode {
 	case "":
 		page.Mode = engram.SearchLexical
+		if s.embedder != nil {
+			page.Mode = engram.SearchHybrid
+		}
 	case engram.SearchLexical:
 	case engram.SearchVector, engram.SearchHybrid:
-		return page, engram.Errorf(engram.EInvalid, "mode: %q needs an embedding model, and none is configured; use lexical", in.Mode)
+		if s.embedder == nil {
+			return page, engram.Errorf(engram.EInvalid, "mode: %q needs an embedding model, and none is configured; use lexical", in.Mode)
+		}
 	default:
 		return page, engram.Errorf(engram.EInvalid, "mode: %q is not one of lexical, vector, hybrid", in.Mode)
 	}
@@ -53,16 +64,34 @@ func (s *Store) Search(ctx context.Context, tenantID string, in engram.SearchInp
 	if q.Empty() {
 		return page, nil
 	}
-	match, err := s.searchMatch(ctx, tenantID, q)
-	if err != nil {
-		return page, err
+	var hits []rankedHit
+	if page.Mode != engram.SearchLexical {
+		var err error
+		hits, err = s.searchVectors(ctx, tenantID, in, q, page.Mode, offset)
+		if engram.ErrorCode(err) == engram.EUnavailable && page.Mode == engram.SearchHybrid {
+			// The provider is down or slow: the words still find.
+			page.Mode, err = engram.SearchLexical, nil
+		}
+		if err != nil {
+			return page, err
+		}
 	}
-	hits, err := s.d.Reader().SearchLexical(ctx, tenantID, engram.SearchRequest{
-		Query: q, Match: match, Filter: in.Filter, Chunks: in.Chunks, TitleWeight: s.titleWeight,
-		Offset: offset, Limit: in.Limit + 1,
-	})
-	if err != nil {
-		return page, err
+	if page.Mode == engram.SearchLexical {
+		match, err := s.searchMatch(ctx, tenantID, q)
+		if err != nil {
+			return page, err
+		}
+		lex, err := s.d.Reader().SearchLexical(ctx, tenantID, engram.SearchRequest{
+			Query: q, Match: match, Filter: in.Filter, Chunks: in.Chunks, TitleWeight: s.titleWeight,
+			Offset: offset, Limit: in.Limit + 1,
+		})
+		if err != nil {
+			return page, err
+		}
+		for i, h := range lex {
+			rank := offset + i + 1
+			hits = append(hits, rankedHit{hit: h, score: h.Score, lexical: &rank})
+		}
 	}
 	if len(hits) > in.Limit {
 		hits = hits[:in.Limit]
@@ -73,17 +102,17 @@ func (s *Store) Search(ctx context.Context, tenantID string, in engram.SearchInp
 	for _, w := range q.Words() {
 		words[w] = true
 	}
-	for i, h := range hits {
+	for _, r := range hits {
+		h := r.hit
 		snippet, ms := textsearch.Snippet(h.ChunkContent, words)
 		matches := make([]engram.SearchMatch, len(ms))
 		for j, m := range ms {
 			matches[j] = engram.SearchMatch{Start: m.Start, End: m.End}
 		}
-		rank := offset + i + 1
 		page.Results = append(page.Results, engram.SearchResult{
 			DocumentID: h.DocumentID, ExternalID: h.ExternalID, Title: h.Title, SourceType: h.SourceType, Classification: h.Classification,
 			Status: h.Status, CreatedAt: h.CreatedAt, SourceCreatedAt: h.SourceCreatedAt, ChunkIndex: h.ChunkIndex,
-			Snippet: snippet, Matches: matches, Score: h.Score, Ranks: engram.SearchRanks{Lexical: &rank},
+			Snippet: snippet, Matches: matches, Score: r.score, Ranks: engram.SearchRanks{Lexical: r.lexical, Vector: r.vector},
 		})
 	}
 	return page, nil

@@ -39,6 +39,9 @@ type Store struct {
 	titleWeight float64
 	// matchBudget is Options.SearchMatchBudget.
 	matchBudget int
+	// embedder embeds search queries for vector and hybrid search (nil:
+	// lexical only); see SetEmbedder.
+	embedder engram.Embedder
 	// dummy is a hash of no one's password, made at the first sign-in and
 	// checked when an email is unknown, so that a wrong email costs what
 	// a wrong password does.

@@ -16,6 +16,7 @@ import (
 
 // RunBenchmarks runs every store benchmark on stores from newStore.
 func RunBenchmarks(b *testing.B, newStore func(b *testing.B) engram.Store) {
+	benchVectorSearch(b, newStore)
 	for _, n := range []int{100, 1000} {
 		b.Run(fmt.Sprint("Create/", n), func(b *testing.B) {
 			s, tenant, _ := benchTenant(b, newStore)

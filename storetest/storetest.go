@@ -77,6 +77,7 @@ func Run(t *testing.T, h Harness) {
 	})
 	t.Run("Classifier", func(t *testing.T) { testClassifier(t, h) })
 	t.Run("Search", func(t *testing.T) { testSearch(t, h) })
+	t.Run("Vectors", func(t *testing.T) { testVectors(t, h) })
 }
 
 // fixture is a store with one tenant.

@@ -17,11 +17,14 @@ import (
 
 // searchCmd runs one search of a tenant, as GET /api/search does.
 func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("search", `search "QUERY" --tenant SLUG [--limit N] [--json] [--db URL]`, stderr)
+	fs := newFlagSet("search", `search "QUERY" --tenant SLUG [--limit N] [--mode lexical|vector|hybrid] [--json] [--db URL] [--embed-url URL …]`, stderr)
 	var db dbFlags
 	db.register(fs, false)
+	var ef embedFlags
+	ef.register(fs)
 	tenant := fs.String("tenant", "", "the tenant's slug (required)")
 	limit := fs.Int("limit", engram.DefaultSearchLimit, "results, 1 to 100")
+	mode := fs.String("mode", "", "lexical, vector or hybrid (default: hybrid with --embed-url, lexical without)")
 	asJSON := fs.Bool("json", false, "print the results as JSON")
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		return subcommandHelp(fs, args, stdout, "search needs the query as its first argument")
@@ -35,12 +38,19 @@ func searchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer s.Close()
-	page, err := s.Search(ctx, t.ID, engram.SearchInput{Query: q, Limit: *limit})
+	emb, err := ef.embedder()
+	if err != nil {
+		return err
+	}
+	if emb != nil {
+		s.SetEmbedder(emb)
+	}
+	page, err := s.Search(ctx, t.ID, engram.SearchInput{Query: q, Limit: *limit, Mode: engram.SearchMode(*mode)})
 	if err != nil {
 		return cliError(err)
 	}
 	if *asJSON {
-		return writeJSON(stdout, map[string]any{"results": page.Results, "has_more": page.HasMore})
+		return writeJSON(stdout, map[string]any{"mode": page.Mode, "results": page.Results, "has_more": page.HasMore})
 	}
 	for i, r := range page.Results {
 		fmt.Fprintf(stdout, "%2d. %s  (%.3f, chunk %d, %s)\n    %s\n", i+1, r.Title, r.Score, r.ChunkIndex, r.DocumentID,
@@ -75,9 +85,11 @@ func reindexCmd(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // evalSearchCmd measures search on a BEIR set in a fresh tenant.
 func evalSearchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("eval", "eval search --dataset DIR [--db URL] [--mode lexical] [--json] [--run FILE] [--queries N]", stderr)
+	fs := newFlagSet("eval", "eval search --dataset DIR [--db URL] [--mode lexical|vector|hybrid] [--embed-url URL --embed-model M --embed-dimensions N] [--json] [--run FILE] [--queries N]", stderr)
 	var db dbFlags
 	db.register(fs, false)
+	var ef embedFlags
+	ef.register(fs)
 	dataset := fs.String("dataset", "", "a directory in the BEIR layout: corpus.jsonl, queries.jsonl, qrels/test.tsv (required)")
 	mode := fs.String("mode", "lexical", "lexical, vector or hybrid")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -129,7 +141,28 @@ func evalSearchCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	// The store the server would run, with the title weight and the
 	// match budget to measure.
 	measured := service.New(s.Driver(), service.Options{TitleWeight: *titleWeight, SearchMatchBudget: *matchBudget})
-	rep, runs, err := eval.Run(ctx, measured, s.Engine(), set, eval.Options{Mode: engram.SearchMode(*mode)})
+	opt := eval.Options{Mode: engram.SearchMode(*mode)}
+	emb, err := ef.embedder()
+	if err != nil {
+		return err
+	}
+	if emb == nil && opt.Mode != engram.SearchLexical {
+		return fmt.Errorf("--mode %s needs an embedding model: --embed-url, --embed-model, --embed-dimensions", *mode)
+	}
+	if emb != nil {
+		measured.SetEmbedder(emb)
+		// The corpus is embedded by the embedding jobs' batches, run
+		// here to the end before the queries.
+		opt.Embed = func(ctx context.Context, tenantID string) error {
+			for {
+				p, err := measured.EmbedBatch(ctx, tenantID, emb, ef.batch)
+				if err != nil || p.Read == 0 {
+					return err
+				}
+			}
+		}
+	}
+	rep, runs, err := eval.Run(ctx, measured, s.Engine(), set, opt)
 	if err != nil {
 		return cliError(err)
 	}
@@ -150,6 +183,9 @@ func evalSearchCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return writeJSON(stdout, rep)
 	}
 	fmt.Fprintf(stdout, "engine %s, mode %s: %d documents (loaded in %.1fs), %d queries\n", rep.Engine, rep.Mode, rep.Documents, rep.LoadSeconds, rep.Queries)
+	if rep.EmbedSeconds > 0 {
+		fmt.Fprintf(stdout, "embedded by %s in %.1fs\n", engram.EmbeddingModel(emb), rep.EmbedSeconds)
+	}
 	fmt.Fprintf(stdout, "nDCG@10 %.4f  MRR@10 %.4f  Recall@100 %.4f\n", rep.NDCG10, rep.MRR10, rep.Recall100)
 	fmt.Fprintf(stdout, "latency p50 %s  p95 %s  max %s\n", rep.LatencyP50.Round(10*time.Microsecond), rep.LatencyP95.Round(10*time.Microsecond), rep.LatencyMax.Round(10*time.Microsecond))
 	return nil

@@ -182,12 +182,16 @@ type jobFlags struct {
 	workers     int
 	batchSize   int
 	rescueAfter time.Duration
+	// embed is the embedding model the workers embed chunks with, and
+	// searches embed queries with.
+	embed embedFlags
 }
 
 func (j *jobFlags) register(fs *flag.FlagSet, defWorkers int) {
 	fs.IntVar(&j.workers, "workers", envInt("ENGRAM_WORKERS", defWorkers), "background jobs this process runs at once; 0 runs none (ENGRAM_WORKERS)")
 	fs.IntVar(&j.batchSize, "job-batch-size", envInt("ENGRAM_JOB_BATCH_SIZE", engram.DefaultJobBatchSize), "documents per batch of a delete-all or classify job (ENGRAM_JOB_BATCH_SIZE)")
 	fs.DurationVar(&j.rescueAfter, "job-rescue-after", envDuration("ENGRAM_JOB_RESCUE_AFTER", time.Minute), "resume a job whose process died after this long (ENGRAM_JOB_RESCUE_AFTER)")
+	j.embed.register(fs)
 }
 
 // firstRun creates tenant "default" on a database with no tenant and hands

@@ -106,14 +106,23 @@ type wiring struct {
 }
 
 // runner attaches River to s: new jobs are inserted with River, and
-// Start runs w.jobs.workers of them at once.
+// Start runs w.jobs.workers of them at once. With an embedding model
+// configured, s searches with it and the workers embed chunks.
 func (w wiring) runner(s *store) (*jobs.Runner, error) {
 	j := w.jobs
 	if j.workers < 0 || j.batchSize < 1 || j.batchSize > engram.MaxBulkIDs || j.rescueAfter < time.Second {
 		return nil, fmt.Errorf("--workers must be >= 0, --job-batch-size from 1 to %d, --job-rescue-after at least 1s", engram.MaxBulkIDs)
 	}
+	emb, err := j.embed.embedder()
+	if err != nil {
+		return nil, err
+	}
+	if emb != nil {
+		s.SetEmbedder(emb)
+	}
 	return jobs.New(s, s.river, jobs.Config{Workers: j.workers, RescueAfter: j.rescueAfter, PollInterval: w.poll, Classifier: classify.New(), Learner: classify.Learner{},
-		Logger: w.logger, Connectors: w.connectors, Analyzer: analyze.New(), AnalyzerName: analyze.Name, Finished: w.finished})
+		Logger: w.logger, Connectors: w.connectors, Analyzer: analyze.New(), AnalyzerName: analyze.Name, Finished: w.finished,
+		Embedder: emb, EmbedBatch: j.embed.batch, EmbedEvery: j.embed.every})
 }
 
 // api returns engram's HTTP API over s, with the web app at every path

@@ -163,7 +163,8 @@ func (c *Client) Post(ctx context.Context, path string, body, out any) error {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return ctx.Err()
+			// The caller's deadline ended the retries: say what failed.
+			return engram.Errorf(engram.EUnavailable, "%s%s: %v (after %d attempts, then %v)", c.cfg.BaseURL, path, last, attempt, ctx.Err())
 		}
 	}
 	var se *StatusError
