@@ -93,6 +93,7 @@ type Executor interface {
 	UserExecutor
 	ClassifierExecutor
 	SearchExecutor
+	ChatExecutor
 }
 
 // AuditEntry is one audit_log row.

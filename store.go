@@ -22,6 +22,7 @@ type Store interface {
 	JobScheduler
 	ClassifierStore
 	SearchStore
+	ChatStore
 	// Engine names the engine: "sqlite" or "postgres".
 	Engine() string
 	// Ping checks that the database answers. Returns unavailable.
