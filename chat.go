@@ -144,11 +144,13 @@ type AskEvidence struct {
 	CreatedAt   time.Time `json:"created_at"`
 }
 
-// AskFingerprint identifies a question across askers: the gap
-// fingerprint of its category and its normalised text (case, punctuation
-// and spacing do not count), so the same question asked twice is one gap.
-func AskFingerprint(question string) string {
-	return GapFingerprint(AskCategory(question), question)
+// AskFingerprint identifies a question across askers and wordings by
+// its subject: the distinct key words of the question, folded and
+// sorted, as package service makes them (so "What is the parental leave
+// policy?" and "parental leave policy" are one gap). It does not depend
+// on the gap's category, which the wording decides.
+func AskFingerprint(subject string) string {
+	return GapFingerprint(GapContext, subject)
 }
 
 // AskCategory is the gap category a question falls in, by its first

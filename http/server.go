@@ -67,6 +67,11 @@ type Config struct {
 	// with them (Classifier stays the cold start); without it the
 	// classifier endpoints answer unavailable.
 	Learner engram.Learner
+	// Chat, when set, answers POST /api/ask with a language model;
+	// without it answers are extractive. ChatDailyTokens is each tenant's
+	// daily token budget for it (0: none).
+	Chat            engram.Chat
+	ChatDailyTokens int
 }
 
 // Server is engram's HTTP API. It implements http.Handler.
@@ -91,6 +96,9 @@ type Server struct {
 	corsOrigins  []string
 	refreshTTL   time.Duration
 	learner      engram.Learner
+	// chat and chatDailyTokens are Config.Chat and Config.ChatDailyTokens.
+	chat            engram.Chat
+	chatDailyTokens int
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -117,6 +125,9 @@ func NewServer(cfg Config) *Server {
 		corsOrigins:  cfg.CORSOrigins,
 		refreshTTL:   cfg.RefreshTTL,
 		learner:      cfg.Learner,
+
+		chat:            cfg.Chat,
+		chatDailyTokens: cfg.ChatDailyTokens,
 	}
 	if s.signupPolicy == "" {
 		s.signupPolicy = SignupClosed
@@ -194,6 +205,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/knowledge/gaps/{id}/feedback", canWrite, s.gapFeedback)
 	s.handle("POST /api/knowledge/analyze", canWrite, s.analyzeGaps)
 	s.accountRoutes()
+	s.askRoutes()
 }
 
 // health answers without authentication so load balancers can probe it;

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"sort"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -20,8 +21,8 @@ import (
 //
 // Statements per ask, whatever the tenant's size: the conversation and
 // its last turns when one is continued (two), the budget when a model is
-// used (one), the search (one, or two when no passage has every key
-// word), the passages' text (one when something matched), and one
+// used (one), the search (one), the passages' text (one when something
+// matched), and one
 // transaction of two writes (three when the question becomes evidence,
 // four with the model's usage).
 
@@ -53,7 +54,7 @@ var questionWords = map[string]bool{}
 func init() {
 	for _, w := range strings.Fields(`what which how why when where who whom whose does do did doing done can could
 		should would shall may might must i me my we our us you your he she his her its tell explain please
-		has have had about any some there here get got want need know`) {
+		has have had about any some there here get got want need know many much`) {
 		questionWords[w] = true
 	}
 }
@@ -74,6 +75,17 @@ func keyWords(s string) []string {
 		}
 	}
 	return out
+}
+
+// askFingerprint is the fingerprint of a question's subject: its key
+// words, sorted (engram.AskFingerprint).
+func askFingerprint(q string) string {
+	words := keyWords(q)
+	if len(words) == 0 {
+		return engram.AskFingerprint(engram.NormalizeSubject(q))
+	}
+	sort.Strings(words)
+	return engram.AskFingerprint(strings.Join(words, " "))
 }
 
 // passage is a retrieved chunk, numbered from 1 in rank order.
@@ -201,7 +213,7 @@ func (s *Store) keepTurn(ctx context.Context, tenantID, owner string, in engram.
 		}
 		if !ans.Covered {
 			err := tx.AskEvidenceInsert(ctx, tenantID, []engram.AskEvidence{{MessageID: ans.MessageID, ConversationID: ans.ConversationID,
-				Question: in.Question, Asker: owner, Reason: engram.AskNotCovered, Fingerprint: engram.AskFingerprint(in.Question), CreatedAt: now}})
+				Question: in.Question, Asker: owner, Reason: engram.AskNotCovered, Fingerprint: askFingerprint(in.Question), CreatedAt: now}})
 			if err != nil {
 				return err
 			}
@@ -261,27 +273,20 @@ func (s *Store) standalone(ctx context.Context, question string, history []engra
 	return question + " " + strings.Join(carried, " "), 0, nil
 }
 
-// retrieve runs the search for the query's key words: first all of them
-// (search's own ranking), and when no passage has them all, any of them.
-// It returns the passages with their text.
+// retrieve runs the search (search's own ranking: a passage matches
+// when it holds any of the words, and ranks higher the more, and the
+// rarer, it holds) for the query's key words, and returns the passages
+// with their text.
 func (s *Store) retrieve(ctx context.Context, tenantID, query string, in engram.AskInput) ([]passage, error) {
 	words := keyWords(query)
 	if len(words) == 0 {
 		return nil, nil
 	}
-	search := func(q string) ([]engram.SearchResult, error) {
-		page, err := s.Search(ctx, tenantID, engram.SearchInput{Query: q, Filter: in.Filter, Chunks: true, Limit: in.TopK})
-		return page.Results, err
-	}
-	results, err := search(strings.Join(words, " "))
+	page, err := s.Search(ctx, tenantID, engram.SearchInput{Query: strings.Join(words, " "), Filter: in.Filter, Chunks: true, Limit: in.TopK})
 	if err != nil {
 		return nil, err
 	}
-	if len(results) == 0 && len(words) > 1 {
-		if results, err = search(strings.Join(words, " OR ")); err != nil {
-			return nil, err
-		}
-	}
+	results := page.Results
 	if len(results) == 0 {
 		return nil, nil
 	}

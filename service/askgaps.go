@@ -47,7 +47,7 @@ func (s *Store) RateAnswer(ctx context.Context, tenantID, rater, messageID strin
 			return nil
 		}
 		return tx.AskEvidenceInsert(ctx, tenantID, []engram.AskEvidence{{MessageID: messageID, ConversationID: a.ConversationID,
-			Question: a.Question, Asker: a.Owner, Reason: engram.AskRatedDown, Fingerprint: engram.AskFingerprint(a.Question), CreatedAt: now}})
+			Question: a.Question, Asker: a.Owner, Reason: engram.AskRatedDown, Fingerprint: askFingerprint(a.Question), CreatedAt: now}})
 	})
 }
 
@@ -133,6 +133,9 @@ func askProposals(ev []engram.AskEvidence) ([]engram.PreparedProposal, error) {
 			return nil, err
 		}
 		pp := prepared[0]
+		// The question's subject, not its wording or category, makes it
+		// the same gap.
+		pp.Fingerprint = fp
 		var reasons []string
 		for r := range g.reasons {
 			reasons = append(reasons, r)
