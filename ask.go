@@ -105,6 +105,11 @@ type ChatStore interface {
 	// gaps (one per fingerprint, found again when it exists) and files
 	// them under it.
 	FileAskEvidence(ctx context.Context, tenantID, actor string, limit int) (AskEvidenceSummary, error)
+	// PublishGapAnswers makes every gap with answers a document of
+	// source_type gap_answer (replaced when its answers change), so that
+	// the next ask finds them, and returns how many it created and
+	// removed.
+	PublishGapAnswers(ctx context.Context, tenantID, actor string) (created, removed int, err error)
 }
 
 // AskClock is the day a token budget counts in.

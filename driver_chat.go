@@ -19,6 +19,15 @@ type ChunkRef struct {
 	Content    string `json:"-"`
 }
 
+// GapAnswerRow is one answer to a gap's question, as published.
+type GapAnswerRow struct {
+	GapID    string
+	Title    string
+	Position int
+	Question string
+	Answer   string
+}
+
 // AskedMessage is an answer with the question it answered, as feedback
 // finds it.
 type AskedMessage struct {
@@ -76,6 +85,10 @@ type ChatExecutor interface {
 	// ChunksRead reads the text of the tenant's chunks among refs (of live
 	// documents; others are left out): one statement.
 	ChunksRead(ctx context.Context, tenantID string, refs []ChunkRef) ([]ChunkRef, error)
+	// GapAnswerRows reads up to limit answers of the tenant's gaps that
+	// are not closed, each with its gap's title and its question, in gap,
+	// question and answer order: one statement.
+	GapAnswerRows(ctx context.Context, tenantID string, limit int) ([]GapAnswerRow, error)
 	// LLMUsageRead reads the tokens the tenant used on day (UTC): one
 	// statement.
 	LLMUsageRead(ctx context.Context, tenantID string, day time.Time) (int, error)

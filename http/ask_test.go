@@ -286,6 +286,37 @@ func TestAskGaps(t *testing.T) {
 		if len(gaps) != 2 || !strings.Contains(strings.Join(titles, "|"), "parental leave") || !strings.Contains(strings.Join(titles, "|"), "ferns") {
 			t.Fatalf("gaps %q", titles)
 		}
+
+		// Answer the parental-leave gap: after publishing, the next ask
+		// answers from it and cites it.
+		var gapID string
+		for _, g := range gaps {
+			if strings.Contains(g.(map[string]any)["title"].(string), "parental") {
+				gapID = g.(map[string]any)["id"].(string)
+			}
+		}
+		e.call(t, "POST", "/api/knowledge/gaps/"+gapID+"/answers", e.member.Secret,
+			map[string]any{"question_index": 0, "answer_text": "Parental leave is sixteen weeks at full pay, for every parent."}).want(t, http.StatusCreated, "")
+		if c, r, err := s.PublishGapAnswers(ctx, e.tenant.ID, ""); err != nil || c != 1 || r != 0 {
+			t.Fatalf("published %d, removed %d, %v", c, r, err)
+		}
+		if c, r, err := s.PublishGapAnswers(ctx, e.tenant.ID, ""); err != nil || c != 0 || r != 0 {
+			t.Fatalf("published again %d, removed %d, %v", c, r, err)
+		}
+		a := into[askResp](t, e.call(t, "POST", "/api/ask", e.viewer.Secret, map[string]any{"question": "How long is parental leave?"}).want(t, http.StatusOK, ""))
+		if len(a.Citations) == 0 || !strings.Contains(a.Answer, "sixteen weeks") {
+			t.Fatalf("after the gap's answer: %+v", a)
+		}
+		doc := e.get(t, e.admin.Secret, a.Citations[0].DocumentID)
+		if doc.SourceType != "gap_answer" || doc.IsDeleted {
+			t.Fatalf("cited %+v", doc)
+		}
+		// A changed answer replaces the document.
+		e.call(t, "POST", "/api/knowledge/gaps/"+gapID+"/answers", e.member.Secret,
+			map[string]any{"question_index": 0, "answer_text": "Since May it is twenty weeks."}).want(t, http.StatusCreated, "")
+		if c, r, err := s.PublishGapAnswers(ctx, e.tenant.ID, ""); err != nil || c != 1 || r != 1 {
+			t.Fatalf("republished %d, removed %d, %v", c, r, err)
+		}
 	})
 }
 

@@ -334,3 +334,30 @@ func (e *executor) ChunksRead(ctx context.Context, tenantID string, refs []engra
 	})
 	return out, err
 }
+
+// GapAnswerRows reads the answers of gaps that are not closed.
+func (e *executor) GapAnswerRows(ctx context.Context, tenantID string, limit int) ([]engram.GapAnswerRow, error) {
+	var out []engram.GapAnswerRow
+	err := e.run(ctx, tenantID, func(q querier) error {
+		rs, err := query(ctx, q, "gap_answers.publishable",
+			`SELECT g.id::text, g.title, qu.position, qu.text, a.answer_text
+			   FROM gap_answers a
+			   JOIN knowledge_gaps g ON g.tenant_id = a.tenant_id AND g.id = a.gap_id
+			   JOIN gap_questions qu ON qu.tenant_id = a.tenant_id AND qu.gap_id = a.gap_id AND qu.position = a.question_position
+			  WHERE a.tenant_id = $1 AND g.status <> 'closed'
+			  ORDER BY g.id, qu.position, a.created_at, a.id LIMIT $2`, tenantID, limit)
+		if err != nil {
+			return err
+		}
+		defer rs.Close()
+		for rs.Next() {
+			var r engram.GapAnswerRow
+			if err := rs.Scan(&r.GapID, &r.Title, &r.Position, &r.Question, &r.Answer); err != nil {
+				return translate(err)
+			}
+			out = append(out, r)
+		}
+		return translate(rs.Err())
+	})
+	return out, err
+}

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -17,6 +19,9 @@ import (
 // same question from two people is one gap, with both as evidence),
 // through the same proposal upsert the document analysis uses, so a gap
 // found again is left as people made it.
+
+// askGapTitle starts the title of a gap made of a question.
+const askGapTitle = "Unanswered question: "
 
 // DefaultAskEvidenceBatch is how many questions one filing reads.
 const DefaultAskEvidenceBatch = 500
@@ -125,7 +130,7 @@ func askProposals(ev []engram.AskEvidence) ([]engram.PreparedProposal, error) {
 	for _, fp := range order {
 		g := groups[fp]
 		q := g.questions[0]
-		p := engram.GapProposal{Category: engram.AskCategory(q), Subject: q, Title: "Unanswered question: " + q,
+		p := engram.GapProposal{Category: engram.AskCategory(q), Subject: q, Title: askGapTitle + q,
 			Description: "People asked this and the documents did not answer it (or the answer was rated down).",
 			Priority:    min(5, 2+len(g.askers)), Questions: g.questions, Rule: "ask"}
 		prepared, err := engram.PrepareProposals([]engram.GapProposal{p}, nil, "ask")
@@ -150,4 +155,111 @@ func askProposals(ev []engram.AskEvidence) ([]engram.PreparedProposal, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Fingerprint < out[j].Fingerprint })
 	return out, nil
+}
+
+// gapAnswerSource is the source_type of the documents answered gaps
+// become.
+const gapAnswerSource = "gap_answer"
+
+// maxPublishedAnswers bounds the answers one publication reads.
+const maxPublishedAnswers = 5000
+
+// PublishGapAnswers makes each gap with answers (and not closed) a
+// document of its own, source_type gap_answer, whose text is its
+// questions and answers, so that the next ask can find and cite them. A
+// gap's document is replaced (the old one soft-deleted) when its answers
+// change, and removed when it has none left. Statements: the answers (one
+// read), the published documents (one read a page of 200), then one
+// transaction to create (two statements) and one to delete (as
+// DeleteDocuments), each only when there is something to do.
+func (s *Store) PublishGapAnswers(ctx context.Context, tenantID, actor string) (created, removed int, err error) {
+	rows, err := s.d.Reader().GapAnswerRows(ctx, tenantID, maxPublishedAnswers)
+	if err != nil {
+		return 0, 0, err
+	}
+	type sheet struct {
+		title string
+		text  strings.Builder
+		last  int
+	}
+	sheets := map[string]*sheet{}
+	var order []string
+	for _, r := range rows {
+		sh, ok := sheets[r.GapID]
+		if !ok {
+			sh = &sheet{title: strings.TrimPrefix(r.Title, askGapTitle), last: -1}
+			sheets[r.GapID] = sh
+			order = append(order, r.GapID)
+		}
+		if r.Position != sh.last {
+			sh.text.WriteString("\n\nQuestion: " + r.Question + "\n")
+			sh.last = r.Position
+		}
+		sh.text.WriteString("Answer: " + r.Answer + "\n")
+	}
+	want := map[string]string{} // external id → gap id
+	var docs []engram.NewDocument
+	for _, id := range order {
+		sh := sheets[id]
+		content := strings.TrimSpace(sh.text.String())
+		sum := sha256.Sum256([]byte(sh.title + "\x00" + content))
+		ext := "gap:" + id + ":" + hex.EncodeToString(sum[:6])
+		want[ext] = id
+		e := ext
+		docs = append(docs, engram.NewDocument{Title: sh.title, Content: content, SourceType: gapAnswerSource, ExternalID: &e,
+			Metadata: json.RawMessage(`{"gap_id":"` + id + `"}`)})
+	}
+	have := map[string]bool{}
+	var stale []string
+	src := gapAnswerSource
+	f := engram.DocumentFilter{SourceType: &src, Limit: engram.MaxListLimit, Sort: engram.SortCreatedAt}
+	for {
+		page, err := s.ListDocuments(ctx, tenantID, f)
+		if err != nil {
+			return 0, 0, err
+		}
+		for _, d := range page.Documents {
+			if d.ExternalID == nil {
+				continue
+			}
+			if _, ok := want[*d.ExternalID]; ok && !have[*d.ExternalID] {
+				have[*d.ExternalID] = true
+			} else {
+				stale = append(stale, d.ID)
+			}
+		}
+		if !page.HasMore {
+			break
+		}
+		c, err := engram.DecodeCursor(page.NextCursor, f.Sort, f.Desc)
+		if err != nil {
+			return 0, 0, err
+		}
+		f.Cursor = c
+	}
+	var fresh []engram.NewDocument
+	for _, d := range docs {
+		if !have[*d.ExternalID] {
+			fresh = append(fresh, d)
+		}
+	}
+	for start := 0; start < len(fresh); start += engram.MaxDocumentsPerCreate {
+		batch := fresh[start:min(start+engram.MaxDocumentsPerCreate, len(fresh))]
+		prepared, err := engram.PrepareDocuments(batch)
+		if err != nil {
+			return created, 0, err
+		}
+		if err := s.CreateDocuments(ctx, tenantID, prepared); err != nil {
+			return created, 0, err
+		}
+		created += len(batch)
+	}
+	if len(stale) > 0 {
+		res, err := s.DeleteDocuments(ctx, tenantID, actor, stale, false)
+		if err != nil {
+			return created, 0, err
+		}
+		removed = res.Changed
+	}
+	return created, removed, nil
 }

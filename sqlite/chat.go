@@ -278,3 +278,27 @@ func (e *executor) ChunksRead(ctx context.Context, tenantID string, refs []engra
 	}
 	return out, translate(rs.Err())
 }
+
+// GapAnswerRows reads the answers of gaps that are not closed.
+func (e *executor) GapAnswerRows(ctx context.Context, tenantID string, limit int) ([]engram.GapAnswerRow, error) {
+	rs, err := query(ctx, e.q, "gap_answers.publishable",
+		`SELECT g.id, g.title, q.position, q.text, a.answer_text
+		   FROM gap_answers a
+		   JOIN knowledge_gaps g ON g.tenant_id = a.tenant_id AND g.id = a.gap_id
+		   JOIN gap_questions q ON q.tenant_id = a.tenant_id AND q.gap_id = a.gap_id AND q.position = a.question_position
+		  WHERE a.tenant_id = ? AND g.status <> 'closed'
+		  ORDER BY g.id, q.position, a.created_at, a.id LIMIT ?`, tenantID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rs.Close()
+	var out []engram.GapAnswerRow
+	for rs.Next() {
+		var r engram.GapAnswerRow
+		if err := rs.Scan(&r.GapID, &r.Title, &r.Position, &r.Question, &r.Answer); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, translate(rs.Err())
+}
