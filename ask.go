@@ -52,8 +52,11 @@ type AskAnswer struct {
 	Mode           string     `json:"mode"`
 	ConversationID string     `json:"conversation_id"`
 	MessageID      string     `json:"message_id"`
-	// Covered is false when the documents held nothing relevant.
-	Covered bool `json:"-"`
+	// Covered is false when the documents held nothing relevant:
+	// Coverage, the share of the question's key words the best passage
+	// holds, was under the store's threshold.
+	Covered  bool    `json:"-"`
+	Coverage float64 `json:"-"`
 	// Query is what was searched, after a follow-up was made standalone.
 	Query string `json:"-"`
 }

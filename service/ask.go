@@ -147,7 +147,8 @@ func (s *Store) Ask(ctx context.Context, tenantID, owner string, in engram.AskIn
 	if err != nil {
 		return ans, err
 	}
-	ans.Covered = covered(query, passages)
+	ans.Coverage = coverageOf(query, passages)
+	ans.Covered = ans.Coverage >= MinAskCoverage
 	switch {
 	case !ans.Covered:
 		ans.Mode, ans.Answer, ans.Citations = engram.AskExtractive, NotCoveredAnswer, []engram.Citation{}
@@ -273,16 +274,14 @@ func (s *Store) standalone(ctx context.Context, question string, history []engra
 	return question + " " + strings.Join(carried, " "), 0, nil
 }
 
-// retrieve runs the search (search's own ranking: a passage matches
-// when it holds any of the words, and ranks higher the more, and the
-// rarer, it holds) for the query's key words, and returns the passages
-// with their text.
+// retrieve runs the search for the question as it stands (search's own
+// parsing and ranking, passage by passage) and returns the passages with
+// their text.
 func (s *Store) retrieve(ctx context.Context, tenantID, query string, in engram.AskInput) ([]passage, error) {
-	words := keyWords(query)
-	if len(words) == 0 {
+	if len(keyWords(query)) == 0 {
 		return nil, nil
 	}
-	page, err := s.Search(ctx, tenantID, engram.SearchInput{Query: strings.Join(words, " "), Filter: in.Filter, Chunks: true, Limit: in.TopK})
+	page, err := s.Search(ctx, tenantID, engram.SearchInput{Query: query, Filter: in.Filter, Chunks: true, Limit: in.TopK})
 	if err != nil {
 		return nil, err
 	}
@@ -313,14 +312,14 @@ func (s *Store) retrieve(ctx context.Context, tenantID, query string, in engram.
 	return out, nil
 }
 
-// covered reports whether the best passage (its title and text) holds at
-// least MinAskCoverage of the query's key words.
-func covered(query string, ps []passage) bool {
+// coverageOf is the share of the query's key words the best passage
+// (its title and text) holds; 0 without a passage.
+func coverageOf(query string, ps []passage) float64 {
 	words := keyWords(query)
 	if len(ps) == 0 || len(words) == 0 {
-		return false
+		return 0
 	}
-	return coverage(words, ps[0].result.Title+"\n"+ps[0].text) >= MinAskCoverage
+	return coverage(words, ps[0].result.Title+"\n"+ps[0].text)
 }
 
 // coverage is the share of words found in text.

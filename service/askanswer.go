@@ -62,7 +62,13 @@ func extract(query string, ps []passage) (string, []engram.Citation) {
 				df[t.Text]++
 			}
 		}
-		for j, s := range sentences(p.text) {
+		ss := sentences(p.text)
+		for j, s := range ss {
+			// A question is quoted with the sentence after it, its answer
+			// in a FAQ or a gap's published answers.
+			if strings.HasSuffix(s, "?") && j+1 < len(ss) {
+				s += " " + ss[j+1]
+			}
 			per[i] = append(per[i], scored{p: i, pos: j, text: s})
 		}
 	}
@@ -118,7 +124,7 @@ func extract(query string, ps []passage) (string, []engram.Citation) {
 		if len(chosen) >= extractiveSentences || s.score == 0 {
 			break
 		}
-		if seen[strings.ToLower(s.text)] || fromPassage[s.p] >= 2 {
+		if seen[strings.ToLower(s.text)] || fromPassage[s.p] >= 2 || quoted(chosen, s) {
 			continue
 		}
 		seen[strings.ToLower(s.text)] = true
@@ -140,6 +146,17 @@ func extract(query string, ps []passage) (string, []engram.Citation) {
 		}
 	}
 	return b.String(), cites
+}
+
+// quoted reports whether s overlaps a chosen sentence of its passage
+// (a question quoted with its answer, then the answer alone).
+func quoted(chosen []scored, s scored) bool {
+	for _, c := range chosen {
+		if c.p == s.p && (strings.Contains(c.text, s.text) || strings.Contains(s.text, c.text)) {
+			return true
+		}
+	}
+	return false
 }
 
 // withinBudget keeps the passages, best first, whose estimated tokens fit
