@@ -37,7 +37,7 @@ const noValidCitation = "\n\n(This answer cites none of the passages it was give
 // MinAskCoverage is the share of a question's key words the best passage
 // must contain for the question to count as covered (docs/SEARCH.md has
 // how it was measured).
-const MinAskCoverage = 0.6
+const MinAskCoverage = 0.4
 
 // followUpTurns is how many of a conversation's last messages a
 // follow-up is read with.
