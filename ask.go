@@ -115,8 +115,8 @@ type ChatStore interface {
 	PublishGapAnswers(ctx context.Context, tenantID, actor string) (created, removed int, err error)
 }
 
-// AskClock is the day a token budget counts in.
-func AskClock(t time.Time) time.Time {
+// UsageDay is the UTC day of t, the day a token budget counts t in.
+func UsageDay(t time.Time) time.Time {
 	y, m, d := t.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }

@@ -510,8 +510,8 @@ func TestAskGenerative(t *testing.T) {
 }
 
 // TestAskBudget: once a tenant's daily tokens are spent, asks that need
-// the model answer 429 until the next day; another tenant is not
-// affected.
+// the model answer 429 until the next day (one it does not cover needs
+// none and is answered); another tenant is not affected.
 func TestAskBudget(t *testing.T) {
 	t.Parallel()
 	testdb.ForEachEngine(t, func(t *testing.T, s testdb.Store) {
@@ -523,6 +523,8 @@ func TestAskBudget(t *testing.T) {
 		if r.Header.Get("Retry-After") == "" {
 			t.Fatalf("no Retry-After: %v", r.Header)
 		}
+		// A question the documents do not cover needs no model: answered.
+		e.call(t, "POST", "/api/ask", e.member.Secret, map[string]any{"question": "What is the parental leave policy?"}).want(t, http.StatusOK, "")
 		_, other, err := s.CreateTenant(context.Background(), "Beta", "beta")
 		if err != nil {
 			t.Fatal(err)

@@ -127,14 +127,32 @@ func (s *Store) Ask(ctx context.Context, tenantID, owner string, in engram.AskIn
 		}
 	}
 	used := 0
-	if opt.Chat != nil && opt.DailyTokens > 0 {
-		n, err := s.d.Reader().LLMUsageRead(ctx, tenantID, engram.AskClock(s.now()))
+	// The budget is read once, before the first model call: a question
+	// answered without the model (not covered) is answered even when the
+	// day's tokens are spent.
+	budgetRead := false
+	checkBudget := func() error {
+		if opt.Chat == nil || opt.DailyTokens <= 0 || budgetRead {
+			return nil
+		}
+		budgetRead = true
+		day := engram.UsageDay(s.now())
+		n, err := s.d.Reader().LLMUsageRead(ctx, tenantID, day)
 		if err != nil {
-			return ans, err
+			return err
 		}
 		if n >= opt.DailyTokens {
-			return ans, &engram.Error{Code: engram.ERateLimited, Message: "the tenant's daily budget of language-model tokens is spent; ask again tomorrow (UTC)",
-				Details: map[string]any{"retry_after": int(engram.AskClock(s.now()).Add(24*time.Hour).Sub(s.now()).Seconds()) + 1}}
+			return &engram.Error{Code: engram.ERateLimited, Message: "the tenant's daily budget of language-model tokens is spent; ask again tomorrow (UTC)",
+				Details: map[string]any{"retry_after": int(day.Add(24*time.Hour).Sub(s.now()).Seconds()) + 1}}
+		}
+		return nil
+	}
+	for _, m := range history {
+		if m.Role == engram.ChatUser {
+			if err := checkBudget(); err != nil { // the follow-up is rewritten by the model
+				return ans, err
+			}
+			break
 		}
 	}
 	query, u, err := s.standalone(ctx, in.Question, history, opt.Chat)
@@ -169,6 +187,9 @@ func (s *Store) Ask(ctx context.Context, tenantID, owner string, in engram.AskIn
 			}
 		}
 	default:
+		if err := checkBudget(); err != nil {
+			return ans, err
+		}
 		ans.Mode = engram.AskGenerative
 		sent := withinBudget(passages, engram.AskContextTokens)
 		resp, err := opt.Chat.Complete(ctx, engram.ChatRequest{Messages: answerPrompt(in.Question, sent)}, opt.OnDelta)
@@ -220,7 +241,7 @@ func (s *Store) keepTurn(ctx context.Context, tenantID, owner string, in engram.
 			}
 		}
 		if used > 0 {
-			return tx.LLMUsageAdd(ctx, tenantID, engram.AskClock(now), used)
+			return tx.LLMUsageAdd(ctx, tenantID, engram.UsageDay(now), used)
 		}
 		return nil
 	})
