@@ -102,6 +102,7 @@ type Executor interface {
 	ClassifierExecutor
 	SearchExecutor
 	VectorExecutor
+	ChatExecutor
 }
 
 // AuditEntry is one audit_log row.

@@ -23,6 +23,7 @@ type Store interface {
 	ClassifierStore
 	SearchStore
 	EmbedStore
+	ChatStore
 	// Engine names the engine: "sqlite" or "postgres".
 	Engine() string
 	// Ping checks that the database answers. Returns unavailable.

@@ -188,41 +188,15 @@ func Run(ctx context.Context, st Store, engine string, set Set, opt Options) (Re
 		opt.Mode = engram.SearchLexical
 	}
 	rep := Report{Engine: engine, Mode: string(opt.Mode), Documents: len(set.Docs), Queries: len(set.Queries)}
-	slug := "eval-" + strings.ToLower(engram.NewID()[:8]) + strings.ToLower(engram.NewID()[28:])
-	t, _, err := st.CreateTenant(ctx, "search evaluation", slug)
-	if err != nil {
-		return rep, nil, err
-	}
-	c, err := st.CreateConnector(ctx, t.ID, "", connector.Push, "evaluation corpus", json.RawMessage(`{}`), 0)
-	if err != nil {
-		return rep, nil, err
-	}
 	start := time.Now()
-	for i := 0; i < len(set.Docs); i += opt.Batch {
-		end := min(i+opt.Batch, len(set.Docs))
-		items := make([]engram.SourceItem, 0, end-i)
-		for _, d := range set.Docs[i:end] {
-			title := d.Title
-			if strings.TrimSpace(title) == "" {
-				title = d.ID
-			}
-			items = append(items, engram.SourceItem{ExternalID: d.ID, Title: title, Content: d.Text})
-		}
-		prepared, failed, err := engram.PrepareSyncItems(c.ID, items, false)
-		if err != nil {
-			return rep, nil, err
-		}
-		if len(failed) > 0 {
-			return rep, nil, fmt.Errorf("corpus: %d documents refused, the first: %s", len(failed), failed[0].Reason)
-		}
-		if _, err := st.SyncBatch(ctx, t.ID, c.ID, prepared, engram.SyncOptions{}); err != nil {
-			return rep, nil, err
-		}
+	tenantID, err := load(ctx, st, set, opt)
+	if err != nil {
+		return rep, nil, err
 	}
 	rep.LoadSeconds = time.Since(start).Seconds()
 	if opt.Embed != nil {
 		start = time.Now()
-		if err := opt.Embed(ctx, t.ID); err != nil {
+		if err := opt.Embed(ctx, tenantID); err != nil {
 			return rep, nil, fmt.Errorf("embedding the corpus: %w", err)
 		}
 		rep.EmbedSeconds = time.Since(start).Seconds()
@@ -233,7 +207,7 @@ func Run(ctx context.Context, st Store, engine string, set Set, opt Options) (Re
 	var ndcg, mrr, recall float64
 	for _, q := range set.Queries {
 		t0 := time.Now()
-		page, err := st.Search(ctx, t.ID, engram.SearchInput{Query: q.Text, Mode: opt.Mode, Limit: engram.MaxSearchLimit})
+		page, err := st.Search(ctx, tenantID, engram.SearchInput{Query: q.Text, Mode: opt.Mode, Limit: engram.MaxSearchLimit})
 		lat = append(lat, time.Since(t0))
 		if err != nil {
 			if engram.ErrorCode(err) == engram.EInvalid {
@@ -261,6 +235,45 @@ func Run(ctx context.Context, st Store, engine string, set Set, opt Options) (Re
 		rep.LatencyMax = lat[len(lat)-1]
 	}
 	return rep, runs, nil
+}
+
+// load syncs the set's documents into a fresh tenant of st through the
+// sync pipeline, opt.Batch at a time, and returns the tenant's id.
+func load(ctx context.Context, st Store, set Set, opt Options) (string, error) {
+	if opt.Batch <= 0 {
+		opt.Batch = 500
+	}
+	slug := "eval-" + strings.ToLower(engram.NewID()[:8]) + strings.ToLower(engram.NewID()[28:])
+	t, _, err := st.CreateTenant(ctx, "search evaluation", slug)
+	if err != nil {
+		return "", err
+	}
+	c, err := st.CreateConnector(ctx, t.ID, "", connector.Push, "evaluation corpus", json.RawMessage(`{}`), 0)
+	if err != nil {
+		return "", err
+	}
+	for i := 0; i < len(set.Docs); i += opt.Batch {
+		end := min(i+opt.Batch, len(set.Docs))
+		items := make([]engram.SourceItem, 0, end-i)
+		for _, d := range set.Docs[i:end] {
+			title := d.Title
+			if strings.TrimSpace(title) == "" {
+				title = d.ID
+			}
+			items = append(items, engram.SourceItem{ExternalID: d.ID, Title: title, Content: d.Text})
+		}
+		prepared, failed, err := engram.PrepareSyncItems(c.ID, items, false)
+		if err != nil {
+			return "", err
+		}
+		if len(failed) > 0 {
+			return "", fmt.Errorf("corpus: %d documents refused, the first: %s", len(failed), failed[0].Reason)
+		}
+		if _, err := st.SyncBatch(ctx, t.ID, c.ID, prepared, engram.SyncOptions{}); err != nil {
+			return "", err
+		}
+	}
+	return t.ID, nil
 }
 
 // Score returns nDCG@10, the reciprocal rank of the first relevant

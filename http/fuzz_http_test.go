@@ -46,6 +46,10 @@ var fuzzRoutes = []struct{ method, path string }{
 	{"PUT", "/api/knowledge/gaps/{id}/answers/{answer_id}"},
 	{"POST", "/api/knowledge/gaps/{id}/answers/{answer_id}/verify"},
 	{"POST", "/api/knowledge/gaps/{id}/feedback"}, {"POST", "/api/knowledge/analyze"},
+	{"POST", "/api/ask"}, {"POST", "/api/ask/{id}/feedback"},
+	{"GET", "/api/chat/conversations"}, {"POST", "/api/chat/conversations"}, {"GET", "/api/chat/conversations/{id}"},
+	{"PATCH", "/api/chat/conversations/{id}"}, {"DELETE", "/api/chat/conversations/{id}"},
+	{"POST", "/api/chat/conversations/{id}/messages"},
 	// Not routes: the server's answers to these must be 4xx too.
 	{"PUT", "/api/documents"}, {"GET", "/api/nothing/{id}"},
 }

@@ -68,6 +68,11 @@ type Config struct {
 	// with them (Classifier stays the cold start); without it the
 	// classifier endpoints answer unavailable.
 	Learner engram.Learner
+	// Chat, when set, answers POST /api/ask with a language model;
+	// without it answers are extractive. ChatDailyTokens is each tenant's
+	// daily token budget for it (0: none).
+	Chat            engram.Chat
+	ChatDailyTokens int
 }
 
 // Server is engram's HTTP API. It implements http.Handler.
@@ -94,6 +99,9 @@ type Server struct {
 	learner      engram.Learner
 	// pages serves every path outside /api (see MountPages).
 	pages http.Handler
+	// chat and chatDailyTokens are Config.Chat and Config.ChatDailyTokens.
+	chat            engram.Chat
+	chatDailyTokens int
 }
 
 // NewServer returns a Server for cfg. It panics when Store or Classifier is
@@ -120,6 +128,9 @@ func NewServer(cfg Config) *Server {
 		corsOrigins:  cfg.CORSOrigins,
 		refreshTTL:   cfg.RefreshTTL,
 		learner:      cfg.Learner,
+
+		chat:            cfg.Chat,
+		chatDailyTokens: cfg.ChatDailyTokens,
 	}
 	if s.signupPolicy == "" {
 		s.signupPolicy = SignupClosed
@@ -197,6 +208,7 @@ func (s *Server) routes() {
 	s.handle("POST /api/knowledge/gaps/{id}/feedback", canWrite, s.gapFeedback)
 	s.handle("POST /api/knowledge/analyze", canWrite, s.analyzeGaps)
 	s.accountRoutes()
+	s.askRoutes()
 }
 
 // health answers without authentication so load balancers can probe it;

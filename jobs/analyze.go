@@ -13,6 +13,13 @@ import (
 // analysis is idempotent (a gap it finds again is updated, not created
 // twice), so a rescued job simply runs again from its first document.
 
+// askFiler files the questions asked and not answered as gaps, and
+// publishes the answers of gaps as documents (engram.ChatStore).
+type askFiler interface {
+	FileAskEvidence(ctx context.Context, tenantID, actor string, limit int) (engram.AskEvidenceSummary, error)
+	PublishGapAnswers(ctx context.Context, tenantID, actor string) (created, removed int, err error)
+}
+
 // analyzeArgs is a gap analysis job's River arguments.
 type analyzeArgs struct{ jobArgs }
 
@@ -54,6 +61,17 @@ func (w *worker) runAnalyze(ctx context.Context, a jobArgs, attempt, maxAttempts
 	}
 	opt := engram.AnalysisOptions{MaxDocuments: j.Params.MaxDocuments, Analyzer: w.analyzerName}
 	sum, err := engram.RunGapAnalysis(actx, w.gaps, w.analyzer, a.TenantID, j.Params.Actor, opt, progress)
+	if f, ok := w.gaps.(askFiler); ok && err == nil && !cancelled {
+		// Questions nobody's documents answered are gaps too.
+		var asked engram.AskEvidenceSummary
+		asked, err = f.FileAskEvidence(actx, a.TenantID, j.Params.Actor, 0)
+		sum.GapsCreated += asked.GapsCreated
+		sum.GapsUpdated += asked.GapsUpdated
+		if err == nil {
+			// Answered gaps become documents the next question finds.
+			_, _, err = f.PublishGapAnswers(actx, a.TenantID, j.Params.Actor)
+		}
+	}
 	res, _ := json.Marshal(sum)
 	switch {
 	case cancelled:

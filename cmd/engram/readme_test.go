@@ -46,7 +46,8 @@ func TestREADMEWalkthrough(t *testing.T) {
 			}
 			for _, want := range []string{`"status":"ok"`, `"created":3`, `"results":{`, `"confirmed":`, `"hard":true`, `"stats":{`,
 				`"status":"succeeded"`, `"kind":"delete_all"`, `"gap_status":"verified"`, `"gaps_created":0`, `"total_gaps":`,
-				`"tokens":{"access_token":"egs_`, `"email":"bob@example.com"`, `"role":"member"`, `"users":[`, "\n401\n"} {
+				`"tokens":{"access_token":"egs_`, `"email":"bob@example.com"`, `"role":"member"`, `"users":[`, "\n401\n",
+				`"mode":"extractive"`, "event: done", `QA found a data-loss bug in the export. [1]`} {
 				if !strings.Contains(text, want) {
 					t.Fatalf("walk-through output lacks %s:\n%s", want, text)
 				}

@@ -97,6 +97,7 @@ func evalSearchCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	queries := fs.Int("queries", 0, "run only the first N queries, over their documents and as many others (0: all)")
 	titleWeight := fs.Float64("title-weight", service.DefaultTitleWeight, "how much a title word counts against a word of the text (to measure the choice)")
 	matchBudget := fs.Int("match-budget", engram.SearchMatchBudget, "how many chunks the rare words that find a query's candidates may hold (to measure the choice)")
+	ask := fs.Bool("ask", false, "ask each query as a question (extractive, no model) and compare the answer's first citation with search's top hit")
 	if len(args) == 0 || args[0] != "search" {
 		return subcommandHelp(fs, args, stdout, "eval needs the subcommand search")
 	}
@@ -162,6 +163,9 @@ func evalSearchCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 			}
 		}
 	}
+	if *ask {
+		return evalAsk(ctx, measured, set, *asJSON, stdout)
+	}
 	rep, runs, err := eval.Run(ctx, measured, s.Engine(), set, opt)
 	if err != nil {
 		return cliError(err)
@@ -188,5 +192,24 @@ func evalSearchCmd(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	fmt.Fprintf(stdout, "nDCG@10 %.4f  MRR@10 %.4f  Recall@100 %.4f\n", rep.NDCG10, rep.MRR10, rep.Recall100)
 	fmt.Fprintf(stdout, "latency p50 %s  p95 %s  max %s\n", rep.LatencyP50.Round(10*time.Microsecond), rep.LatencyP95.Round(10*time.Microsecond), rep.LatencyMax.Round(10*time.Microsecond))
+	return nil
+}
+
+// evalAsk prints engram eval search --ask.
+func evalAsk(ctx context.Context, st eval.Asker, set eval.Set, asJSON bool, stdout io.Writer) error {
+	rep, err := eval.RunAsk(ctx, st, set)
+	if err != nil {
+		return cliError(err)
+	}
+	if asJSON {
+		return writeJSON(stdout, rep)
+	}
+	pct := func(n, of int) float64 { return 100 * float64(n) / float64(max(of, 1)) }
+	fmt.Fprintf(stdout, "%d queries: search's top hit relevant %d (%.1f%%), the answer's first citation relevant %d (%.1f%%), not covered %d\n",
+		rep.Queries, rep.SearchTop1, pct(rep.SearchTop1, rep.Queries), rep.AskTop1, pct(rep.AskTop1, rep.Queries), rep.AskNotCovered)
+	fmt.Fprintf(stdout, "%d off-topic questions: answered %d (the rest \"not covered\")\n", rep.OffTopic, rep.OffTopicAnswered)
+	for _, t := range rep.Sweep {
+		fmt.Fprintf(stdout, "  min coverage %.1f: first citation relevant %d, not covered %d, off-topic answered %d\n", t.MinCoverage, t.AskTop1, t.AskNotCovered, t.OffTopicAnswered)
+	}
 	return nil
 }

@@ -37,6 +37,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	jf.register(fs, 2)
 	signup := fs.String("signup", env("ENGRAM_SIGNUP", enghttp.SignupClosed), "who may join through the API: open (anyone signs up, creating an organisation), invite (by an admin's invitation), closed (accounts come from `engram user create`) (ENGRAM_SIGNUP)")
 	corsOrigins := fs.String("cors-origins", env("ENGRAM_CORS_ORIGINS", ""), "comma-separated origins (https://app.example.com) whose pages may call the API with credentials; none by default (ENGRAM_CORS_ORIGINS)")
+	var llm llmFlags
+	llm.register(fs)
 	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help") {
 		fs.SetOutput(stdout)
 	}
@@ -53,6 +55,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	logger, err := newLogger(stderr, *logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+	chat, err := llm.chat()
 	if err != nil {
 		return err
 	}
@@ -82,6 +88,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	m := obs.install(logger, s)
 	w := wiring{logger: logger, connectors: connector.Registry{Roots: splitList(*roots)}, jobs: jf, finished: m.JobFinished,
 		observeRequest: m.ObserveRequest, slowRequest: obs.slowRequest, signup: *signup, corsOrigins: origins,
+		chat: chat, chatDailyTokens: llm.dailyTokens,
 		ready: func(ctx context.Context) error { return migrationsCurrent(ctx, mig) }}
 	runner, err := w.runner(s)
 	if err != nil {

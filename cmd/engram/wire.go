@@ -103,6 +103,9 @@ type wiring struct {
 	// signup and corsOrigins are serve's --signup and --cors-origins.
 	signup      string
 	corsOrigins []string
+	// chat and chatDailyTokens are serve's --llm-* flags (llm.go).
+	chat            engram.Chat
+	chatDailyTokens int
 }
 
 // runner attaches River to s: new jobs are inserted with River, and
@@ -132,6 +135,7 @@ func (w wiring) api(s *store) http.Handler {
 		Store: s, Classifier: classify.New(), Learner: classify.Learner{}, Analyzer: analyze.New(), AnalyzerName: analyze.Name, Logger: w.logger, Version: version,
 		ObserveRequest: w.observeRequest, SlowRequest: w.slowRequest, Ready: w.ready,
 		Connectors: w.connectors, JobBatchSize: w.jobs.batchSize, Signup: w.signup, CORSOrigins: w.corsOrigins,
+		Chat: w.chat, ChatDailyTokens: w.chatDailyTokens,
 	})
 	web.Mount(api, s, w.logger)
 	return api
