@@ -35,8 +35,10 @@ const (
 // quoted and lower-cased only if the reason names it.
 type feature struct {
 	bucket uint32
-	label  string
-	word   string
+	// n counts the feature's occurrences in the document.
+	n     uint32
+	label string
+	word  string
 }
 
 func (f feature) text() string {
@@ -50,18 +52,23 @@ func (f feature) text() string {
 // buffers across the documents of a batch.
 type featurizer struct {
 	rules *scorer
-	// stamp[b] == gen marks bucket b seen in the current document: a
-	// constant-time reset per document instead of clearing a set.
+	// stamp[b] == gen marks bucket b seen in the current document, at
+	// out[slot[b]]: a constant-time reset per document instead of
+	// clearing a set.
 	stamp []uint32
+	slot  []int32
 	gen   uint32
 	out   []feature
 	lower []byte
+	// prev is the hash of the word before, for word pairs (0: none).
+	prev uint32
 }
 
 func newFeaturizer(cfg *config) *featurizer {
 	return &featurizer{
 		rules: &scorer{cfg: cfg, hits: make([]bool, len(phraseRules)), groupPoints: make([]float64, len(phraseGroups))},
 		stamp: make([]uint32, numBuckets),
+		slot:  make([]int32, numBuckets),
 	}
 }
 
@@ -92,10 +99,12 @@ func (f *featurizer) add(kind, value, text string) {
 
 func (f *featurizer) addBucket(b uint32, label, word string) {
 	if f.stamp[b] == f.gen {
+		f.out[f.slot[b]].n++
 		return
 	}
 	f.stamp[b] = f.gen
-	f.out = append(f.out, feature{b, label, word})
+	f.slot[b] = int32(len(f.out))
+	f.out = append(f.out, feature{b, 1, label, word})
 }
 
 // features returns the document's distinct features and the rules'
@@ -146,6 +155,7 @@ func cutUTF8(s string, max int) int {
 }
 
 func (f *featurizer) words(kind, text, label string) {
+	f.prev = 0
 	start := -1
 	end := func(i int) {
 		w := strings.Trim(text[start:i], "'")
@@ -157,7 +167,13 @@ func (f *featurizer) words(kind, text, label string) {
 		if label == "" {
 			w = ""
 		}
-		f.addBucket(hashFeature(kind, unsafeString(f.lower)), label, w)
+		h := hashFeature(kind, unsafeString(f.lower))
+		f.addBucket(h, label, w)
+		if wordPairs && f.prev != 0 {
+			// A pair's bucket mixes its two words' hashes in order.
+			f.addBucket((f.prev*fnvPrime^h^0x9e3779b9)*fnvPrime&(numBuckets-1), "", "")
+		}
+		f.prev = h | numBuckets
 	}
 	for i, r := range text {
 		word := r == '\'' || r == '$' || (r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')) ||
@@ -225,6 +241,7 @@ func (f *featurizer) headers(meta json.RawMessage) {
 		return
 	}
 	var m struct {
+		MessageID string   `json:"message_id"`
 		LinkHosts []string `json:"link_hosts"`
 		Headers   struct {
 			Subject         string   `json:"subject"`
@@ -250,6 +267,9 @@ func (f *featurizer) headers(meta json.RawMessage) {
 		}
 	}
 	f.add("links", strconv.Itoa(min(len(m.LinkHosts), 5)), "")
+	if messageIDs {
+		f.messageID(m.MessageID)
+	}
 	h := m.Headers
 	if h.ListID != "" {
 		f.add("list", "", "a mailing list")
@@ -293,4 +313,39 @@ func (f *featurizer) headers(meta json.RawMessage) {
 	if strings.Contains(strings.TrimSpace(h.Subject), "  ") {
 		f.add("subject_spacing", "", "a subject padded with spaces")
 	}
+}
+
+// messageID adds the Message-ID's domain and its shape (letters as a,
+// digits as 9, runs collapsed): each mail program writes its own, and
+// bulk senders often write one no real mail program would.
+func (f *featurizer) messageID(id string) {
+	id = strings.Trim(strings.TrimSpace(id), "<>")
+	if id == "" {
+		f.add("msgid", "", "no Message-ID")
+		return
+	}
+	local, dom, ok := strings.Cut(id, "@")
+	if ok {
+		dom = strings.ToLower(dom)
+		f.add("msgid_domain", dom, "")
+		if labels := strings.Split(dom, "."); len(labels) > 2 {
+			f.add("msgid_domain", strings.Join(labels[len(labels)-2:], "."), "")
+		}
+	} else {
+		f.add("msgid_domain", "", "")
+	}
+	shape := make([]byte, 0, 32)
+	for i := 0; i < len(local) && len(shape) < 32; i++ {
+		c := local[i]
+		switch {
+		case c >= '0' && c <= '9':
+			c = '9'
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			c = 'a'
+		}
+		if n := len(shape); n == 0 || shape[n-1] != c {
+			shape = append(shape, c)
+		}
+	}
+	f.add("msgid_shape", string(shape), "")
 }
