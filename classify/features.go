@@ -6,7 +6,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/engram-kb/engram"
 )
@@ -52,11 +51,10 @@ func (f feature) text() string {
 // buffers across the documents of a batch.
 type featurizer struct {
 	rules *scorer
-	// stamp[b] == gen marks bucket b seen in the current document, at
-	// out[slot[b]]: a constant-time reset per document instead of
-	// clearing a set.
-	stamp []uint32
-	slot  []int32
+	// seen[b].gen == gen marks bucket b seen in the current document, at
+	// out[seen[b].slot]: a constant-time reset per document instead of
+	// clearing a set, and one memory access per feature.
+	seen  []seenBucket
 	gen   uint32
 	out   []feature
 	lower []byte
@@ -67,9 +65,14 @@ type featurizer struct {
 func newFeaturizer(cfg *config) *featurizer {
 	return &featurizer{
 		rules: &scorer{cfg: cfg, hits: make([]bool, len(phraseRules)), groupPoints: make([]float64, len(phraseGroups))},
-		stamp: make([]uint32, numBuckets),
-		slot:  make([]int32, numBuckets),
+		seen:  make([]seenBucket, numBuckets),
 	}
+}
+
+// seenBucket is a bucket's mark in the current document.
+type seenBucket struct {
+	gen  uint32
+	slot int32
 }
 
 // FNV-1a, inlined: hashing is most of the cost of a feature.
@@ -79,13 +82,31 @@ const (
 )
 
 func hashFeature(kind, value string) uint32 {
+	return hashValue(hashKind(kind), value)
+}
+
+// hashKind is the hash state after a kind and the zero byte that ends it:
+// a loop over many values of one kind hashes the kind once.
+func hashKind(kind string) uint32 {
 	h := uint32(fnvOffset)
 	for i := 0; i < len(kind); i++ {
 		h = (h ^ uint32(kind[i])) * fnvPrime
 	}
-	h *= fnvPrime // a zero byte between kind and value
+	return h * fnvPrime
+}
+
+// hashValue finishes the hash of a value of the kind whose state is h.
+func hashValue(h uint32, value string) uint32 {
 	for i := 0; i < len(value); i++ {
 		h = (h ^ uint32(value[i])) * fnvPrime
+	}
+	return h & (numBuckets - 1)
+}
+
+// hashBytes is hashValue over bytes.
+func hashBytes(h uint32, value []byte) uint32 {
+	for _, c := range value {
+		h = (h ^ uint32(c)) * fnvPrime
 	}
 	return h & (numBuckets - 1)
 }
@@ -98,12 +119,12 @@ func (f *featurizer) add(kind, value, text string) {
 }
 
 func (f *featurizer) addBucket(b uint32, label, word string) {
-	if f.stamp[b] == f.gen {
-		f.out[f.slot[b]].n++
+	sb := &f.seen[b]
+	if sb.gen == f.gen {
+		f.out[sb.slot].n++
 		return
 	}
-	f.stamp[b] = f.gen
-	f.slot[b] = int32(len(f.out))
+	*sb = seenBucket{f.gen, int32(len(f.out))}
 	f.out = append(f.out, feature{b, 1, label, word})
 }
 
@@ -113,7 +134,7 @@ func (f *featurizer) features(d *engram.ClassifyInput) ([]feature, engram.Classi
 	f.gen++
 	if f.gen == 0 {
 		// Wrapped: stamps of 2^32 documents ago could match.
-		clear(f.stamp)
+		clear(f.seen)
 		f.gen = 1
 	}
 	f.out = f.out[:0]
@@ -156,6 +177,7 @@ func cutUTF8(s string, max int) int {
 
 func (f *featurizer) words(kind, text, label string) {
 	f.prev = 0
+	kh := hashKind(kind)
 	start := -1
 	end := func(i int) {
 		w := strings.Trim(text[start:i], "'")
@@ -167,7 +189,7 @@ func (f *featurizer) words(kind, text, label string) {
 		if label == "" {
 			w = ""
 		}
-		h := hashFeature(kind, unsafeString(f.lower))
+		h := hashBytes(kh, f.lower)
 		f.addBucket(h, label, w)
 		if wordPairs && f.prev != 0 {
 			// A pair's bucket mixes its two words' hashes in order.
@@ -205,18 +227,21 @@ func appendLower(dst []byte, s string) []byte {
 	return dst
 }
 
-// unsafeString views b as a string for hashing, without a copy; the
-// string must not outlive b's next change.
-func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
 func (f *featurizer) ngrams(text string) {
 	var win [4]rune
 	var buf [16]byte
+	kh := hashKind("ngram")
 	n := 0
 	space := true
 	for _, r := range text {
-		r = unicode.ToLower(r)
-		if unicode.IsSpace(r) {
+		if r < utf8.RuneSelf {
+			if r >= 'A' && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+		} else {
+			r = unicode.ToLower(r)
+		}
+		if r == ' ' || r == '\n' || r == '\t' || r == '\r' || (r >= utf8.RuneSelf || r == '\v' || r == '\f') && unicode.IsSpace(r) {
 			if space {
 				continue
 			}
@@ -230,7 +255,7 @@ func (f *featurizer) ngrams(text string) {
 			for _, r := range win {
 				g = utf8.AppendRune(g, r)
 			}
-			f.addBucket(hashFeature("ngram", unsafeString(g)), "", "")
+			f.addBucket(hashBytes(kh, g), "", "")
 		}
 	}
 }

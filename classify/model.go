@@ -549,33 +549,45 @@ func (l *Learned) Classify(ctx context.Context, settings json.RawMessage, docs [
 	if err != nil {
 		return nil, err
 	}
-	f := newFeaturizer(&cfg)
-	m := l.model
 	out := make([]engram.ClassifyResult, len(docs))
-	s := make([]float64, len(m.classes))
-	for i := range docs {
-		if i%ctxEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+	err = inParallel(ctx, len(docs), func(from, to int) error {
+		f := getFeaturizer(&cfg)
+		defer putFeaturizer(f)
+		s := make([]float64, len(l.model.classes))
+		for i := from; i < to; i++ {
+			if (i-from)%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 			}
+			out[i] = l.classifyOne(f, &docs[i], s)
 		}
-		feats, rules := f.features(&docs[i])
-		if !slices.Contains(m.classes, rules.Classification) && rules.Classification != engram.ClassUnknown && !rules.IsBorderline {
-			out[i] = rules
-			continue
-		}
-		m.logits(feats, s)
-		softmax(s, m.temperature)
-		win := argmax(s)
-		conf := round(min(s[win], maxConfidence))
-		out[i] = engram.ClassifyResult{
-			Classification: m.classes[win],
-			Confidence:     conf,
-			Reason:         m.reason(win, feats, l.version),
-			IsBorderline:   conf < engram.BorderlineConfidence,
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
+}
+
+// classifyOne classifies one document with f's buffers and s, a slice of
+// one score per class.
+func (l *Learned) classifyOne(f *featurizer, d *engram.ClassifyInput, s []float64) engram.ClassifyResult {
+	m := l.model
+	feats, rules := f.features(d)
+	if !slices.Contains(m.classes, rules.Classification) && rules.Classification != engram.ClassUnknown && !rules.IsBorderline {
+		return rules
+	}
+	m.logits(feats, s)
+	softmax(s, m.temperature)
+	win := argmax(s)
+	conf := round(min(s[win], maxConfidence))
+	return engram.ClassifyResult{
+		Classification: m.classes[win],
+		Confidence:     conf,
+		Reason:         m.reason(win, feats, l.version),
+		IsBorderline:   conf < engram.BorderlineConfidence,
+	}
 }
 
 // reasonFeatures is how many features a reason names.
