@@ -13,6 +13,7 @@ type SyncExisting struct {
 	DocumentID      string
 	ContentHash     string
 	Title           string
+	SourceType      string
 	SourceUpdatedAt *time.Time
 	IsDeleted       bool
 	Tombstoned      bool

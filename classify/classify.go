@@ -51,15 +51,21 @@ func (*Rules) Classify(ctx context.Context, settings json.RawMessage, docs []eng
 	if err != nil {
 		return nil, err
 	}
-	s := &scorer{cfg: &cfg, hits: make([]bool, len(phraseRules)), groupPoints: make([]float64, len(phraseGroups))}
 	out := make([]engram.ClassifyResult, len(docs))
-	for i := range docs {
-		if i%ctxEvery == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, err
+	err = inParallel(ctx, len(docs), func(from, to int) error {
+		s := &scorer{cfg: &cfg, hits: make([]bool, len(phraseRules)), groupPoints: make([]float64, len(phraseGroups))}
+		for i := from; i < to; i++ {
+			if (i-from)%ctxEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
 			}
+			out[i] = s.classify(&docs[i])
 		}
-		out[i] = s.classify(&docs[i])
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/engram-kb/engram"
 )
@@ -35,8 +34,10 @@ const (
 // quoted and lower-cased only if the reason names it.
 type feature struct {
 	bucket uint32
-	label  string
-	word   string
+	// n counts the feature's occurrences in the document.
+	n     uint32
+	label string
+	word  string
 }
 
 func (f feature) text() string {
@@ -50,19 +51,28 @@ func (f feature) text() string {
 // buffers across the documents of a batch.
 type featurizer struct {
 	rules *scorer
-	// stamp[b] == gen marks bucket b seen in the current document: a
-	// constant-time reset per document instead of clearing a set.
-	stamp []uint32
+	// seen[b].gen == gen marks bucket b seen in the current document, at
+	// out[seen[b].slot]: a constant-time reset per document instead of
+	// clearing a set, and one memory access per feature.
+	seen  []seenBucket
 	gen   uint32
 	out   []feature
 	lower []byte
+	// prev is the hash of the word before, for word pairs (0: none).
+	prev uint32
 }
 
 func newFeaturizer(cfg *config) *featurizer {
 	return &featurizer{
 		rules: &scorer{cfg: cfg, hits: make([]bool, len(phraseRules)), groupPoints: make([]float64, len(phraseGroups))},
-		stamp: make([]uint32, numBuckets),
+		seen:  make([]seenBucket, numBuckets),
 	}
+}
+
+// seenBucket is a bucket's mark in the current document.
+type seenBucket struct {
+	gen  uint32
+	slot int32
 }
 
 // FNV-1a, inlined: hashing is most of the cost of a feature.
@@ -72,13 +82,31 @@ const (
 )
 
 func hashFeature(kind, value string) uint32 {
+	return hashValue(hashKind(kind), value)
+}
+
+// hashKind is the hash state after a kind and the zero byte that ends it:
+// a loop over many values of one kind hashes the kind once.
+func hashKind(kind string) uint32 {
 	h := uint32(fnvOffset)
 	for i := 0; i < len(kind); i++ {
 		h = (h ^ uint32(kind[i])) * fnvPrime
 	}
-	h *= fnvPrime // a zero byte between kind and value
+	return h * fnvPrime
+}
+
+// hashValue finishes the hash of a value of the kind whose state is h.
+func hashValue(h uint32, value string) uint32 {
 	for i := 0; i < len(value); i++ {
 		h = (h ^ uint32(value[i])) * fnvPrime
+	}
+	return h & (numBuckets - 1)
+}
+
+// hashBytes is hashValue over bytes.
+func hashBytes(h uint32, value []byte) uint32 {
+	for _, c := range value {
+		h = (h ^ uint32(c)) * fnvPrime
 	}
 	return h & (numBuckets - 1)
 }
@@ -91,11 +119,13 @@ func (f *featurizer) add(kind, value, text string) {
 }
 
 func (f *featurizer) addBucket(b uint32, label, word string) {
-	if f.stamp[b] == f.gen {
+	sb := &f.seen[b]
+	if sb.gen == f.gen {
+		f.out[sb.slot].n++
 		return
 	}
-	f.stamp[b] = f.gen
-	f.out = append(f.out, feature{b, label, word})
+	*sb = seenBucket{f.gen, int32(len(f.out))}
+	f.out = append(f.out, feature{b, 1, label, word})
 }
 
 // features returns the document's distinct features and the rules'
@@ -104,7 +134,7 @@ func (f *featurizer) features(d *engram.ClassifyInput) ([]feature, engram.Classi
 	f.gen++
 	if f.gen == 0 {
 		// Wrapped: stamps of 2^32 documents ago could match.
-		clear(f.stamp)
+		clear(f.seen)
 		f.gen = 1
 	}
 	f.out = f.out[:0]
@@ -146,6 +176,8 @@ func cutUTF8(s string, max int) int {
 }
 
 func (f *featurizer) words(kind, text, label string) {
+	f.prev = 0
+	kh := hashKind(kind)
 	start := -1
 	end := func(i int) {
 		w := strings.Trim(text[start:i], "'")
@@ -157,7 +189,13 @@ func (f *featurizer) words(kind, text, label string) {
 		if label == "" {
 			w = ""
 		}
-		f.addBucket(hashFeature(kind, unsafeString(f.lower)), label, w)
+		h := hashBytes(kh, f.lower)
+		f.addBucket(h, label, w)
+		if wordPairs && f.prev != 0 {
+			// A pair's bucket mixes its two words' hashes in order.
+			f.addBucket((f.prev*fnvPrime^h^0x9e3779b9)*fnvPrime&(numBuckets-1), "", "")
+		}
+		f.prev = h | numBuckets
 	}
 	for i, r := range text {
 		word := r == '\'' || r == '$' || (r < utf8.RuneSelf && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')) ||
@@ -189,18 +227,21 @@ func appendLower(dst []byte, s string) []byte {
 	return dst
 }
 
-// unsafeString views b as a string for hashing, without a copy; the
-// string must not outlive b's next change.
-func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
-
 func (f *featurizer) ngrams(text string) {
 	var win [4]rune
 	var buf [16]byte
+	kh := hashKind("ngram")
 	n := 0
 	space := true
 	for _, r := range text {
-		r = unicode.ToLower(r)
-		if unicode.IsSpace(r) {
+		if r < utf8.RuneSelf {
+			if r >= 'A' && r <= 'Z' {
+				r += 'a' - 'A'
+			}
+		} else {
+			r = unicode.ToLower(r)
+		}
+		if r == ' ' || r == '\n' || r == '\t' || r == '\r' || (r >= utf8.RuneSelf || r == '\v' || r == '\f') && unicode.IsSpace(r) {
 			if space {
 				continue
 			}
@@ -214,7 +255,7 @@ func (f *featurizer) ngrams(text string) {
 			for _, r := range win {
 				g = utf8.AppendRune(g, r)
 			}
-			f.addBucket(hashFeature("ngram", unsafeString(g)), "", "")
+			f.addBucket(hashBytes(kh, g), "", "")
 		}
 	}
 }
@@ -225,6 +266,7 @@ func (f *featurizer) headers(meta json.RawMessage) {
 		return
 	}
 	var m struct {
+		MessageID string   `json:"message_id"`
 		LinkHosts []string `json:"link_hosts"`
 		Headers   struct {
 			Subject         string   `json:"subject"`
@@ -250,6 +292,9 @@ func (f *featurizer) headers(meta json.RawMessage) {
 		}
 	}
 	f.add("links", strconv.Itoa(min(len(m.LinkHosts), 5)), "")
+	if messageIDs {
+		f.messageID(m.MessageID)
+	}
 	h := m.Headers
 	if h.ListID != "" {
 		f.add("list", "", "a mailing list")
@@ -293,4 +338,39 @@ func (f *featurizer) headers(meta json.RawMessage) {
 	if strings.Contains(strings.TrimSpace(h.Subject), "  ") {
 		f.add("subject_spacing", "", "a subject padded with spaces")
 	}
+}
+
+// messageID adds the Message-ID's domain and its shape (letters as a,
+// digits as 9, runs collapsed): each mail program writes its own, and
+// bulk senders often write one no real mail program would.
+func (f *featurizer) messageID(id string) {
+	id = strings.Trim(strings.TrimSpace(id), "<>")
+	if id == "" {
+		f.add("msgid", "", "no Message-ID")
+		return
+	}
+	local, dom, ok := strings.Cut(id, "@")
+	if ok {
+		dom = strings.ToLower(dom)
+		f.add("msgid_domain", dom, "")
+		if labels := strings.Split(dom, "."); len(labels) > 2 {
+			f.add("msgid_domain", strings.Join(labels[len(labels)-2:], "."), "")
+		}
+	} else {
+		f.add("msgid_domain", "", "")
+	}
+	shape := make([]byte, 0, 32)
+	for i := 0; i < len(local) && len(shape) < 32; i++ {
+		c := local[i]
+		switch {
+		case c >= '0' && c <= '9':
+			c = '9'
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+			c = 'a'
+		}
+		if n := len(shape); n == 0 || shape[n-1] != c {
+			shape = append(shape, c)
+		}
+	}
+	f.add("msgid_shape", string(shape), "")
 }

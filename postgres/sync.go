@@ -41,7 +41,7 @@ func (e *executor) SyncExistingRead(ctx context.Context, tenantID, connectorID s
 	err := e.run(ctx, tenantID, func(q querier) error {
 		rs, err := query(ctx, q, "sync.sort",
 			`SELECT i.external_id, coalesce(d.id::text, ''), coalesce(d.content_hash, ''), coalesce(d.title, ''),
-			        d.source_updated_at, coalesce(d.is_deleted, false), t.id IS NOT NULL
+			        coalesce(d.source_type, ''), d.source_updated_at, coalesce(d.is_deleted, false), t.id IS NOT NULL
 			   FROM unnest($3::text[]) AS i(external_id)
 			   LEFT JOIN documents d ON d.tenant_id = $1 AND d.connector_id = $2 AND d.external_id = i.external_id
 			   LEFT JOIN deleted_documents t ON t.tenant_id = $1 AND t.connector_id = $2 AND t.external_id = i.external_id
@@ -53,7 +53,7 @@ func (e *executor) SyncExistingRead(ctx context.Context, tenantID, connectorID s
 		defer rs.Close()
 		for rs.Next() {
 			var x engram.SyncExisting
-			if err := rs.Scan(&x.ExternalID, &x.DocumentID, &x.ContentHash, &x.Title, &x.SourceUpdatedAt, &x.IsDeleted, &x.Tombstoned); err != nil {
+			if err := rs.Scan(&x.ExternalID, &x.DocumentID, &x.ContentHash, &x.Title, &x.SourceType, &x.SourceUpdatedAt, &x.IsDeleted, &x.Tombstoned); err != nil {
 				return err
 			}
 			inUTC(x.SourceUpdatedAt)
@@ -95,7 +95,7 @@ func (e *executor) DocumentsSyncUpdate(ctx context.Context, tenantID string, doc
 	err = e.run(ctx, tenantID, func(q querier) error {
 		tag, err := exec(ctx, q, "documents.sync_update",
 			`UPDATE documents d
-			    SET title = r.title, content = r.content, content_hash = r.content_hash, metadata = r.metadata::jsonb,
+			    SET title = r.title, content = r.content, source_type = r.source_type, content_hash = r.content_hash, metadata = r.metadata::jsonb,
 			        sender = r.sender, sender_email = r.sender_email, recipients = r.recipients::jsonb,
 			        source_url = r.source_url, source_created_at = r.source_created_at,
 			        source_updated_at = r.source_updated_at, chunk_count = r.chunk_count,

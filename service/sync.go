@@ -173,7 +173,10 @@ func planSync(items []engram.PreparedDocument, existing []engram.SyncExisting) s
 			p.created = append(p.created, it)
 		case e.IsDeleted:
 			p.counts.SkippedDeleted++
-		case e.ContentHash != it.ContentHash || e.Title != it.Title || !sameTime(e.SourceUpdatedAt, it.SourceUpdatedAt):
+		case e.ContentHash != it.ContentHash || e.Title != it.Title || e.SourceType != it.SourceType ||
+			!sameTime(e.SourceUpdatedAt, it.SourceUpdatedAt):
+			// A new source type is a change too: documents a connector
+			// stored before it named its type right take the right one.
 			it.ID = e.DocumentID
 			p.changed = append(p.changed, it)
 		default:

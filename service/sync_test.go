@@ -18,6 +18,7 @@ func TestPlanSync(t *testing.T) {
 		{ExternalID: "edited", Title: "t", Content: "b"},
 		{ExternalID: "renamed", Title: "t2", Content: "a"},
 		{ExternalID: "touched", Title: "t", Content: "a", SourceUpdatedAt: &later},
+		{ExternalID: "retyped", Title: "t", Content: "a", SourceType: "mail"},
 		{ExternalID: "deleted", Title: "t", Content: "b"},
 		{ExternalID: "tombstoned", Title: "t", Content: "a"},
 		{ExternalID: "deleted-and-tombstoned", Title: "t", Content: "a"},
@@ -29,10 +30,12 @@ func TestPlanSync(t *testing.T) {
 	items = append(items, items[0])
 	hash := items[1].ContentHash
 	held := []engram.SyncExisting{
-		{ExternalID: "same", DocumentID: "d-same", ContentHash: hash, Title: "t", SourceUpdatedAt: &then},
-		{ExternalID: "edited", DocumentID: "d-edited", ContentHash: hash, Title: "t"},
-		{ExternalID: "renamed", DocumentID: "d-renamed", ContentHash: hash, Title: "t"},
-		{ExternalID: "touched", DocumentID: "d-touched", ContentHash: hash, Title: "t", SourceUpdatedAt: &then},
+		{ExternalID: "same", DocumentID: "d-same", ContentHash: hash, Title: "t", SourceType: "api", SourceUpdatedAt: &then},
+		{ExternalID: "edited", DocumentID: "d-edited", ContentHash: hash, Title: "t", SourceType: "api"},
+		{ExternalID: "renamed", DocumentID: "d-renamed", ContentHash: hash, Title: "t", SourceType: "api"},
+		{ExternalID: "touched", DocumentID: "d-touched", ContentHash: hash, Title: "t", SourceType: "api", SourceUpdatedAt: &then},
+		// Stored as api before its connector named its type.
+		{ExternalID: "retyped", DocumentID: "d-retyped", ContentHash: hash, Title: "t", SourceType: "api"},
 		{ExternalID: "deleted", DocumentID: "d-deleted", ContentHash: hash, Title: "t", IsDeleted: true},
 		{ExternalID: "tombstoned", Tombstoned: true},
 		{ExternalID: "deleted-and-tombstoned", DocumentID: "d-both", ContentHash: hash, Title: "t", IsDeleted: true, Tombstoned: true},
@@ -45,7 +48,7 @@ func TestPlanSync(t *testing.T) {
 	for _, d := range p.changed {
 		changed = append(changed, *d.ExternalID+"="+d.ID)
 	}
-	want := []string{"edited=d-edited", "renamed=d-renamed", "touched=d-touched"}
+	want := []string{"edited=d-edited", "renamed=d-renamed", "touched=d-touched", "retyped=d-retyped"}
 	if len(changed) != len(want) {
 		t.Fatalf("changed = %v, want %v", changed, want)
 	}

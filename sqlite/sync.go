@@ -32,7 +32,7 @@ func (e *executor) ConnectorLockForBatch(ctx context.Context, tenantID, connecto
 func (e *executor) SyncExistingRead(ctx context.Context, tenantID, connectorID string, externalIDs []string) ([]engram.SyncExisting, error) {
 	rs, err := query(ctx, e.q, "sync.sort",
 		`WITH i AS MATERIALIZED (SELECT value AS ext FROM json_each(?3))
-		 SELECT i.ext, d.id, d.content_hash, d.title, d.source_updated_at, coalesce(d.is_deleted, 0), t.id IS NOT NULL
+		 SELECT i.ext, d.id, d.content_hash, d.title, d.source_type, d.source_updated_at, coalesce(d.is_deleted, 0), t.id IS NOT NULL
 		   FROM i
 		   LEFT JOIN documents d ON d.tenant_id = ?1 AND d.connector_id = ?2 AND d.external_id = i.ext
 		   LEFT JOIN deleted_documents t ON t.tenant_id = ?1 AND t.connector_id = ?2 AND t.external_id = i.ext
@@ -45,11 +45,11 @@ func (e *executor) SyncExistingRead(ctx context.Context, tenantID, connectorID s
 	var out []engram.SyncExisting
 	for rs.Next() {
 		var x engram.SyncExisting
-		var id, hash, title, updated sql.NullString
-		if err := rs.Scan(&x.ExternalID, &id, &hash, &title, &updated, &x.IsDeleted, &x.Tombstoned); err != nil {
+		var id, hash, title, source, updated sql.NullString
+		if err := rs.Scan(&x.ExternalID, &id, &hash, &title, &source, &updated, &x.IsDeleted, &x.Tombstoned); err != nil {
 			return nil, err
 		}
-		x.DocumentID, x.ContentHash, x.Title = id.String, hash.String, title.String
+		x.DocumentID, x.ContentHash, x.Title, x.SourceType = id.String, hash.String, title.String, source.String
 		x.SourceUpdatedAt = parseTimePtr(updated)
 		out = append(out, x)
 	}
@@ -85,6 +85,7 @@ func (e *executor) DocumentsSyncUpdate(ctx context.Context, tenantID string, doc
 	res, err := exec(ctx, e.q, "documents.sync_update",
 		`WITH r AS MATERIALIZED (
 		     SELECT value->>'id' AS id, value->>'title' AS title, value->>'content' AS content,
+		            value->>'source_type' AS source_type,
 		            value->>'content_hash' AS content_hash, value->>'metadata' AS metadata,
 		            value->>'sender' AS sender, value->>'sender_email' AS sender_email,
 		            value->>'recipients' AS recipients, value->>'source_url' AS source_url,
@@ -94,7 +95,7 @@ func (e *executor) DocumentsSyncUpdate(ctx context.Context, tenantID string, doc
 		 v AS MATERIALIZED (
 		     SELECT d.rowid AS rid, r.* FROM r CROSS JOIN documents d ON d.tenant_id = ?3 AND d.id = r.id)
 		 UPDATE documents
-		    SET title = v.title, content = v.content, content_hash = v.content_hash, metadata = v.metadata,
+		    SET title = v.title, content = v.content, source_type = v.source_type, content_hash = v.content_hash, metadata = v.metadata,
 		        sender = v.sender, sender_email = v.sender_email, recipients = v.recipients,
 		        source_url = v.source_url, source_created_at = v.source_created_at,
 		        source_updated_at = v.source_updated_at, chunk_count = v.chunk_count,

@@ -146,6 +146,54 @@ func testConnectors(t *testing.T, h Harness) {
 		}
 	})
 
+	t.Run("ResyncTakesSourceType", func(t *testing.T) {
+		// A document stored before its connector named its type (as
+		// "api") takes the connector's type when it is synced again, even
+		// with its content unchanged, so ?source_type=mail finds it.
+		t.Parallel()
+		f := newFixture(t, h)
+		ctx := context.Background()
+		c, err := f.s.CreateConnector(ctx, f.tenant.ID, f.key.ID, "push", "mail export", json.RawMessage(`{}`), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, syncItems(t, c.ID, "m", 3, "1"), engram.SyncOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		mail := "mail"
+		if pg, _ := f.s.ListDocuments(ctx, f.tenant.ID, engram.DocumentFilter{SourceType: &mail, Limit: 10}); len(pg.Documents) != 0 {
+			t.Fatalf("mail documents before the re-sync = %d, want 0", len(pg.Documents))
+		}
+		items := syncItems(t, c.ID, "m", 3, "1")
+		for i := range items {
+			items[i].SourceType = mail
+		}
+		cctx, st := counted()
+		got, err := f.s.SyncBatch(cctx, f.tenant.ID, c.ID, items, engram.SyncOptions{})
+		if err != nil || got != (engram.SyncCounts{Updated: 3}) {
+			t.Fatalf("re-sync with the type = %+v, %v; want 3 updated", got, err)
+		}
+		// As any batch of changed documents: lock, read, the changed
+		// rows' lock (where the engine locks rows), chunk delete and
+		// rewrite, chunk insert, connector total.
+		if want := 6 + rowLocks(t, f.s); st.Count() != want {
+			t.Fatalf("re-sync sent %d statements, want %d", st.Count(), want)
+		}
+		pg, err := f.s.ListDocuments(ctx, f.tenant.ID, engram.DocumentFilter{SourceType: &mail, Limit: 10})
+		if err != nil || len(pg.Documents) != 3 {
+			t.Fatalf("mail documents after the re-sync = %d, %v; want 3", len(pg.Documents), err)
+		}
+		for _, d := range pg.Documents {
+			if d.SourceType != mail || *get(t, f, d.ID).Content != "Body of note "+d.Title[len("note "):]+", version 1." {
+				t.Fatalf("re-synced document = %+v", d)
+			}
+		}
+		again, err := f.s.SyncBatch(ctx, f.tenant.ID, c.ID, items, engram.SyncOptions{})
+		if err != nil || again != (engram.SyncCounts{Unchanged: 3}) {
+			t.Fatalf("third sync = %+v, %v; want 3 unchanged", again, err)
+		}
+	})
+
 	t.Run("ConstantStatements", func(t *testing.T) {
 		t.Parallel()
 		f := newFixture(t, h)

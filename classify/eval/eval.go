@@ -39,6 +39,8 @@ type Options struct {
 	// Limit, when > 0, keeps at most this many documents of each class
 	// (the first in id order after shuffling): a quick run for CI.
 	Limit int
+	// Learner trains the model; nil is classify.Learner{}, engram's own.
+	Learner engram.Learner
 }
 
 // Step is one timed step of the run.
@@ -184,7 +186,11 @@ func Run(ctx context.Context, s engram.Store, opt Options) (Report, error) {
 	step("decide", start, rep.Train)
 
 	start = time.Now()
-	rep.Model, err = s.TrainClassifier(ctx, tn.ID, key.ID, settings, classify.Learner{})
+	var l engram.Learner = classify.Learner{}
+	if opt.Learner != nil {
+		l = opt.Learner
+	}
+	rep.Model, err = s.TrainClassifier(ctx, tn.ID, key.ID, settings, l)
 	if err != nil {
 		return Report{}, fmt.Errorf("train: %w", err)
 	}
@@ -192,7 +198,6 @@ func Run(ctx context.Context, s engram.Store, opt Options) (Report, error) {
 
 	// Classify the rest as POST /api/documents/classify does.
 	start = time.Now()
-	l := classify.Learner{}
 	classifyFn := func(ctx context.Context, docs []engram.ClassifyInput) ([]engram.ClassifyResult, error) {
 		c, err := s.TenantClassifier(ctx, tn.ID, l, classify.New())
 		if err != nil {
