@@ -90,7 +90,8 @@ func tsQuery(q engram.SearchQuery) string {
 }
 
 // SearchLexical finds the chunks matching the query through the GIN
-// index, keeps the engram.SearchCandidates best by ts_rank (which has no
+// index (search_match, migration 00036: row security would keep a
+// tenant's statement from using it), keeps the engram.SearchCandidates best by ts_rank (which has no
 // inverse document frequency), and ranks those by BM25 with the tenant's
 // term statistics from search_terms: one statement.
 func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.SearchRequest) ([]engram.SearchHit, error) {
@@ -103,9 +104,10 @@ func (e *executor) SearchLexical(ctx context.Context, tenantID string, r engram.
 			            coalesce((SELECT array_agg(DISTINCT u.lexeme) FROM unnest(to_tsvector('simple', $3)) u), '{}') AS terms),
 			 cand AS (
 			     SELECT c.document_id, c.chunk_index, c.search, c.search_len
-			       FROM q, document_chunks c
+			       FROM q, search_match(q.tsq, 10 * $11) m
+			       JOIN document_chunks c ON c.tenant_id = $1 AND c.document_id = m.document_id AND c.chunk_index = m.chunk_index
 			       JOIN documents d ON d.tenant_id = c.tenant_id AND d.id = c.document_id
-			      WHERE c.tenant_id = $1 AND c.search @@ q.tsq AND NOT d.is_deleted
+			      WHERE NOT d.is_deleted
 			        AND (CASE WHEN $4::text IS NULL THEN d.classification <> 'spam' ELSE d.classification = $4 END)
 			        AND (CASE WHEN $5::text IS NULL THEN d.status <> 'rejected' ELSE d.status = $5 END)
 			        AND ($6::text IS NULL OR d.source_type = $6)
